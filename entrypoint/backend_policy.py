@@ -1,0 +1,41 @@
+"""In serve mode secrets come from the platform and are written nowhere: SECRETS_BACKEND=env, keyring
+off. Anything else would lose what the UI saves at the next restart, or wait on a keyring that a
+container does not have, so it stops the start unless deliberately allowed."""
+
+from entrypoint.formats import BOOLEAN_WORDS, TRUE_WORDS
+from entrypoint.sources.base import ERROR, Finding
+
+OPT_IN = "DEEPTEMPO_ALLOW_PERSISTENT_BACKEND"
+SERVE_SETTINGS = {"SECRETS_BACKEND": "env", "ENABLE_KEYRING": "false"}
+
+_WHY = {
+    "dotenv": "a container's filesystem does not persist, so secrets saved through the UI would be lost "
+              "at the next restart",
+    "keyring": "there is no OS keyring in a container",
+}
+_HOW = (f"use SECRETS_BACKEND=env (the default here) and give secrets through the platform; to keep "
+        f"dotenv deliberately, mount a persistent volume at ~/.deeptempo and set {OPT_IN}=true")
+
+
+def serve_backend_findings(resolution):
+    if _is_true(resolution.value(OPT_IN)):
+        return []
+    findings = []
+    backend = (resolution.value("SECRETS_BACKEND") or "env").strip().lower()
+    if backend in _WHY:
+        findings.append(Finding("SECRETS_BACKEND", ERROR, f"is {backend}, refused by serve: {_WHY[backend]}; {_HOW}"))
+    keyring = (resolution.value("ENABLE_KEYRING") or "").strip().lower()
+    if keyring in TRUE_WORDS:
+        findings.append(Finding("ENABLE_KEYRING", ERROR, f"is on, refused by serve: {_WHY['keyring']}; unset it or set "
+                                                         f"ENABLE_KEYRING=false ({OPT_IN}=true overrides, on a host with a keyring)"))
+    return findings
+
+
+def serve_settings(resolution):
+    """SECRETS_BACKEND=env and ENABLE_KEYRING=false unless the user allowed and chose otherwise."""
+    return {name: resolution.value(name) or default for name, default in SERVE_SETTINGS.items()}
+
+
+def _is_true(value):
+    word = (value or "").strip().lower()
+    return word in TRUE_WORDS if word in BOOLEAN_WORDS else False

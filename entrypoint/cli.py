@@ -1,0 +1,187 @@
+"""deeptempo-entrypoint: thin click commands over the library (parse options, call, map errors to exit
+codes). Configuration errors exit 78 with the problem named and no traceback.
+
+Like the official images' entrypoints: `deeptempo-entrypoint --port 8000` means `serve --port 8000`,
+and a command that is not one of ours (`sh`, `python -c ...`) is run with the secrets loaded."""
+
+import os
+import sys
+
+import click
+
+from entrypoint import __version__
+from entrypoint.errors import EXIT_CONFIG, ConfigError
+
+EXIT_SOFTWARE = 70  # sysexits.h: an internal error (a bug), reported without its message
+
+env_file_option = click.option(
+    "--env-file", type=click.Path(dir_okay=True), default=None,
+    help="Env-file to read (default: $DEEPTEMPO_ENV_FILE, else ~/.deeptempo/.env when present).")
+spec_option = click.option(
+    "--spec", "spec_path", type=click.Path(dir_okay=True), default=None,
+    help="Secrets spec YAML (default: $DEEPTEMPO_SECRETS_SPEC, else the built-in spec).")
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+class EntrypointGroup(click.Group):
+    def parse_args(self, ctx, args):
+        if args and args[0] not in self.commands and args[0] not in ("--help", "--version"):
+            args = ["serve", *args] if args[0].startswith("-") else ["exec", "--", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=EntrypointGroup, context_settings={"help_option_names": ["--help"]})
+@click.version_option(__version__, "--version", prog_name="deeptempo-entrypoint")
+def cli():
+    """Validated start-up and secrets tooling for the DeepTempo AI SOC backend."""
+
+
+@cli.command()
+@env_file_option
+@spec_option
+@json_option
+def check(env_file, spec_path, as_json):
+    """Check every secret of the spec; exit 0 when valid, 78 on any configuration error."""
+    from entrypoint.launch import check_configuration
+    from entrypoint.report import findings_json, format_findings
+    from entrypoint.spec import load_spec
+    from entrypoint.validation import has_errors
+
+    resolution, findings = check_configuration(load_spec(spec_path), env_file=env_file)
+    ok = not has_errors(findings)
+    if as_json:
+        click.echo(findings_json(ok, findings, resolution.sources()))
+    else:
+        title = "secrets configuration is valid" if ok else "secrets configuration is NOT valid"
+        click.echo(format_findings(findings, title=title) + _sources_line(resolution), err=not ok)
+    sys.exit(0 if ok else EXIT_CONFIG)
+
+
+def _sources_line(resolution):
+    sources = resolution.sources()
+    return ("\n  set: " + ", ".join(f"{name} ({source})" for name, source in sources.items())) if sources else ""
+
+
+@cli.command()
+@env_file_option
+@spec_option
+@json_option
+def status(env_file, spec_path, as_json):
+    """The secrets backends, and which one provides each secret (never its value)."""
+    from entrypoint.status import secrets_status, format_status
+    from entrypoint.spec import load_spec
+
+    report = secrets_status(load_spec(spec_path), env_file=env_file)
+    if as_json:
+        import json
+
+        click.echo(json.dumps(report, indent=2))
+    else:
+        click.echo(format_status(report))
+
+
+@cli.command("migrate-keyring")
+@click.option("--to", "target", type=click.Path(dir_okay=False), default=None,
+              help="The .env file to write (default: $DEEPTEMPO_ENV_FILE, else ~/.deeptempo/.env).")
+@click.option("--delete", is_flag=True, help="Delete the moved secrets from the keyring afterwards.")
+@spec_option
+def migrate_keyring_command(target, delete, spec_path):
+    """Move the spec's secrets from the OS keyring into a .env file (mode 0600)."""
+    from entrypoint.keyring_migration import migrate_keyring
+    from entrypoint.sources.chains import ENV_FILE_VARIABLE, default_dotenv_path
+    from entrypoint.spec import load_spec
+
+    target = target or os.environ.get(ENV_FILE_VARIABLE) or default_dotenv_path()
+    moved = migrate_keyring(load_spec(spec_path), target, delete=delete)
+    for name, stored_as in moved:
+        alias = f" (stored as {stored_as})" if stored_as != name else ""
+        click.echo(f"moved {name}{alias} -> {target}{' and deleted it from the keyring' if delete else ''}")
+    if not moved:
+        click.echo("no secrets of the spec were found in the keyring")
+    else:
+        click.echo("next: export ENABLE_KEYRING=false SECRETS_BACKEND=dotenv, and restart the application")
+
+
+@cli.command("env-example")
+@spec_option
+def env_example(spec_path):
+    """Print env.example for the spec (every entry, described, grouped by service)."""
+    from entrypoint.env_example import render_env_example
+    from entrypoint.spec import load_spec
+
+    click.echo(render_env_example(load_spec(spec_path)), nl=False)
+
+
+@cli.command(context_settings={"ignore_unknown_options": True})
+@env_file_option
+@spec_option
+@click.option("--app", "app_module", default=None, help="ASGI app, module:attribute (default: $APP_MODULE, else the built-in app).")
+@click.option("--host", default=None, help="Listen address (default: $HOST, else 0.0.0.0).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Listen port (default: $PORT, else 6987).")
+@click.argument("uvicorn_args", nargs=-1, type=click.UNPROCESSED)
+def serve(env_file, spec_path, app_module, host, port, uvicorn_args):
+    """Load secrets from every platform source, validate them, then exec uvicorn.
+
+    Options after `--` go to uvicorn unchanged."""
+    from entrypoint.launch import prepare_serve, replace_process
+    from entrypoint.report import format_findings
+    from entrypoint.spec import load_spec
+
+    options = {"APP_MODULE": app_module, "HOST": host, "PORT": port}
+    launch = prepare_serve(load_spec(spec_path), options, uvicorn_args, env_file=env_file)
+    if launch.findings:
+        click.echo(format_findings(launch.findings, title="starting with warnings"), err=True)
+    replace_process(launch)
+
+
+@cli.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
+def exec_command(command):
+    """Run COMMAND with the secrets loaded (no validation): `docker run IMAGE sh`."""
+    from entrypoint.launch import prepare_exec, replace_process
+    from entrypoint.report import format_findings
+    from entrypoint.spec import load_spec
+
+    launch = prepare_exec(load_spec(), command)
+    if launch.findings:
+        click.echo(format_findings(launch.findings, title="secrets loaded with problems"), err=True)
+    try:
+        replace_process(launch)
+    except FileNotFoundError:
+        click.echo(f"deeptempo-entrypoint: command not found: {command[0]}", err=True)
+        sys.exit(127)
+    except PermissionError:
+        click.echo(f"deeptempo-entrypoint: permission denied: {command[0]}", err=True)
+        sys.exit(126)
+
+
+def main(argv=None):
+    try:
+        cli.main(args=argv, prog_name="deeptempo-entrypoint", standalone_mode=False)
+    except ConfigError as exc:
+        _report_config_error(exc)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except Exception as exc:  # a bug: its message could hold a value, so show only the type
+        if os.environ.get("DEEPTEMPO_DEBUG") == "1":
+            raise
+        click.echo(f"deeptempo-entrypoint: internal error ({type(exc).__name__}); set DEEPTEMPO_DEBUG=1 for details", err=True)
+        sys.exit(EXIT_SOFTWARE)
+    sys.exit(0)
+
+
+def _report_config_error(exc):
+    from entrypoint.launch import ValidationFailed
+
+    if isinstance(exc, ValidationFailed):
+        from entrypoint.report import format_findings
+
+        click.echo(format_findings(exc.findings, title="refusing to start: the secrets configuration is not valid"), err=True)
+    else:
+        click.echo(f"deeptempo-entrypoint: {exc}", err=True)

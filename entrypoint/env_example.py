@@ -1,0 +1,38 @@
+"""env.example, rendered from the spec so the two cannot drift. Values are bare (no quotes): Docker's
+--env-file, Compose env_file, systemd EnvironmentFile= and Kustomize keep quotes as part of the value."""
+
+HEADER = """\
+# DeepTempo AI SOC: secrets and settings.
+# Generated from the secrets spec by `deeptempo-entrypoint env-example`; a test keeps them in step.
+#
+# Host:       cp env.example ~/.deeptempo/.env && chmod 600 ~/.deeptempo/.env, then edit.
+# Containers: pass each value through the platform (docker run -e / --env-file, Compose secrets,
+#             a Kubernetes Secret, ECS secrets); see README.md.
+# A value left at its placeholder is refused at start-up. Uncomment what you use.
+"""
+
+
+def render_env_example(spec):
+    blocks, services = [HEADER], {}
+    for entry in spec:
+        services.setdefault(entry.service, []).append(entry)
+    for service, entries in services.items():
+        lines = [f"# --- {service} ---"]
+        for entry in entries:
+            lines.append(f"# {entry.description} [{_rule_text(entry, spec)}]")
+            lines.append(_assignment(entry, spec))
+        blocks.append("\n".join(lines) + "\n")
+    return "\n".join(blocks)
+
+
+def _rule_text(entry, spec):
+    if entry.rule in ("required", "optional"):
+        return entry.rule
+    others = " and ".join(member.name for member in spec.groups[entry.group] if member is not entry)
+    return f"required unless {others} is set" if entry.rule == "one_of" else f"optional; together with {others}"
+
+
+def _assignment(entry, spec):
+    value = entry.placeholders[0] if entry.placeholders else (entry.default or "")
+    active = entry.rule == "required" or (entry.rule == "one_of" and spec.groups[entry.group][0] is entry)
+    return f"{'' if active else '# '}{entry.name}={value}"

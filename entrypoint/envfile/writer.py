@@ -1,0 +1,118 @@
+"""Updating a .env file safely: 0600 from the first byte, atomic replace, an exclusive lock against
+concurrent writers, every line it does not own kept as it was."""
+
+import fcntl
+import os
+import re
+from contextlib import contextmanager
+
+from entrypoint.envfile.reader import VALID_NAME, parse_bindings
+from entrypoint.errors import EnvFileError
+from entrypoint.textfile import read_text
+
+_UNQUOTED_UNSAFE = re.compile(r"[\r\n]|^\s|\s$|\s#|^['\"]")
+
+
+def update_env_file(path, changes):
+    """Set (a str) or remove (None) each key of `changes` in the .env file at `path`."""
+    for key, value in changes.items():
+        _check_assignment(key, value)
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    with _exclusive_lock(path):
+        existing = read_text(path, error=EnvFileError, what="env-file") if os.path.exists(path) else ""
+        _replace_atomically(path, render(existing, changes, path))
+
+
+def render(existing, changes, path="<text>"):
+    newline = "\r\n" if "\r\n" in existing else "\n"
+    pending = dict(changes)
+    parts = []
+    for binding in parse_bindings(existing, path):
+        original = binding.original.string
+        if binding.key not in changes:
+            parts.append(original)
+            continue
+        prefix = original[: len(original) - len(original.lstrip())]
+        if binding.key in pending and pending[binding.key] is not None:
+            parts.append(prefix + format_line(binding.key, pending.pop(binding.key)) + newline)
+        else:  # removed, or a later duplicate of a key already written: drop it so ours wins
+            pending.pop(binding.key, None)
+            parts.append(prefix)
+    text = "".join(parts)
+    additions = [format_line(key, value) + newline for key, value in pending.items() if value is not None]
+    if additions and text and not text.endswith(("\n", "\r")):
+        text += newline
+    return text + "".join(additions)
+
+
+def format_line(key, value):
+    return f"{key}={encode_value(key, value)}"
+
+
+def encode_value(key, value):
+    """The form python-dotenv reads back to exactly `value`: bare when it can be (Docker's --env-file,
+    Compose, systemd and Kustomize keep quotes literally, so a bare value means the same to all of
+    them), else double-quoted with escapes."""
+    if not _UNQUOTED_UNSAFE.search(value):
+        return value
+    if not value.endswith("\\"):
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+        return f'"{escaped}"'
+    # dotenv reads a quoted value's last backslash plus the closing quote as an escaped quote, so a
+    # value ending in a backslash is only representable bare.
+    raise ValueError(
+        f"{key}: python-dotenv cannot read back a value that ends with a backslash and also spans "
+        "lines, starts with a quote, has surrounding white space or a ' #'"
+    )
+
+
+def _check_assignment(key, value):
+    if not isinstance(key, str) or not VALID_NAME.fullmatch(key):
+        raise ValueError("a secret's name must be a valid variable name (letters, digits, _)")
+    if value is None:
+        return
+    if not isinstance(value, str):
+        raise TypeError(f"{key}: a secret's value must be a str")
+    if "\0" in value:
+        raise ValueError(f"{key}: a secret's value cannot contain a NUL character")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError(f"{key}: a secret's value must be valid Unicode text") from None
+    encode_value(key, value)
+
+
+@contextmanager
+def _exclusive_lock(path):
+    # A sidecar lock file: the .env itself is replaced by rename, so a lock on it would not hold.
+    fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _replace_atomically(path, text):
+    temporary = f"{path}.{os.getpid()}.tmp"
+    if os.path.lexists(temporary):
+        os.unlink(temporary)  # left by a crashed writer with this PID; we hold the lock
+    # O_EXCL with mode 0600: the file is never readable by others, not even for an instant.
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        data = text.encode("utf-8")
+        while data:
+            data = data[os.write(fd, data):]
+        os.fsync(fd)
+    except BaseException:
+        os.close(fd)
+        os.unlink(temporary)
+        raise
+    os.close(fd)
+    os.replace(temporary, path)
+    directory = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)

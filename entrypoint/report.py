@@ -1,0 +1,22 @@
+"""Findings as a user reads them: one block of text on stderr, or JSON. Names only, never values."""
+
+import json
+
+
+def format_findings(findings, *, title):
+    errors = sum(finding.is_error for finding in findings)
+    warnings = len(findings) - errors
+    counts = ", ".join(part for part in (_plural(errors, "error"), _plural(warnings, "warning")) if part)
+    lines = [f"deeptempo-entrypoint: {title}" + (f" ({counts})" if counts else "")]
+    for finding in sorted(findings, key=lambda f: (not f.is_error, f.secret is not None)):
+        subject = f"{finding.secret}: " if finding.secret else ""
+        lines.append(f"  {finding.level:<7}  {subject}{finding.message}")
+    return "\n".join(lines)
+
+
+def findings_json(ok, findings, sources):
+    return json.dumps({"ok": ok, "findings": [finding.as_dict() for finding in findings], "sources": sources}, indent=2)
+
+
+def _plural(count, word):
+    return f"{count} {word}{'s' if count != 1 else ''}" if count else ""

@@ -1,0 +1,138 @@
+"""The secrets library of the user guide (secrets-management-guide.md, "API Reference").
+
+    from entrypoint.secrets_manager import get_secret, set_secret, get_secrets_manager
+
+Reads: process environment, then the .env file (~/.deeptempo/.env, or $DEEPTEMPO_ENV_FILE), then the OS
+keyring when ENABLE_KEYRING is true. Writes go to SECRETS_BACKEND (dotenv by default, env, keyring).
+An empty value is a missing value; the legacy lower-case names are honoured as aliases.
+"""
+
+import functools
+import os
+
+from entrypoint.errors import BackendError
+from entrypoint.formats import parse_boolean
+from entrypoint.sources.chains import guide_sources
+
+WRITE_BACKENDS = ("dotenv", "env", "keyring")
+DEFAULT_WRITE_BACKEND = "dotenv"
+
+_DESCRIPTIONS = {
+    "environment": "Process environment variables (highest priority; not persistent)",
+    "dotenv": ".env file (persistent, mode 0600)",
+    "keyring": "OS keyring (macOS Keychain, Windows Credential Manager, Secret Service)",
+}
+
+
+def write_backend_from(environ):
+    name = (environ.get("SECRETS_BACKEND") or DEFAULT_WRITE_BACKEND).strip().lower()
+    if name not in WRITE_BACKENDS:
+        raise BackendError(f"SECRETS_BACKEND={name!r} is not a secrets backend: use one of {', '.join(WRITE_BACKENDS)}")
+    return name
+
+
+class SecretsManager:
+    def __init__(self, write_backend=None, enable_keyring=None, dotenv_path=None, environ=None):
+        self.environ = os.environ if environ is None else environ
+        self.write_backend = write_backend_from({"SECRETS_BACKEND": write_backend} if write_backend else self.environ)
+        if enable_keyring is None:
+            enable_keyring = parse_boolean(self.environ.get("ENABLE_KEYRING"), name="ENABLE_KEYRING")
+        self.enable_keyring = enable_keyring
+        self._sources = guide_sources(self.environ, dotenv_path, with_keyring=enable_keyring)
+        self._environment, self._dotenv = self._sources[0], self._sources[1]
+        self.dotenv_path = self._dotenv.path
+
+    def get_secret(self, name, default=None):
+        for source in self._sources:
+            for candidate in _lookup_names(name):
+                value = source.lookup(candidate)
+                if value:
+                    return value
+        return default
+
+    def set_secret(self, name, value):
+        """Write `value` to the write backend and to os.environ; True on success."""
+        self._writer().write(name, value)
+        if self.write_backend != "env":
+            self._environment.write(name, value)  # the running process sees what it just saved
+        return True
+
+    def delete_secret(self, name):
+        """Remove `name` from the write backend and from os.environ; True if it was anywhere."""
+        deleted = self._writer().delete(name)
+        return self._environment.delete(name) or deleted
+
+    def _writer(self):
+        if self.write_backend == "keyring":
+            from entrypoint.sources.keyring import KeyringSource
+
+            return self._sources[2] if self.enable_keyring else KeyringSource()
+        return self._environment if self.write_backend == "env" else self._dotenv
+
+    def get_backend_status(self):
+        from entrypoint.sources.keyring import KeyringSource
+
+        dotenv_dir = os.path.dirname(self.dotenv_path)
+        keyring_backend = KeyringSource.backend() if self.enable_keyring else None
+        if not self.enable_keyring:
+            keyring_description = _DESCRIPTIONS["keyring"] + ": disabled (set ENABLE_KEYRING=true to read it)"
+        elif keyring_backend is None:
+            keyring_description = _DESCRIPTIONS["keyring"] + ": enabled, but no keyring package or service is available"
+        else:
+            keyring_description = f"{_DESCRIPTIONS['keyring']}: {type(keyring_backend).__name__}"
+        return {
+            "environment": {"available": True, "description": _DESCRIPTIONS["environment"]},
+            "dotenv": {
+                "available": os.path.isfile(self.dotenv_path) or _can_create_in(dotenv_dir),
+                "path": self.dotenv_path,
+                "description": _DESCRIPTIONS["dotenv"],
+            },
+            "keyring": {"available": keyring_backend is not None, "description": keyring_description},
+            "write_backend": self.write_backend,
+        }
+
+    def __repr__(self):
+        return f"SecretsManager(write_backend={self.write_backend!r}, enable_keyring={self.enable_keyring!r}, dotenv_path={self.dotenv_path!r})"
+
+
+def _can_create_in(directory):
+    while directory and not os.path.exists(directory):
+        directory = os.path.dirname(directory.rstrip(os.sep)) if directory != os.sep else ""
+    return bool(directory) and os.access(directory, os.W_OK)
+
+
+def _lookup_names(name):
+    """`name`, then its canonical spec name and the spec's legacy aliases (claude_api_key, ...)."""
+    entry = _builtin_spec().entry_for(name)
+    return tuple(dict.fromkeys((name, *entry.lookup_names))) if entry else (name,)
+
+
+@functools.cache
+def _builtin_spec():
+    from entrypoint.spec import builtin_spec
+
+    return builtin_spec()
+
+
+_MANAGER = {}
+
+
+def get_secrets_manager():
+    """The process-wide manager, rebuilt when SECRETS_BACKEND, ENABLE_KEYRING or the .env path change."""
+    settings = tuple(os.environ.get(key) for key in ("SECRETS_BACKEND", "ENABLE_KEYRING", "DEEPTEMPO_ENV_FILE", "HOME"))
+    if _MANAGER.get("settings") != settings:
+        _MANAGER["instance"] = SecretsManager()
+        _MANAGER["settings"] = settings
+    return _MANAGER["instance"]
+
+
+def get_secret(name, default=None):
+    return get_secrets_manager().get_secret(name, default)
+
+
+def set_secret(name, value):
+    return get_secrets_manager().set_secret(name, value)
+
+
+def delete_secret(name):
+    return get_secrets_manager().delete_secret(name)

@@ -1,0 +1,48 @@
+import os
+
+from entrypoint.errors import SecretFileError
+from entrypoint.sources.base import ERROR, WARNING, Finding, SecretSource
+from entrypoint.textfile import read_text, strip_one_newline
+
+
+class SecretsDirectorySource(SecretSource):
+    """One file per secret, named after it: Docker/Compose secrets under /run/secrets, a Kubernetes
+    Secret mounted as a volume (its `..data` symlinks are followed, its dot-entries skipped).
+    Compose secret names are usually lower case, so `claude_api_key` is found for CLAUDE_API_KEY."""
+
+    label = "secrets-dir"
+
+    def __init__(self, path, explicit=True):
+        self.path = os.fspath(path)
+        self.explicit = explicit
+
+    def lookup(self, name):
+        for candidate in dict.fromkeys((name, name.lower())):
+            file_path = os.path.join(self.path, candidate)
+            if os.path.islink(file_path) and not os.path.exists(file_path):
+                raise SecretFileError(f"secret file {file_path}: is a symbolic link to nothing")
+            if os.path.lexists(file_path):
+                what = "secret file"
+                return strip_one_newline(read_text(file_path, error=SecretFileError, what=what)) or None
+        return None
+
+    def findings(self, names):
+        if not os.path.isdir(self.path):
+            return [Finding(None, ERROR, f"{self.label} {self.path}: is not a directory")] if self.explicit else []
+        known = {candidate for name in names for candidate in (name, name.lower())}
+        try:
+            stray = sorted(entry for entry in os.listdir(self.path) if entry not in known and not entry.startswith("."))
+        except OSError as exc:
+            return [Finding(None, ERROR, f"{self.label} {self.path}: cannot be listed ({exc.strerror})")]
+        if not stray:
+            return []
+        return [Finding(None, WARNING, f"{self.label} {self.path}: ignored entries not in the spec: {', '.join(stray)}")]
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.path!r})"
+
+
+class CredentialsDirectorySource(SecretsDirectorySource):
+    """systemd credentials (LoadCredential=, SetCredentialEncrypted=): $CREDENTIALS_DIRECTORY."""
+
+    label = "credentials"

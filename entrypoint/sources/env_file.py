@@ -1,0 +1,77 @@
+import os
+import stat
+
+from entrypoint.errors import EnvFileError
+from entrypoint.sources.base import ERROR, WARNING, Finding, SecretSource
+
+
+class EnvFileSource(SecretSource):
+    """A mounted env-file (--env-file, DEEPTEMPO_ENV_FILE, ~/.deeptempo/.env). It is read afresh at
+    each use: an edit on disk is seen by the next read. It is also the guide's `dotenv` write backend."""
+
+    label = "env-file"
+
+    def __init__(self, path, explicit=True, check_permissions=True):
+        self.path = os.fspath(path)
+        self.explicit = explicit
+        self.check_permissions = check_permissions
+        self._cache = (None, None)
+
+    def _values(self):
+        if not self.explicit and not os.path.exists(self.path):
+            return {}
+        return self._read().values
+
+    def _read(self):
+        """The file as it is on disk now; re-parsed only when its identity or mtime changed."""
+        from entrypoint.envfile import read_env_file
+
+        try:
+            info = os.stat(self.path)
+            identity = (info.st_ino, info.st_size, info.st_mtime_ns)
+        except OSError:
+            identity = None
+        if identity is None or self._cache[0] != identity:
+            self._cache = (identity, read_env_file(self.path))
+        return self._cache[1]
+
+    def lookup(self, name):
+        return self._values().get(name) or None
+
+    def offered_names(self):
+        return tuple(self._values())
+
+    def findings(self, names):
+        if not self.explicit and not os.path.exists(self.path):
+            return []
+        try:
+            env_file = self._read()
+        except EnvFileError as exc:
+            return [Finding(None, ERROR, str(exc))]
+        found = [Finding(key, WARNING, f"env-file {self.path}: {message}") for key, message in env_file.warnings]
+        return self._permission_findings() + found if self.check_permissions else found
+
+    def _permission_findings(self):
+        mode = os.stat(self.path).st_mode
+        if mode & stat.S_IWOTH:
+            return [Finding(None, ERROR, f"env-file {self.path}: is world-writable (anyone could change the secrets); chmod 600 it")]
+        if mode & (stat.S_IRGRP | stat.S_IROTH):
+            return [Finding(None, WARNING, f"env-file {self.path}: is readable by group or others (mode {stat.S_IMODE(mode):04o}); chmod 600 it")]
+        return []
+
+    # The guide's `dotenv` write backend.
+    def write(self, name, value):
+        from entrypoint.envfile import update_env_file
+
+        update_env_file(self.path, {name: value})
+
+    def delete(self, name):
+        if not os.path.exists(self.path) or name not in self._values():
+            return False
+        from entrypoint.envfile import update_env_file
+
+        update_env_file(self.path, {name: None})
+        return True
+
+    def __repr__(self):
+        return f"EnvFileSource({self.path!r})"

@@ -1,0 +1,50 @@
+from entrypoint.sources.base import SecretSource
+
+SERVICE_NAME = "deeptempo-ai-soc"
+
+
+class KeyringSource(SecretSource):
+    """The OS keyring (macOS Keychain, Windows Credential Manager, Secret Service), service
+    `deeptempo-ai-soc`. Only consulted when ENABLE_KEYRING is true; needs the `keyring` extra."""
+
+    label = "keyring"
+
+    def __init__(self, service=SERVICE_NAME):
+        self.service = service
+
+    @staticmethod
+    def backend():
+        """The active keyring backend, or None when the package or a usable backend is missing."""
+        try:
+            import keyring
+            from keyring.backends import fail
+        except ImportError:
+            return None
+        backend = keyring.get_keyring()
+        return None if isinstance(backend, fail.Keyring) else backend
+
+    def _require_backend(self):
+        backend = self.backend()
+        if backend is None:
+            from entrypoint.errors import BackendError
+
+            raise BackendError(
+                "the OS keyring is not usable here: install the extra (pip install 'deeptempo-deploy[keyring]') "
+                "on a machine with a keyring service, or use SECRETS_BACKEND=dotenv/env"
+            )
+        return backend
+
+    def lookup(self, name):
+        return self._require_backend().get_password(self.service, name) or None
+
+    def write(self, name, value):
+        self._require_backend().set_password(self.service, name, value)
+
+    def delete(self, name):
+        from keyring.errors import PasswordDeleteError
+
+        try:
+            self._require_backend().delete_password(self.service, name)
+        except PasswordDeleteError:
+            return False
+        return True

@@ -1,0 +1,34 @@
+"""Loading the secrets spec.
+
+The built-in spec is read from builtin.json, which tests prove equal to spec.yaml after its schema
+and consistency checks: the start-up path parses neither YAML nor JSON Schema. A user's own spec
+(--spec or DEEPTEMPO_SECRETS_SPEC) gets the full checks every time.
+"""
+
+import os
+
+from entrypoint.spec.model import Entry, Spec
+
+__all__ = ["Entry", "Spec", "load_spec", "builtin_spec", "SPEC_ENV"]
+
+SPEC_ENV = "DEEPTEMPO_SECRETS_SPEC"
+_HERE = os.path.dirname(__file__)
+BUILTIN_JSON = os.path.join(_HERE, "builtin.json")
+SOURCE_YAML = os.path.join(_HERE, "spec.yaml")
+
+
+def builtin_spec():
+    import json
+
+    with open(BUILTIN_JSON, encoding="utf-8") as stream:
+        return Spec(json.load(stream), origin="built-in")
+
+
+def load_spec(path=None):
+    """The spec at `path`, else at $DEEPTEMPO_SECRETS_SPEC, else the built-in one."""
+    path = path or os.environ.get(SPEC_ENV) or None
+    if path is None:
+        return builtin_spec()
+    from entrypoint.spec.compile import compile_spec_file
+
+    return Spec(compile_spec_file(path), origin=os.fspath(path))

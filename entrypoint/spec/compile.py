@@ -1,0 +1,123 @@
+"""Checking a spec file: YAML syntax, the JSON Schema, then what a schema cannot say (unique names,
+consistent groups, defaults that pass their own checks).
+
+`python -m entrypoint.spec.compile` regenerates builtin.json from spec.yaml.
+"""
+
+import json
+import os
+
+import jsonschema
+import yaml
+
+from entrypoint.errors import SpecError
+from entrypoint.spec.model import Entry
+from entrypoint.textfile import read_text
+from entrypoint.validation import value_problem
+
+SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema.json")
+
+
+def load_schema():
+    with open(SCHEMA_PATH, encoding="utf-8") as stream:
+        return json.load(stream)
+
+
+def compile_spec_file(path):
+    text = read_text(path, error=SpecError, what="spec")
+    return compile_spec_text(text, origin=os.fspath(path))
+
+
+def compile_spec_text(text, origin):
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SpecError(f"spec {origin}: not valid YAML{_yaml_position(exc)}") from None
+    problems = schema_problems(data) or consistency_problems(data)
+    if problems:
+        listing = "\n".join(f"  - {problem}" for problem in problems)
+        raise SpecError(f"spec {origin}: {len(problems)} problem(s):\n{listing}")
+    return data
+
+
+def _yaml_position(exc):
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+    problem = getattr(exc, "problem", None)
+    return f"{where}: {problem}" if problem else where
+
+
+def schema_problems(data):
+    validator = jsonschema.Draft202012Validator(load_schema(), format_checker=jsonschema.FormatChecker())
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
+    return [f"{_field(error.absolute_path)}: {_describe(error)}" for error in errors]
+
+
+def _field(path):
+    field = "(top level)"
+    for part in path:
+        field = f"{field}[{part}]" if isinstance(part, int) else (part if field == "(top level)" else f"{field}.{part}")
+    return field
+
+
+def _describe(error):
+    """A schema failure in words that name the expectation, not the offending content."""
+    expected = error.validator_value
+    match error.validator:
+        case "enum":
+            return "must be one of " + ", ".join(map(str, expected))
+        case "const":
+            return f"must be {expected!r}"
+        case "type":
+            return f"must be of type {expected}"
+        case "pattern":
+            return f"must match {expected}"
+        case "format":
+            return f"must be a valid {expected}"
+        case "minLength":
+            return "must not be empty"
+        case "minItems":
+            return f"must have at least {expected} item(s)"
+        case "uniqueItems":
+            return "must not repeat items"
+        case "required" | "additionalProperties":
+            return error.message  # names the property, which is a key, not a value
+        case "not":
+            return "has a field not allowed here (secrets take no default or choices; only grouped rules take a group)"
+        case _:
+            return f"fails the schema's {error.validator!r} check"
+
+
+def consistency_problems(data):
+    problems = []
+    seen = {}
+    group_rules = {}
+    for index, entry in enumerate(data["entries"]):
+        where = f"entries[{index}]"
+        for name in (entry["name"], *entry.get("aliases", ())):
+            if name in seen:
+                problems.append(f"{where}: name {name} is already used by {seen[name]}")
+            seen[name] = f"entries[{index}]"
+        if "group" in entry:
+            rule = group_rules.setdefault(entry["group"], entry["rule"])
+            if rule != entry["rule"]:
+                problems.append(f"{where}.rule: group {entry['group']} mixes {rule} and {entry['rule']}")
+        if "default" in entry:
+            reason = value_problem(Entry(entry), entry["default"])
+            if reason:
+                problems.append(f"{where}.default: {reason}")
+    return problems
+
+
+def main():
+    from entrypoint.spec import BUILTIN_JSON, SOURCE_YAML
+
+    data = compile_spec_file(SOURCE_YAML)
+    with open(BUILTIN_JSON, "w", encoding="utf-8") as stream:
+        json.dump(data, stream, indent=1, sort_keys=True)
+        stream.write("\n")
+    print(f"wrote {BUILTIN_JSON}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,66 @@
+"""The validation engine: a spec and a resolution in, every finding out (errors and warnings).
+check, serve, status and each platform's renderers all call `validate`. No message holds a value."""
+
+import re
+
+from entrypoint.formats import FORMATS
+from entrypoint.sources.base import ERROR, WARNING, Finding
+
+
+def validate(spec, resolution):
+    findings = list(resolution.findings)
+    for entry in spec:
+        resolved = resolution.secrets.get(entry.name)
+        if resolved is None:
+            if entry.rule == "required":
+                findings.append(Finding(entry.name, ERROR, f"is required but not set ({entry.description})"))
+            continue
+        findings.extend(_value_findings(entry, resolved))
+    findings.extend(_group_findings(spec, resolution))
+    return findings
+
+
+def has_errors(findings):
+    return any(finding.is_error for finding in findings)
+
+
+def _value_findings(entry, resolved):
+    value, where = resolved.value, f"from {resolved.source}"
+    if resolved.found_as != entry.name:
+        yield Finding(entry.name, WARNING, f"found under the legacy name {resolved.found_as} ({where}); rename it to {entry.name}")
+    if value.casefold() in {placeholder.casefold() for placeholder in entry.placeholders}:
+        yield Finding(entry.name, ERROR, f"still holds the placeholder from env.example ({where}); put the real value in")
+        return
+    reason = value_problem(entry, value)
+    if reason:
+        yield Finding(entry.name, ERROR, f"{reason} ({where})")
+    elif entry.is_secret and value != value.strip():
+        yield Finding(entry.name, WARNING, f"has leading or trailing white space ({where}); is that intended?")
+
+
+def value_problem(entry, value):
+    """Why `value` breaks the entry's choices, format or pattern, in words that do not quote it."""
+    if entry.choices and value not in entry.choices:
+        shown = f" (got {value!r})" if not entry.is_secret else ""
+        return f"must be one of {', '.join(entry.choices)}{shown}"
+    if entry.format:
+        reason = FORMATS[entry.format](value)
+        if reason:
+            return reason
+    if entry.pattern and not re.fullmatch(entry.pattern, value):
+        return f"does not have the expected format (it should match {entry.pattern})"
+    return None
+
+
+def _group_findings(spec, resolution):
+    for group, members in spec.groups.items():
+        names = [entry.name for entry in members]
+        present = [name for name in names if name in resolution.secrets]
+        rule = members[0].rule
+        if rule == "one_of" and not present:
+            yield Finding(names[0], ERROR, f"is not set: set {' or '.join(names)} ({members[0].description})")
+        elif rule == "all_or_none" and present and len(present) < len(names):
+            for name in names:
+                if name not in present:
+                    yield Finding(name, ERROR, f"is not set, but {', '.join(present)} is: the {group} group needs all of "
+                                               f"{', '.join(names)} or none of them")
