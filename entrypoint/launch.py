@@ -3,7 +3,6 @@
 `prepare_serve` and `prepare_exec` return what to exec (argv, environment) or raise ValidationFailed;
 `replace_process` execs it, so the PID stays and no wrapper process remains."""
 
-import json
 import os
 import sys
 
@@ -64,6 +63,8 @@ def prepare_exec(spec, command, environ=None, env_file=None):
 
 
 def program_environment(environ, resolution):
+    import json
+
     environment = {key: value for key, value in environ.items() if key not in resolution.unset}
     environment.update(resolution.environment())
     environment[SOURCES_VARIABLE] = json.dumps(resolution.sources(), sort_keys=True)

@@ -1,7 +1,5 @@
 """Findings as a user reads them: one block of text on stderr, or JSON. Names only, never values."""
 
-import json
-
 
 def format_findings(findings, *, title):
     errors = sum(finding.is_error for finding in findings)
@@ -15,6 +13,8 @@ def format_findings(findings, *, title):
 
 
 def findings_json(ok, findings, sources):
+    import json
+
     return json.dumps({"ok": ok, "findings": [finding.as_dict() for finding in findings], "sources": sources}, indent=2)
 
 

@@ -1,7 +1,7 @@
 """Loading the secrets spec.
 
-The built-in spec is read from builtin.json, which tests prove equal to spec.yaml after its schema
-and consistency checks: the start-up path parses neither YAML nor JSON Schema. A user's own spec
+The built-in spec is the literal in builtin.py, which tests prove equal to spec.yaml after its schema
+and consistency checks: the start-up path parses neither YAML nor JSON Schema, nor even JSON. A user's own spec
 (--spec or DEEPTEMPO_SECRETS_SPEC) gets the full checks every time.
 """
 
@@ -13,15 +13,14 @@ __all__ = ["Entry", "Spec", "load_spec", "builtin_spec", "SPEC_ENV"]
 
 SPEC_ENV = "DEEPTEMPO_SECRETS_SPEC"
 _HERE = os.path.dirname(__file__)
-BUILTIN_JSON = os.path.join(_HERE, "builtin.json")
+BUILTIN_MODULE = os.path.join(_HERE, "builtin.py")
 SOURCE_YAML = os.path.join(_HERE, "spec.yaml")
 
 
 def builtin_spec():
-    import json
+    from entrypoint.spec.builtin import SPEC
 
-    with open(BUILTIN_JSON, encoding="utf-8") as stream:
-        return Spec(json.load(stream), origin="built-in")
+    return Spec(SPEC, origin="built-in")
 
 
 def load_spec(path=None):

@@ -1,7 +1,7 @@
 """Checking a spec file: YAML syntax, the JSON Schema, then what a schema cannot say (unique names,
 consistent groups, defaults that pass their own checks).
 
-`python -m entrypoint.spec.compile` regenerates builtin.json from spec.yaml.
+`python -m entrypoint.spec.compile` regenerates builtin.py from spec.yaml.
 """
 
 import json
@@ -109,14 +109,20 @@ def consistency_problems(data):
     return problems
 
 
-def main():
-    from entrypoint.spec import BUILTIN_JSON, SOURCE_YAML
+def render_builtin_module(data):
+    import pprint
 
-    data = compile_spec_file(SOURCE_YAML)
-    with open(BUILTIN_JSON, "w", encoding="utf-8") as stream:
-        json.dump(data, stream, indent=1, sort_keys=True)
-        stream.write("\n")
-    print(f"wrote {BUILTIN_JSON}")
+    return ("# Generated from spec.yaml by `python -m entrypoint.spec.compile`: do not edit; a test checks it.\n"
+            "# A Python literal, so the start-up path loads the checked spec from bytecode, parsing nothing.\n"
+            f"SPEC = {pprint.pformat(data, width=110, sort_dicts=False)}\n")
+
+
+def main():
+    from entrypoint.spec import BUILTIN_MODULE, SOURCE_YAML
+
+    with open(BUILTIN_MODULE, "w", encoding="utf-8") as stream:
+        stream.write(render_builtin_module(compile_spec_file(SOURCE_YAML)))
+    print(f"wrote {BUILTIN_MODULE}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,121 @@
+import os
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+from entrypoint.spec import builtin_spec
+
+ENTRYPOINT = [sys.executable, "-m", "entrypoint"]
+# Values no output may ever contain.
+CANARY_CLAUDE = "sk-ant-CANARYclaude0123456789"
+CANARY_PASSWORD = "Canary-Splunk-Passw0rd"
+NOBODY = 65534
+
+_KIT_VARIABLES = {"DEEPTEMPO_ENV_FILE", "DEEPTEMPO_SECRETS_DIR", "DEEPTEMPO_SECRETS_SPEC", "DEEPTEMPO_SECRET_SOURCES",
+                  "DEEPTEMPO_ALLOW_PERSISTENT_BACKEND", "CREDENTIALS_DIRECTORY"}
+
+
+def _kit_names():
+    names = set(_KIT_VARIABLES)
+    for entry in builtin_spec():
+        for name in entry.lookup_names:
+            names.update({name, name + "_FILE"})
+    return names
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    """Every test starts with none of the kit's variables set and a HOME of its own."""
+    for name in _kit_names():
+        monkeypatch.delenv(name, raising=False)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    # /run/secrets is the default secrets directory; point at an empty one so the host's never leaks in.
+    empty = tmp_path / "no-secrets"
+    empty.mkdir()
+    monkeypatch.setenv("DEEPTEMPO_SECRETS_DIR", str(empty))
+    return home
+
+
+@pytest.fixture
+def run_entrypoint():
+    """Run the real console entry point in a child process; returns CompletedProcess (text)."""
+
+    def run(*args, env=None, **kwargs):
+        environment = dict(os.environ)
+        environment.update(env or {})
+        return subprocess.run([*ENTRYPOINT, *args], env=environment, capture_output=True, text=True, timeout=60, **kwargs)
+
+    return run
+
+
+@pytest.fixture
+def shared_tmp():
+    """A directory an unprivileged user can traverse (pytest's tmp_path is 0700 root's)."""
+    directory = tempfile.mkdtemp(prefix="deeptempo-test-")
+    os.chmod(directory, 0o755)
+    yield directory
+    subprocess.run(["rm", "-rf", directory], check=False)
+
+
+def as_nobody(function, *args):
+    """Call function(*args) in a forked child running as nobody (as root, mode 000 does not stop a
+    read); return the message of what it raised, or None."""
+    read_end, write_end = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: never returns into pytest
+        message = b""
+        try:
+            os.setgroups([])
+            os.setgid(NOBODY)
+            os.setuid(NOBODY)
+            function(*args)
+        except BaseException as exc:  # noqa: BLE001 - reported to the parent
+            message = (str(exc) or type(exc).__name__).encode()
+        os.write(write_end, message)
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as stream:
+        message = stream.read().decode()
+    os.waitpid(pid, 0)
+    return message or None
+
+
+@pytest.fixture
+def memory_keyring():
+    keyring = pytest.importorskip("keyring")
+    from keyring.backend import KeyringBackend
+    from keyring.errors import PasswordDeleteError
+
+    class MemoryKeyring(KeyringBackend):
+        priority = 1
+
+        def __init__(self):
+            super().__init__()
+            self.store = {}
+
+        def get_password(self, service, username):
+            return self.store.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.store[(service, username)] = password
+
+        def delete_password(self, service, username):
+            if self.store.pop((service, username), None) is None:
+                raise PasswordDeleteError(username)
+
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def write(path, text, mode=0o600):
+    with open(path, "w", encoding="utf-8", newline="") as stream:
+        stream.write(text)
+    os.chmod(path, mode)
+    return path

@@ -1,0 +1,191 @@
+import json
+import os
+
+import pytest
+
+from entrypoint.cli import main
+from entrypoint.env_example import render_env_example
+from entrypoint.spec import builtin_spec
+from entrypoint.sources.keyring import SERVICE_NAME
+
+from conftest import CANARY_CLAUDE, CANARY_PASSWORD, write
+
+VALID = {"CLAUDE_API_KEY": CANARY_CLAUDE}
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def assert_clean(result, *canaries):
+    output = result.stdout + result.stderr
+    assert "Traceback" not in output
+    for canary in (CANARY_CLAUDE, CANARY_PASSWORD, *canaries):
+        assert canary not in output
+
+
+def test_valid_secrets_exit_0(run_entrypoint):
+    result = run_entrypoint("check", env=VALID)
+    assert result.returncode == 0, result.stderr
+    assert "secrets configuration is valid" in result.stdout and "CLAUDE_API_KEY (environment)" in result.stdout
+    assert_clean(result)
+
+
+def test_no_secrets_exit_78_naming_the_secret(run_entrypoint):
+    result = run_entrypoint("check")
+    assert result.returncode == 78
+    assert "CLAUDE_API_KEY: is not set: set CLAUDE_API_KEY or ANTHROPIC_API_KEY" in result.stderr
+    assert_clean(result)
+
+
+def test_every_problem_is_reported_at_once(run_entrypoint, tmp_path):
+    env_file = write(tmp_path / "app.env", "\n".join([
+        "CLAUDE_API_KEY=sk-ant-...",                       # placeholder
+        "AWS_ACCESS_KEY_ID=AKIAABCDEFGHIJKLMNOP",          # half of the S3 group
+        "GITHUB_TOKEN=not-a-token-" + CANARY_PASSWORD,     # bad format
+        "POSTGRESQL_CONNECTION_STRING=mysql://" + CANARY_PASSWORD + "@db/x",  # not postgresql
+        "SECRETS_BACKEND=vault",                           # unknown backend
+        "PORT=99999",
+        "SPLUNK_PASSWORD=one", "SPLUNK_PASSWORD=" + CANARY_PASSWORD,  # duplicate: a warning
+    ]) + "\n")
+    result = run_entrypoint("check", "--env-file", str(env_file), "--json")
+    assert result.returncode == 78
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    errors = {(f["secret"], f["message"].split(" (")[0]) for f in report["findings"] if f["level"] == "error"}
+    assert errors == {
+        ("CLAUDE_API_KEY", "still holds the placeholder from env.example"),
+        ("AWS_SECRET_ACCESS_KEY", "is not set, but AWS_ACCESS_KEY_ID is: the s3 group needs all of AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY or none of them"),
+        ("GITHUB_TOKEN", "does not have the expected format"),
+        ("POSTGRESQL_CONNECTION_STRING", "must be a postgresql:// URL"),
+        ("SECRETS_BACKEND", "must be one of dotenv, env, keyring"),
+        ("PORT", "must be a port number from 1 to 65535"),
+    }
+    warnings = [f for f in report["findings"] if f["level"] == "warning"]
+    assert [w["secret"] for w in warnings] == ["SPLUNK_PASSWORD"] and "is set twice (lines 7 and 8)" in warnings[0]["message"]
+    assert report["sources"]["GITHUB_TOKEN"] == "env-file"
+    assert_clean(result, "not-a-token", "mysql", "sk-ant-...")
+
+
+def test_json_shape(run_entrypoint):
+    report = json.loads(run_entrypoint("check", "--json", env=VALID).stdout)
+    assert set(report) == {"ok", "findings", "sources"}
+    assert report == {"ok": True, "findings": [], "sources": {"CLAUDE_API_KEY": "environment"}}
+
+
+def test_legacy_alias_is_accepted_with_a_warning(run_entrypoint):
+    report = json.loads(run_entrypoint("check", "--json", env={"claude_api_key": CANARY_CLAUDE}).stdout)
+    assert report["ok"] is True
+    assert report["findings"] == [{"secret": "CLAUDE_API_KEY", "level": "warning",
+                                   "message": "found under the legacy name claude_api_key (from environment); rename it to CLAUDE_API_KEY"}]
+
+
+@pytest.mark.parametrize("setup, message", [
+    (lambda p: None, "env-file {p}: does not exist"),
+    (lambda p: os.mkdir(p), "env-file {p}: is a directory, not a file"),
+    (lambda p: open(p, "wb").write(b"A=1\n\x00binary"), "env-file {p}: line 2 holds a NUL byte"),
+    (lambda p: open(p, "wb").write(b"A=\xc3\x28\n"), "env-file {p}: line 1 is not valid UTF-8"),
+    (lambda p: open(p, "wb").truncate(50 * 1024 * 1024), "env-file {p}: is 52428800 bytes, more than the 1048576 allowed"),
+])
+def test_bad_env_files_exit_78_with_one_clear_message(run_entrypoint, tmp_path, setup, message):
+    path = tmp_path / "given.env"
+    setup(path)
+    result = run_entrypoint("check", "--env-file", str(path), env=VALID)
+    assert result.returncode == 78
+    assert message.format(p=path) in result.stderr
+    assert_clean(result)
+
+
+def test_bad_spec_and_bad_backend_exit_78(run_entrypoint, tmp_path):
+    spec = write(tmp_path / "spec.yaml", "version: 1\nentries: {oops")
+    result = run_entrypoint("check", "--spec", str(spec), env=VALID)
+    assert result.returncode == 78 and f"spec {spec}: not valid YAML at line" in result.stderr
+    result = run_entrypoint("check", env={**VALID, "DEEPTEMPO_SECRETS_SPEC": str(tmp_path / "nope.yaml")})
+    assert result.returncode == 78 and "nope.yaml: does not exist" in result.stderr
+    result = run_entrypoint("status", env={**VALID, "SECRETS_BACKEND": "vault"})
+    assert result.returncode == 78 and "SECRETS_BACKEND='vault' is not a secrets backend" in result.stderr
+    result = run_entrypoint("check", env={**VALID, "ENABLE_KEYRING": "sometimes"})
+    assert result.returncode == 78 and "ENABLE_KEYRING='sometimes' is not a boolean" in result.stderr
+    assert_clean(result)
+
+
+def test_users_own_spec(run_entrypoint, tmp_path):
+    spec = write(tmp_path / "spec.yaml", "version: 1\nentries:\n"
+                 "  - {name: VAULT_TOKEN, kind: secret, service: Vault, description: Token., rule: required, pattern: 'hvs\\.[A-Za-z0-9]+'}\n")
+    assert run_entrypoint("check", "--spec", str(spec), env={"VAULT_TOKEN": "hvs.abc"}).returncode == 0
+    result = run_entrypoint("check", "--spec", str(spec), env={"VAULT_TOKEN": "nope"})
+    assert result.returncode == 78 and "VAULT_TOKEN: does not have the expected format (it should match hvs\\.[A-Za-z0-9]+" in result.stderr
+
+
+def test_status_names_sources_never_values(run_entrypoint, tmp_path):
+    env_file = write(tmp_path / "app.env", f"SPLUNK_PASSWORD={CANARY_PASSWORD}\n")
+    result = run_entrypoint("status", "--env-file", str(env_file), "--json", env=VALID)
+    assert result.returncode == 0
+    report = json.loads(result.stdout)
+    assert report["backends"]["write_backend"] == "dotenv"
+    assert report["secrets"]["CLAUDE_API_KEY"]["source"] == "environment"
+    assert report["secrets"]["SPLUNK_PASSWORD"]["source"] == "env-file"
+    assert report["secrets"]["GITHUB_TOKEN"]["source"] is None
+    text = run_entrypoint("status", "--env-file", str(env_file), env=VALID)
+    assert "SPLUNK_PASSWORD" in text.stdout and "from env-file" in text.stdout
+    assert_clean(result)
+    assert_clean(text)
+
+
+def run_in_process(capsys, *argv):
+    with pytest.raises(SystemExit) as exited:
+        main(list(argv))
+    captured = capsys.readouterr()
+    return exited.value.code, captured.out, captured.err
+
+
+def test_migrate_keyring(memory_keyring, capsys, tmp_path):
+    memory_keyring.set_password(SERVICE_NAME, "claude_api_key", CANARY_CLAUDE)  # how the old app stored it
+    memory_keyring.set_password(SERVICE_NAME, "SPLUNK_PASSWORD", 'pa"ss word')
+    memory_keyring.set_password(SERVICE_NAME, "unrelated", "left alone")
+    target = tmp_path / "state" / ".env"
+    code, out, err = run_in_process(capsys, "migrate-keyring", "--to", str(target))
+    assert code == 0, err
+    assert "moved CLAUDE_API_KEY (stored as claude_api_key)" in out and "moved SPLUNK_PASSWORD" in out
+    assert CANARY_CLAUDE not in out + err
+    assert oct(os.stat(target).st_mode & 0o777) == "0o600"
+    from entrypoint.envfile import read_env_file
+
+    assert read_env_file(target).values == {"CLAUDE_API_KEY": CANARY_CLAUDE, "SPLUNK_PASSWORD": 'pa"ss word'}
+    assert len(memory_keyring.store) == 3
+    code, out, _ = run_in_process(capsys, "migrate-keyring", "--to", str(target), "--delete")
+    assert code == 0 and "deleted it from the keyring" in out
+    assert memory_keyring.store == {(SERVICE_NAME, "unrelated"): "left alone"}
+    code, out, _ = run_in_process(capsys, "migrate-keyring", "--to", str(target))
+    assert code == 0 and "no secrets of the spec were found in the keyring" in out
+
+
+def test_migrate_keyring_without_a_keyring_exits_78(capsys, tmp_path):
+    keyring = pytest.importorskip("keyring")
+    from keyring.backends import fail
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(fail.Keyring())
+    try:
+        code, _, err = run_in_process(capsys, "migrate-keyring", "--to", str(tmp_path / ".env"))
+    finally:
+        keyring.set_keyring(previous)
+    assert code == 78 and "the OS keyring is not usable here" in err
+    assert not (tmp_path / ".env").exists()
+
+
+def test_env_example_is_the_spec_rendered():
+    with open(os.path.join(PROJECT, "env.example"), encoding="utf-8") as stream:
+        assert stream.read() == render_env_example(builtin_spec()), "run: deeptempo-entrypoint env-example > env.example"
+
+
+def test_env_example_names_every_entry_with_its_description_and_no_quotes():
+    with open(os.path.join(PROJECT, "env.example"), encoding="utf-8") as stream:
+        lines = stream.read().splitlines()
+    for entry in builtin_spec():
+        assignment = next(i for i, line in enumerate(lines) if line.lstrip("# ").startswith(entry.name + "="))
+        assert entry.description in lines[assignment - 1]
+        assert '"' not in lines[assignment] and "'" not in lines[assignment]
+
+
+def test_copied_env_example_fails_until_edited(run_entrypoint, tmp_path):
+    copy = write(tmp_path / ".env", open(os.path.join(PROJECT, "env.example")).read())
+    result = run_entrypoint("check", "--env-file", str(copy))
+    assert result.returncode == 78 and "CLAUDE_API_KEY: still holds the placeholder" in result.stderr

@@ -1,0 +1,191 @@
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from entrypoint.launch import ValidationFailed, prepare_serve
+from entrypoint.spec import builtin_spec
+
+from conftest import CANARY_CLAUDE, CANARY_PASSWORD, ENTRYPOINT, write
+
+SPEC = builtin_spec()
+VALID = {"CLAUDE_API_KEY": CANARY_CLAUDE}
+
+
+def environ(**extra):
+    return {"DEEPTEMPO_SECRETS_DIR": os.environ["DEEPTEMPO_SECRETS_DIR"], "HOME": os.environ["HOME"], **VALID, **extra}
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- SECRETS_BACKEND=env semantics ------------------------------------------------------------------
+
+def test_unset_backend_becomes_env_and_keyring_off():
+    launch = prepare_serve(SPEC, {}, environ=environ())
+    assert launch.environment["SECRETS_BACKEND"] == "env"
+    assert launch.environment["ENABLE_KEYRING"] == "false"
+    assert prepare_serve(SPEC, {}, environ=environ(SECRETS_BACKEND="env")).environment["SECRETS_BACKEND"] == "env"
+
+
+@pytest.mark.parametrize("variables, secret, why", [
+    ({"SECRETS_BACKEND": "dotenv"}, "SECRETS_BACKEND", "a container's filesystem does not persist"),
+    ({"SECRETS_BACKEND": "keyring"}, "SECRETS_BACKEND", "there is no OS keyring in a container"),
+    ({"ENABLE_KEYRING": "true"}, "ENABLE_KEYRING", "there is no OS keyring in a container"),
+    ({"ENABLE_KEYRING": "yes", "SECRETS_BACKEND": "env"}, "ENABLE_KEYRING", "there is no OS keyring"),
+])
+def test_refused_backends_explain_why_and_how_to_override(run_entrypoint, variables, secret, why):
+    with pytest.raises(ValidationFailed) as caught:
+        prepare_serve(SPEC, {}, environ=environ(**variables))
+    messages = {f.secret: f.message for f in caught.value.findings if f.is_error}
+    assert why in messages[secret] and "DEEPTEMPO_ALLOW_PERSISTENT_BACKEND=true" in messages[secret]
+    result = run_entrypoint("serve", env={**VALID, **variables})
+    assert result.returncode == 78 and why in result.stderr and "Traceback" not in result.stderr
+
+
+def test_refused_backend_from_the_env_file_too(tmp_path):
+    env_file = write(tmp_path / "app.env", "SECRETS_BACKEND=dotenv\n")
+    with pytest.raises(ValidationFailed):
+        prepare_serve(SPEC, {}, environ=environ(DEEPTEMPO_ENV_FILE=str(env_file)))
+
+
+def test_deliberate_opt_in_keeps_dotenv():
+    launch = prepare_serve(SPEC, {}, environ=environ(SECRETS_BACKEND="dotenv", DEEPTEMPO_ALLOW_PERSISTENT_BACKEND="true"))
+    assert launch.environment["SECRETS_BACKEND"] == "dotenv"
+
+
+def test_invalid_configuration_refuses_with_every_finding_in_one_block(run_entrypoint):
+    result = run_entrypoint("serve", env={"AWS_ACCESS_KEY_ID": "AKIAABCDEFGHIJKLMNOP", "PORT": "http"})
+    assert result.returncode == 78
+    block = result.stderr
+    assert block.startswith("deeptempo-entrypoint: refusing to start: the secrets configuration is not valid (3 errors)")
+    for name in ("CLAUDE_API_KEY", "AWS_SECRET_ACCESS_KEY", "PORT"):
+        assert f"{name}: " in block
+    assert "Traceback" not in block and "Uvicorn" not in block
+
+
+# --- uvicorn's command line ---------------------------------------------------------------------------
+
+def test_uvicorn_argv_from_settings_and_options():
+    launch = prepare_serve(SPEC, {"PORT": 8123}, ["--timeout-keep-alive", "7"], environ=environ(
+        APP_MODULE="backend.main:app", HOST="127.0.0.1", WEB_CONCURRENCY="3", LOG_LEVEL="warning", FORWARDED_ALLOW_IPS="10.0.0.1"))
+    assert launch.argv == [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1", "--port", "8123",
+                           "--workers", "3", "--log-level", "warning", "--proxy-headers", "--forwarded-allow-ips", "10.0.0.1",
+                           "--timeout-keep-alive", "7"]
+
+
+def test_defaults_serve_the_built_in_app_on_6987():
+    assert prepare_serve(SPEC, {}, environ=environ()).argv[3:8] == ["entrypoint.app:app", "--host", "0.0.0.0", "--port", "6987"]
+
+
+def test_no_secret_on_argv_and_no_value_in_repr(tmp_path):
+    env_file = write(tmp_path / "app.env", f"SPLUNK_PASSWORD={CANARY_PASSWORD}\n")
+    launch = prepare_serve(SPEC, {}, environ=environ(DEEPTEMPO_ENV_FILE=str(env_file)))
+    assert not any(CANARY_CLAUDE in arg or CANARY_PASSWORD in arg for arg in launch.argv)
+    assert CANARY_CLAUDE not in repr(launch) and CANARY_PASSWORD not in repr(launch)
+    assert launch.environment["SPLUNK_PASSWORD"] == CANARY_PASSWORD
+    assert json.loads(launch.environment["DEEPTEMPO_SECRET_SOURCES"]) == {"CLAUDE_API_KEY": "environment", "SPLUNK_PASSWORD": "env-file"}
+
+
+# --- exec and pass-through -----------------------------------------------------------------------
+
+def test_pass_through_runs_the_command_with_secrets_loaded_and_no_validation(run_entrypoint, tmp_path):
+    secret_file = write(tmp_path / "pw", "from-file\n")
+    result = run_entrypoint("sh", "-c", 'echo "hello $SPLUNK_PASSWORD ${SPLUNK_PASSWORD_FILE:-no-indirection}"',
+                            env={"SPLUNK_PASSWORD_FILE": str(secret_file)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "hello from-file no-indirection\n"  # no CLAUDE_API_KEY, yet it ran
+
+
+def test_pass_through_reports_problems_but_still_runs(run_entrypoint, tmp_path):
+    result = run_entrypoint("echo", "hello", env={"SPLUNK_PASSWORD_FILE": str(tmp_path / "missing")})
+    assert result.returncode == 0 and result.stdout == "hello\n"
+    assert "SPLUNK_PASSWORD_FILE: file" in result.stderr and "does not exist" in result.stderr
+
+
+def test_pass_through_unknown_command_exits_127(run_entrypoint):
+    result = run_entrypoint("no-such-command-here")
+    assert result.returncode == 127 and "command not found: no-such-command-here" in result.stderr
+
+
+def test_exec_keeps_the_pid_and_leaves_no_wrapper(tmp_path):
+    code = "import os; print(os.getpid()); print(open('/proc/%d/cmdline' % os.getpid()).read().split(chr(0))[1])"
+    process = subprocess.Popen([*ENTRYPOINT, sys.executable, "-c", code], stdout=subprocess.PIPE, text=True,
+                               env={**os.environ, **VALID})
+    out, _ = process.communicate(timeout=30)
+    pid, argument = out.split()
+    assert int(pid) == process.pid
+    assert argument == "-c"  # the process image is the command itself, not python -m entrypoint
+
+
+# --- end to end on the host ------------------------------------------------------------------------
+
+@pytest.fixture
+def served(tmp_path):
+    """Start `deeptempo-entrypoint <args>` on a free 127.0.0.1 port; yields (process, port)."""
+    started = []
+
+    def start(*args, env=None):
+        port = free_port()
+        secrets = write(tmp_path / "secrets.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\nSPLUNK_PASSWORD={CANARY_PASSWORD}\n")
+        environment = {**os.environ, "DEEPTEMPO_ENV_FILE": str(secrets), **(env or {})}
+        process = subprocess.Popen([*ENTRYPOINT, *[a.format(port=port) for a in args]], env=environment,
+                                   stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        started.append(process)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as response:
+                    return process, port, response.status, json.loads(response.read())
+            except OSError:
+                assert process.poll() is None, process.stdout.read()
+                time.sleep(0.1)
+        raise AssertionError("the service did not answer within 20 s")
+
+    yield start
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
+def test_serve_end_to_end_health_status_and_sigterm(served):
+    process, port, status, body = served("serve", "--host", "127.0.0.1", "--port", "{port}")
+    assert status == 200 and body["status"] == "healthy"
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/secrets/status", timeout=2) as response:
+        raw = response.read().decode()
+    report = json.loads(raw)
+    assert report["write_backend"] == "env"
+    assert report["secrets"]["SPLUNK_PASSWORD"] == {"set": True, "source": "env-file", "kind": "secret"}
+    assert report["secrets"]["GITHUB_TOKEN"]["set"] is False
+    assert CANARY_CLAUDE not in raw and CANARY_PASSWORD not in raw
+    with open(f"/proc/{process.pid}/cmdline") as stream:
+        cmdline = stream.read()
+    assert "uvicorn" in cmdline and CANARY_CLAUDE not in cmdline and CANARY_PASSWORD not in cmdline
+    with open(f"/proc/{process.pid}/task/{process.pid}/children") as stream:
+        assert stream.read().strip() == ""  # uvicorn itself, no wrapper and no child
+    started = time.monotonic()
+    process.send_signal(signal.SIGTERM)
+    process.wait(timeout=5)
+    assert time.monotonic() - started < 2
+    # uvicorn finishes its graceful shutdown, then re-raises SIGTERM: a clean end.
+    assert process.returncode in (0, -signal.SIGTERM)
+    log = process.stdout.read()
+    assert "Application shutdown complete" in log
+    assert CANARY_CLAUDE not in log and CANARY_PASSWORD not in log
+
+
+def test_options_alone_mean_serve(served):
+    process, port, status, _ = served("--host", "127.0.0.1", "--port", "{port}")
+    assert status == 200
+    process.terminate()
+    process.wait(timeout=5)
