@@ -189,3 +189,9 @@ def test_copied_env_example_fails_until_edited(run_entrypoint, tmp_path):
     copy = write(tmp_path / ".env", open(os.path.join(PROJECT, "env.example")).read())
     result = run_entrypoint("check", "--env-file", str(copy))
     assert result.returncode == 78 and "CLAUDE_API_KEY: still holds the placeholder" in result.stderr
+
+
+def test_demo_secrets_pass_check(run_entrypoint):
+    """The README's main job serves with demo/demo.env: it must stay valid."""
+    result = run_entrypoint("check", "--env-file", os.path.join(PROJECT, "demo", "demo.env"))
+    assert result.returncode == 0, result.stderr

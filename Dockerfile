@@ -1,0 +1,49 @@
+# DeepTempo AI SOC backend image: `deeptempo-entrypoint serve` validates the secrets, then execs uvicorn
+# on port 6987. Build: docker build -t deeptempo-ai-soc .   Any Debian-based image with Python >= 3.11
+# works as base (--build-arg BASE_IMAGE=...); pin it by digest in production.
+ARG BASE_IMAGE=python:3.12-slim
+
+FROM ${BASE_IMAGE} AS builder
+ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore
+SHELL ["/bin/sh", "-eu", "-c"]
+# tini: a static init that reaps zombies and forwards signals; copied alone into the runtime stage.
+# Not version-pinned: the base may be any Debian release, each with its own tini build.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tini \
+    && rm -rf /var/lib/apt/lists/*
+RUN python3 -m venv /opt/venv
+# Dependencies before source: a source-only change rebuilds from the next layer on, in seconds.
+COPY requirements.lock /tmp/requirements.lock
+RUN /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.lock
+COPY pyproject.toml README.md /src/
+COPY entrypoint /src/entrypoint
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps /src \
+    && /opt/venv/bin/deeptempo-entrypoint --version
+
+FROM ${BASE_IMAGE}
+SHELL ["/bin/sh", "-eu", "-c"]
+# A numeric user (Kubernetes runAsNonRoot can only verify a number) whose HOME holds the state dir the
+# app uses, ~/.deeptempo. Mount a persistent volume at /home/deeptempo/.deeptempo, not /root/.deeptempo.
+RUN groupadd --gid 10001 deeptempo \
+    && useradd --uid 10001 --gid 10001 --home-dir /home/deeptempo --create-home --shell /usr/sbin/nologin deeptempo \
+    && install -d -o 10001 -g 10001 -m 0700 /home/deeptempo/.deeptempo
+COPY --from=builder /usr/bin/tini-static /usr/bin/tini
+COPY --from=builder /opt/venv /opt/venv
+# SECRETS_BACKEND names where secrets are written (env: nowhere), it holds no secret.
+# hadolint ignore=DL3064
+ENV PATH=/opt/venv/bin:$PATH \
+    HOME=/home/deeptempo \
+    SECRETS_BACKEND=env \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1
+USER 10001:10001
+WORKDIR /home/deeptempo
+EXPOSE 6987
+# Slim images have no curl. PORT here is the container's environment (the default 6987).
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
+    CMD ["/opt/venv/bin/python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/api/health' % os.environ.get('PORT', '6987'), timeout=2)"]
+# tini -g signals the whole process group; -e 143 maps uvicorn's re-raised SIGTERM after a graceful
+# shutdown to exit code 0, so `docker stop` ends cleanly with 0.
+ENTRYPOINT ["/usr/bin/tini", "-g", "-e", "143", "--", "deeptempo-entrypoint"]
+CMD ["serve"]

@@ -1,0 +1,172 @@
+"""Smoke tests of the image on a real Docker engine (testcontainers). Containers are reached only
+through ports published on 127.0.0.1."""
+
+import io
+import json
+import os
+import subprocess
+import tarfile
+import tempfile
+import time
+
+import pytest
+
+from tests.container.conftest import (BUILD_CANARY, IMAGE, VALID, docker_container, health_response, logs, wait_exit,
+                                      wait_healthy)
+
+HARDENED = {"read_only": True, "tmpfs": {"/tmp": "rw,noexec,nosuid,size=16m"}, "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"]}
+
+
+@pytest.fixture
+def readable_dir():
+    """A directory uid 10001 can read inside the container (pytest's tmp_path is root's, 0700)."""
+    directory = tempfile.mkdtemp(prefix="deeptempo-mount-")
+    os.chmod(directory, 0o755)
+    yield directory
+    subprocess.run(["rm", "-rf", directory], check=False)
+
+
+def put(directory, name, text, mode=0o644):
+    path = os.path.join(directory, name)
+    with open(path, "w") as stream:
+        stream.write(text)
+    os.chmod(path, mode)
+    return path
+
+
+def exec_python(container, code):
+    result = docker_container(container).exec_run(["python3", "-c", code])
+    assert result.exit_code == 0, result.output.decode()
+    return result.output.decode()
+
+
+def secrets_status(container):
+    return json.loads(exec_python(container, "import urllib.request; print(urllib.request.urlopen("
+                                             "'http://127.0.0.1:6987/api/secrets/status').read().decode())"))
+
+
+def test_valid_secrets_via_environment_turn_healthy(start):
+    container = start(env=VALID)
+    wait_healthy(container)
+    status, body = health_response(container)
+    assert status == 200 and json.loads(body)["status"] == "healthy"
+
+
+def test_no_secrets_exit_78_within_5_seconds_naming_the_secret(start):
+    container = start(publish=False)
+    assert wait_exit(container, timeout=5) == 78
+    output = logs(container)
+    assert "CLAUDE_API_KEY" in output and "Traceback" not in output
+
+
+def test_env_file_mounted_read_only(start, readable_dir):
+    put(readable_dir, "app.env", f"CLAUDE_API_KEY={VALID['CLAUDE_API_KEY']}\nSPLUNK_PASSWORD=from-env-file\n", mode=0o600)
+    os.chown(os.path.join(readable_dir, "app.env"), 10001, 10001)  # as an operator would for the service user
+    container = start(env={"DEEPTEMPO_ENV_FILE": "/run/deeptempo/app.env"},
+                      volumes={readable_dir: {"bind": "/run/deeptempo", "mode": "ro"}})
+    wait_healthy(container)
+    secrets = secrets_status(container)["secrets"]
+    assert secrets["CLAUDE_API_KEY"]["source"] == "env-file" and secrets["SPLUNK_PASSWORD"]["source"] == "env-file"
+
+
+def test_docker_secrets_directory_and_file_indirection(start, readable_dir):
+    put(readable_dir, "claude_api_key", VALID["CLAUDE_API_KEY"] + "\n")  # a Compose secret's usual lower-case name
+    put(readable_dir, "splunk", "from-a-file\n")
+    container = start(env={"SPLUNK_PASSWORD_FILE": "/run/secrets/splunk"},
+                      volumes={readable_dir: {"bind": "/run/secrets", "mode": "ro"}})
+    wait_healthy(container)
+    status = secrets_status(container)
+    assert status["secrets"]["CLAUDE_API_KEY"]["source"] == "secrets-dir"
+    assert status["secrets"]["SPLUNK_PASSWORD"]["source"] == "_FILE"
+    # The app's process (tini's child) sees the value and not the indirection.
+    app_environment = exec_python(container, "import os; c=open('/proc/1/task/1/children').read().split()[0]; "
+                                             "e=dict(l.split('=',1) for l in open('/proc/%s/environ'%c).read().split(chr(0)) if '=' in l); "
+                                             "print('SPLUNK_PASSWORD_FILE' in e, e.get('SPLUNK_PASSWORD') == 'from-a-file')")
+    assert app_environment.split() == ["False", "True"]
+
+
+def test_docker_stop_is_graceful_fast_and_exits_0(start):
+    container = start(env=VALID)
+    wait_healthy(container)
+    started = time.monotonic()
+    docker_container(container).stop(timeout=10)
+    elapsed = time.monotonic() - started
+    state = docker_container(container).attrs["State"]
+    assert elapsed < 2, f"docker stop took {elapsed:.1f} s"
+    # uvicorn shuts down gracefully, then re-raises SIGTERM (143); tini -e 143 reports that as 0.
+    assert state["ExitCode"] == 0
+    assert "Application shutdown complete" in logs(container)
+
+
+def test_runs_as_uid_10001(start):
+    container = start(env=VALID)
+    wait_healthy(container)
+    uids = exec_python(container, "import glob\nfor s in glob.glob('/proc/[0-9]*/status'):\n"
+                                  "    print([l.split()[1] for l in open(s) if l.startswith('Uid:')][0])")
+    assert set(uids.split()) == {"10001"}
+    assert docker_container(container).image.attrs["Config"]["User"] == "10001:10001"
+
+
+def test_read_only_root_no_capabilities_no_new_privileges(start):
+    container = start(env=VALID, **HARDENED)
+    wait_healthy(container)
+    assert health_response(container)[0] == 200
+    attrs = docker_container(container).attrs["HostConfig"]
+    assert attrs["ReadonlyRootfs"] is True and attrs["CapDrop"] == ["ALL"]
+
+
+ORPHANS = "for i in 1 2 3 4 5; do (sleep 0.3 &); done"
+ZOMBIES = ("import glob\nfor s in glob.glob('/proc/[0-9]*/stat'):\n    try: f=open(s).read()\n    except OSError: continue\n"
+           "    print(f.rsplit(')',1)[1].split()[0])")
+
+
+def count_zombies_after_orphans(container):
+    result = docker_container(container).exec_run(["sh", "-c", ORPHANS])
+    assert result.exit_code == 0
+    time.sleep(1.5)  # the orphans have exited; only a reaper stands between them and zombie state
+    return exec_python(container, ZOMBIES).split().count("Z")
+
+
+def test_orphans_are_reaped(start):
+    container = start(env=VALID)
+    wait_healthy(container)
+    assert count_zombies_after_orphans(container) == 0
+
+
+def test_without_an_init_the_same_orphans_stay_zombies(start):
+    """The control for the test above: it can fail. uvicorn as PID 1 does not reap."""
+    container = start(env=VALID, entrypoint=["deeptempo-entrypoint"], command=["serve"])  # an entrypoint override drops CMD
+    wait_healthy(container)
+    assert count_zombies_after_orphans(container) == 5
+
+
+def test_a_command_given_to_docker_run_runs(start):
+    container = start(command=["echo", "hello"], publish=False)
+    assert wait_exit(container, timeout=15) == 0
+    assert logs(container) == "hello\n"
+
+
+def test_no_build_context_secret_reaches_a_layer_or_the_history(image):
+    saved = subprocess.run(["docker", "save", image], capture_output=True, check=True).stdout
+    needle = BUILD_CANARY.encode()
+    assert needle not in saved
+    layers = 0
+    with tarfile.open(fileobj=io.BytesIO(saved)) as archive:  # layers are uncompressed tars inside
+        for member in archive.getmembers():
+            data = archive.extractfile(member).read() if member.isfile() else b""
+            assert needle not in data
+            if data[257:262] == b"ustar":
+                layers += 1
+                with tarfile.open(fileobj=io.BytesIO(data)) as layer:
+                    names = layer.getnames()
+                    assert not [n for n in names if os.path.basename(n) in (".env", ".env.production", ".env.local", "deploy.secret")]
+    assert layers >= 3
+    history = subprocess.run(["docker", "history", "--no-trunc", image], capture_output=True, text=True, check=True).stdout
+    assert BUILD_CANARY not in history and "CLAUDE_API_KEY" not in history
+
+
+def test_keyring_backend_exits_78_with_the_explanation(start):
+    container = start(env={**VALID, "SECRETS_BACKEND": "keyring"}, publish=False)
+    assert wait_exit(container, timeout=5) == 78
+    assert "there is no OS keyring in a container" in logs(container)
