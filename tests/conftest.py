@@ -64,7 +64,8 @@ def run_entrypoint():
 
 @pytest.fixture
 def shared_tmp():
-    """A directory an unprivileged user can traverse (pytest's tmp_path is 0700 root's)."""
+    """A directory an unprivileged user (nobody, the image's uid 10001) can traverse: pytest's tmp_path
+    is root's, mode 0700."""
     directory = tempfile.mkdtemp(prefix="deeptempo-test-")
     os.chmod(directory, 0o755)
     yield directory

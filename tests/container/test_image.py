@@ -6,7 +6,6 @@ import json
 import os
 import subprocess
 import tarfile
-import tempfile
 import time
 
 import pytest
@@ -16,15 +15,6 @@ from tests.container.conftest import (BUILD_CANARY, IMAGE, VALID, docker_contain
 
 HARDENED = {"read_only": True, "tmpfs": {"/tmp": "rw,noexec,nosuid,size=16m"}, "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges"]}
-
-
-@pytest.fixture
-def readable_dir():
-    """A directory uid 10001 can read inside the container (pytest's tmp_path is root's, 0700)."""
-    directory = tempfile.mkdtemp(prefix="deeptempo-mount-")
-    os.chmod(directory, 0o755)
-    yield directory
-    subprocess.run(["rm", "-rf", directory], check=False)
 
 
 def put(directory, name, text, mode=0o644):
@@ -60,21 +50,21 @@ def test_no_secrets_exit_78_within_5_seconds_naming_the_secret(start):
     assert "CLAUDE_API_KEY" in output and "Traceback" not in output
 
 
-def test_env_file_mounted_read_only(start, readable_dir):
-    put(readable_dir, "app.env", f"CLAUDE_API_KEY={VALID['CLAUDE_API_KEY']}\nSPLUNK_PASSWORD=from-env-file\n", mode=0o600)
-    os.chown(os.path.join(readable_dir, "app.env"), 10001, 10001)  # as an operator would for the service user
+def test_env_file_mounted_read_only(start, shared_tmp):
+    put(shared_tmp, "app.env", f"CLAUDE_API_KEY={VALID['CLAUDE_API_KEY']}\nSPLUNK_PASSWORD=from-env-file\n", mode=0o600)
+    os.chown(os.path.join(shared_tmp, "app.env"), 10001, 10001)  # as an operator would for the service user
     container = start(env={"DEEPTEMPO_ENV_FILE": "/run/deeptempo/app.env"},
-                      volumes={readable_dir: {"bind": "/run/deeptempo", "mode": "ro"}})
+                      volumes={shared_tmp: {"bind": "/run/deeptempo", "mode": "ro"}})
     wait_healthy(container)
     secrets = secrets_status(container)["secrets"]
     assert secrets["CLAUDE_API_KEY"]["source"] == "env-file" and secrets["SPLUNK_PASSWORD"]["source"] == "env-file"
 
 
-def test_docker_secrets_directory_and_file_indirection(start, readable_dir):
-    put(readable_dir, "claude_api_key", VALID["CLAUDE_API_KEY"] + "\n")  # a Compose secret's usual lower-case name
-    put(readable_dir, "splunk", "from-a-file\n")
+def test_docker_secrets_directory_and_file_indirection(start, shared_tmp):
+    put(shared_tmp, "claude_api_key", VALID["CLAUDE_API_KEY"] + "\n")  # a Compose secret's usual lower-case name
+    put(shared_tmp, "splunk", "from-a-file\n")
     container = start(env={"SPLUNK_PASSWORD_FILE": "/run/secrets/splunk"},
-                      volumes={readable_dir: {"bind": "/run/secrets", "mode": "ro"}})
+                      volumes={shared_tmp: {"bind": "/run/secrets", "mode": "ro"}})
     wait_healthy(container)
     status = secrets_status(container)
     assert status["secrets"]["CLAUDE_API_KEY"]["source"] == "secrets-dir"

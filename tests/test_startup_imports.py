@@ -1,0 +1,42 @@
+"""The path from process start to exec runs at every container start: it imports only what it needs.
+(Its cost is measured by benchmarks/startup.py as ratios, never by a timed test.)"""
+
+import os
+import subprocess
+import sys
+
+from conftest import write
+
+PROBE = """
+import sys
+from entrypoint.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+print(' '.join(sorted(sys.modules)), file=sys.stderr)
+"""
+
+
+def imported_by(*args, env=None):
+    result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
+                            env={**os.environ, "CLAUDE_API_KEY": "sk-ant-imports0123", **(env or {})})
+    return {name.split(".")[0] for name in result.stderr.strip().splitlines()[-1].split()}
+
+
+def test_check_without_an_env_file_imports_no_parser_schema_or_server():
+    modules = imported_by("check")
+    assert not modules & {"yaml", "jsonschema", "dotenv", "uvicorn", "starlette", "keyring", "json"}
+
+
+def test_python_dotenv_is_imported_only_when_there_is_an_env_file(tmp_path):
+    env_file = write(tmp_path / "app.env", "SPLUNK_PASSWORD=x\n")
+    modules = imported_by("check", "--env-file", str(env_file))
+    assert "dotenv" in modules
+    assert not modules & {"yaml", "jsonschema", "uvicorn", "starlette", "keyring"}
+
+
+def test_a_users_spec_is_checked_with_yaml_and_jsonschema(tmp_path):
+    spec = write(tmp_path / "spec.yaml", "version: 1\nentries:\n"
+                 "  - {name: CLAUDE_API_KEY, kind: secret, service: C, description: d., rule: required}\n")
+    assert {"yaml", "jsonschema"} <= imported_by("check", "--spec", str(spec))
