@@ -2,7 +2,7 @@
 off. Anything else would lose what the UI saves at the next restart, or wait on a keyring that a
 container does not have, so it stops the start unless deliberately allowed."""
 
-from entrypoint.formats import BOOLEAN_WORDS, TRUE_WORDS
+from entrypoint.formats import TRUE_WORDS
 from entrypoint.sources.base import ERROR, Finding
 
 OPT_IN = "DEEPTEMPO_ALLOW_PERSISTENT_BACKEND"
@@ -24,8 +24,7 @@ def serve_backend_findings(resolution):
     backend = (resolution.value("SECRETS_BACKEND") or "env").strip().lower()
     if backend in _WHY:
         findings.append(Finding("SECRETS_BACKEND", ERROR, f"is {backend}, refused by serve: {_WHY[backend]}; {_HOW}"))
-    keyring = (resolution.value("ENABLE_KEYRING") or "").strip().lower()
-    if keyring in TRUE_WORDS:
+    if _is_true(resolution.value("ENABLE_KEYRING")):
         findings.append(Finding("ENABLE_KEYRING", ERROR, f"is on, refused by serve: {_WHY['keyring']}; unset it or set "
                                                          f"ENABLE_KEYRING=false ({OPT_IN}=true overrides, on a host with a keyring)"))
     return findings
@@ -37,5 +36,5 @@ def serve_settings(resolution):
 
 
 def _is_true(value):
-    word = (value or "").strip().lower()
-    return word in TRUE_WORDS if word in BOOLEAN_WORDS else False
+    # A value that is no boolean at all is reported by validation (the spec's boolean format).
+    return (value or "").strip().lower() in TRUE_WORDS

@@ -24,7 +24,7 @@ def read_text(path, *, error, what="file", max_bytes=MAX_BYTES):
 
 def read_bytes(path, *, error, what="file", max_bytes=MAX_BYTES):
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        fd = os.open(path, os.O_RDONLY)  # blocking: `--env-file <(vault read ...)` is a pipe still being written
     except FileNotFoundError:
         raise error(f"{what} {path}: does not exist") from None
     except PermissionError:
@@ -53,8 +53,6 @@ def read_bytes(path, *, error, what="file", max_bytes=MAX_BYTES):
 def _read_some(fd, path, error, what):
     try:
         return os.read(fd, 65536)
-    except BlockingIOError:
-        raise error(f"{what} {path}: is a pipe with no writer") from None
     except OSError as exc:
         raise error(f"{what} {path}: cannot be read ({exc.strerror})") from None
 

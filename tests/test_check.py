@@ -1,5 +1,8 @@
 import json
 import os
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -195,3 +198,17 @@ def test_demo_secrets_pass_check(run_entrypoint):
     """The README's main job serves with demo/demo.env: it must stay valid."""
     result = run_entrypoint("check", "--env-file", os.path.join(PROJECT, "demo", "demo.env"))
     assert result.returncode == 0, result.stderr
+
+
+def test_env_file_from_process_substitution(tmp_path):
+    """`check --env-file <(vault read ...)` hands over a pipe that may not be written yet."""
+    fifo = tmp_path / "pipe.env"
+    os.mkfifo(fifo)
+    process = subprocess.Popen([sys.executable, "-m", "entrypoint", "check", "--env-file", str(fifo)],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)  # the reader is waiting on an open pipe with nothing in it yet
+    with open(fifo, "w") as writer:
+        writer.write(f"CLAUDE_API_KEY={CANARY_CLAUDE}\n")
+    out, err = process.communicate(timeout=30)
+    assert process.returncode == 0, err
+    assert "CLAUDE_API_KEY (env-file)" in out

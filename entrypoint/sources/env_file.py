@@ -28,9 +28,10 @@ class EnvFileSource(SecretSource):
 
         try:
             info = os.stat(self.path)
-            identity = (info.st_ino, info.st_size, info.st_mtime_ns)
         except OSError:
             identity = None
+        else:  # a pipe (--env-file <(...)) can be read only once: its identity is the pipe itself
+            identity = (info.st_ino, info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else ("pipe", info.st_ino)
         if identity is None or self._cache[0] != identity:
             self._cache = (identity, read_env_file(self.path))
         return self._cache[1]
