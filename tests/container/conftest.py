@@ -51,16 +51,25 @@ def build_context(tmp_path_factory):
     return context
 
 
-@pytest.fixture(scope="session")
-def image(docker_engine, build_context):
+def build_image(context, tag, base=None):
+    """`docker build`; returns its output. The base defaults to $BASE_IMAGE (set by scripts/test)."""
     environment = dict(os.environ)
     if subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode != 0:
         environment["DOCKER_BUILDKIT"] = "0"  # no buildx plugin (Debian's docker.io): the classic builder
-    base = os.environ.get("BASE_IMAGE", "python:3.12-slim")
+    base = base or os.environ.get("BASE_IMAGE", "python:3.12-slim")
     # --network host: the build reaches the package registries the way the host does (a proxy, here).
-    command = ["docker", "build", "--network", "host", "--build-arg", f"BASE_IMAGE={base}", "-t", IMAGE, str(build_context)]
+    command = ["docker", "build", "--progress=plain", "--network", "host", "--build-arg", f"BASE_IMAGE={base}", "-t", tag,
+               str(context)]
+    if environment.get("DOCKER_BUILDKIT") == "0":
+        command.remove("--progress=plain")
     result = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+@pytest.fixture(scope="session")
+def image(docker_engine, build_context):
+    build_image(build_context, IMAGE)
     return IMAGE
 
 
@@ -71,8 +80,8 @@ def start(image):
 
     started = []
 
-    def start_container(env=None, command=None, publish=True, fast_healthcheck=True, **kwargs):
-        container = DockerContainer(image)
+    def start_container(env=None, command=None, publish=True, fast_healthcheck=True, image_tag=None, **kwargs):
+        container = DockerContainer(image_tag or image)
         for key, value in (env or {}).items():
             container.with_env(key, value)
         if command is not None:

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from tests.container.conftest import (BUILD_CANARY, IMAGE, VALID, docker_container, health_response, logs, wait_exit,
-                                      wait_healthy)
+from tests.container.conftest import (BUILD_CANARY, IMAGE, VALID, build_image, docker_container, health_response, logs,
+                                      wait_exit, wait_healthy)
 
 HARDENED = {"read_only": True, "tmpfs": {"/tmp": "rw,noexec,nosuid,size=16m"}, "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges"]}
@@ -160,3 +160,49 @@ def test_keyring_backend_exits_78_with_the_explanation(start):
     container = start(env={**VALID, "SECRETS_BACKEND": "keyring"}, publish=False)
     assert wait_exit(container, timeout=5) == 78
     assert "there is no OS keyring in a container" in logs(container)
+
+
+def cached_steps(build_output):
+    """The build steps that came from the layer cache, by their instruction text (both builders)."""
+    cached, step = set(), None
+    for line in build_output.splitlines():
+        if line.startswith("Step "):  # the classic builder: "Step 6/20 : RUN ...", then " ---> Using cache"
+            step = line.split(" : ", 1)[1]
+        elif "Using cache" in line and step:
+            cached.add(step)
+        elif " CACHED" in line and "] " in line:  # BuildKit: "#9 [builder 5/8] RUN ..." then "#9 CACHED"
+            cached.add(line)
+    return cached
+
+
+def test_a_source_only_change_rebuilds_from_the_source_layer_on(image, build_context):
+    probe = build_context / "entrypoint" / "_source_change_probe.py"
+    probe.write_text("# a source-only change\n")
+    try:
+        output = build_image(build_context, IMAGE + "-rebuilt")
+    finally:
+        probe.unlink()
+        subprocess.run(["docker", "rmi", "-f", IMAGE + "-rebuilt"], capture_output=True)
+    cached = " | ".join(cached_steps(output))
+    assert "requirements.lock" in cached and "pip install --no-cache-dir -r" in cached, output[-2000:]
+    assert "COPY entrypoint" not in cached
+
+
+EXTRA_BASES = os.environ.get("EXTRA_BASE_IMAGES", "").split()
+
+
+@pytest.mark.parametrize("base", EXTRA_BASES or [pytest.param(None, marks=pytest.mark.skip(
+    reason="EXTRA_BASE_IMAGES is empty (scripts/test provides other Debian releases)"))])
+def test_any_debian_base_with_python_3_11_or_newer(start, build_context, base):
+    tag = f"{IMAGE}-{base.replace(':', '-').replace('/', '-')}"
+    build_image(build_context, tag, base=base)
+    try:
+        container = start(env=VALID, image_tag=tag, **HARDENED)
+        wait_healthy(container)
+        version = exec_python(container, "import sys; print('%d.%d' % sys.version_info[:2])").strip()
+        assert tuple(map(int, version.split("."))) >= (3, 11)
+        assert health_response(container)[0] == 200
+        docker_container(container).stop(timeout=10)
+        assert docker_container(container).attrs["State"]["ExitCode"] == 0
+    finally:
+        subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)
