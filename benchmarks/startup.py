@@ -39,7 +39,7 @@ def measure(rounds):
     timings = {name: [] for name in commands()}
     with tempfile.TemporaryDirectory() as home:
         environ = environment(home)
-        for name, argv in commands().items():  # warm the page cache once
+        for argv in commands().values():  # warm the page cache once
             subprocess.run(argv, env=environ, check=True, stdout=subprocess.DEVNULL)
         for _ in range(rounds):
             for name, argv in commands().items():

@@ -8,7 +8,7 @@ import sys
 
 from entrypoint.errors import ConfigError
 from entrypoint.resolution import resolve
-from entrypoint.sources.chains import deployment_sources
+from entrypoint.sources.chains import deployment_sources, keyring_enabled
 from entrypoint.validation import has_errors, validate
 
 SOURCES_VARIABLE = "DEEPTEMPO_SECRET_SOURCES"  # name -> source label, for /api/secrets/status; no values
@@ -34,8 +34,6 @@ class Launch:
 
 def check_configuration(spec, environ=None, env_file=None):
     """What `check` reports: the resolution and every finding (keyring read only when enabled)."""
-    from entrypoint.sources.chains import keyring_enabled
-
     environ = os.environ if environ is None else environ
     resolution = resolve(spec, deployment_sources(environ, env_file, with_keyring=keyring_enabled(environ)))
     return resolution, validate(spec, resolution)

@@ -11,8 +11,7 @@ import functools
 import os
 
 from entrypoint.errors import BackendError
-from entrypoint.formats import parse_boolean
-from entrypoint.sources.chains import guide_sources
+from entrypoint.sources.chains import guide_sources, keyring_enabled
 
 WRITE_BACKENDS = ("dotenv", "env", "keyring")
 DEFAULT_WRITE_BACKEND = "dotenv"
@@ -36,7 +35,7 @@ class SecretsManager:
         self.environ = os.environ if environ is None else environ
         self.write_backend = write_backend_from({"SECRETS_BACKEND": write_backend} if write_backend else self.environ)
         if enable_keyring is None:
-            enable_keyring = parse_boolean(self.environ.get("ENABLE_KEYRING"), name="ENABLE_KEYRING")
+            enable_keyring = keyring_enabled(self.environ)
         self.enable_keyring = enable_keyring
         self._sources = guide_sources(self.environ, dotenv_path, with_keyring=enable_keyring)
         self._environment, self._dotenv = self._sources[0], self._sources[1]
@@ -96,9 +95,13 @@ class SecretsManager:
 
 
 def _can_create_in(directory):
-    while directory and not os.path.exists(directory):
-        directory = os.path.dirname(directory.rstrip(os.sep)) if directory != os.sep else ""
-    return bool(directory) and os.access(directory, os.W_OK)
+    """True when the nearest existing ancestor of `directory` is writable (makedirs would succeed)."""
+    while not os.path.exists(directory):
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return False
+        directory = parent
+    return os.access(directory, os.W_OK)
 
 
 def _lookup_names(name):

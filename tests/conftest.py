@@ -7,6 +7,7 @@ import pytest
 
 from entrypoint.spec import builtin_spec
 
+PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 ENTRYPOINT = [sys.executable, "-m", "entrypoint"]
 # Values no output may ever contain.
 CANARY_CLAUDE = "sk-ant-CANARYclaude0123456789"

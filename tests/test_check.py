@@ -11,10 +11,9 @@ from entrypoint.env_example import render_env_example
 from entrypoint.spec import builtin_spec
 from entrypoint.sources.keyring import SERVICE_NAME
 
-from conftest import CANARY_CLAUDE, CANARY_PASSWORD, write
+from conftest import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, write
 
 VALID = {"CLAUDE_API_KEY": CANARY_CLAUDE}
-PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def assert_clean(result, *canaries):
@@ -83,9 +82,9 @@ def test_legacy_alias_is_accepted_with_a_warning(run_entrypoint):
 @pytest.mark.parametrize("setup, message", [
     (lambda p: None, "env-file {p}: does not exist"),
     (lambda p: os.mkdir(p), "env-file {p}: is a directory, not a file"),
-    (lambda p: open(p, "wb").write(b"A=1\n\x00binary"), "env-file {p}: line 2 holds a NUL byte"),
-    (lambda p: open(p, "wb").write(b"A=\xc3\x28\n"), "env-file {p}: line 1 is not valid UTF-8"),
-    (lambda p: open(p, "wb").truncate(50 * 1024 * 1024), "env-file {p}: is 52428800 bytes, more than the 1048576 allowed"),
+    (lambda p: p.write_bytes(b"A=1\n\x00binary"), "env-file {p}: line 2 holds a NUL byte"),
+    (lambda p: p.write_bytes(b"A=\xc3\x28\n"), "env-file {p}: line 1 is not valid UTF-8"),
+    (lambda p: os.truncate(p.touch() or p, 50 * 1024 * 1024), "env-file {p}: is 52428800 bytes, more than the 1048576 allowed"),
 ])
 def test_bad_env_files_exit_78_with_one_clear_message(run_entrypoint, tmp_path, setup, message):
     path = tmp_path / "given.env"
@@ -189,7 +188,8 @@ def test_env_example_names_every_entry_with_its_description_and_no_quotes():
 
 
 def test_copied_env_example_fails_until_edited(run_entrypoint, tmp_path):
-    copy = write(tmp_path / ".env", open(os.path.join(PROJECT, "env.example")).read())
+    with open(os.path.join(PROJECT, "env.example")) as stream:
+        copy = write(tmp_path / ".env", stream.read())
     result = run_entrypoint("check", "--env-file", str(copy))
     assert result.returncode == 78 and "CLAUDE_API_KEY: still holds the placeholder" in result.stderr
 

@@ -7,7 +7,8 @@ import shutil
 import subprocess
 import sys
 
-PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import PROJECT
+
 DOCKERFILE = os.path.join(PROJECT, "Dockerfile")
 
 

@@ -185,7 +185,7 @@ def test_serve_end_to_end_health_status_and_sigterm(served):
 
 
 def test_options_alone_mean_serve(served):
-    process, port, status, _ = served("--host", "127.0.0.1", "--port", "{port}")
+    process, _, status, _ = served("--host", "127.0.0.1", "--port", "{port}")
     assert status == 200
     process.terminate()
     process.wait(timeout=5)

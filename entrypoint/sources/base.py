@@ -21,9 +21,6 @@ class Finding:
     def as_dict(self):
         return {"secret": self.secret, "level": self.level, "message": self.message}
 
-    def __eq__(self, other):
-        return isinstance(other, Finding) and self.as_dict() == other.as_dict()
-
     def __repr__(self):
         return f"Finding({self.secret!r}, {self.level!r}, {self.message!r})"
 

@@ -11,7 +11,8 @@ import pytest
 
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # the Ryuk image cannot be pulled offline
 
-PROJECT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from conftest import PROJECT
+
 IMAGE = "deeptempo-ai-soc:smoke-test"
 BUILD_CANARY = "sk-ant-BUILDCONTEXTCANARY0123456789"
 # Where a careless build context would carry secrets.
