@@ -7,6 +7,7 @@ import os
 import subprocess
 import tarfile
 import time
+import uuid
 
 import pytest
 
@@ -176,8 +177,10 @@ def cached_steps(build_output):
 
 
 def test_a_source_only_change_rebuilds_from_the_source_layer_on(image, build_context):
+    # Unique content: the builder stage's layers outlive `docker rmi` of the final image, so a fixed
+    # probe would come from the cache of an earlier run on the same engine.
     probe = build_context / "entrypoint" / "_source_change_probe.py"
-    probe.write_text("# a source-only change\n")
+    probe.write_text(f"# a source-only change {uuid.uuid4()}\n")
     try:
         output = build_image(build_context, IMAGE + "-rebuilt")
     finally:
