@@ -52,7 +52,7 @@ def build_context(tmp_path_factory):
     return context
 
 
-def build_image(context, tag, base=None):
+def build_image(context, tag, base=None, target=None):
     """`docker build`; returns its output. The base defaults to $BASE_IMAGE (set by scripts/test)."""
     environment = dict(os.environ)
     if subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode != 0:
@@ -61,6 +61,8 @@ def build_image(context, tag, base=None):
     # --network host: the build reaches the package registries the way the host does (a proxy, here).
     command = ["docker", "build", "--progress=plain", "--network", "host", "--build-arg", f"BASE_IMAGE={base}", "-t", tag,
                str(context)]
+    if target:
+        command[-1:-1] = ["--target", target]
     if environment.get("DOCKER_BUILDKIT") == "0":
         command.remove("--progress=plain")
     result = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=1200)

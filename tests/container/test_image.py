@@ -177,12 +177,12 @@ def cached_steps(build_output):
 
 
 def test_a_source_only_change_rebuilds_from_the_source_layer_on(image, build_context):
-    # Unique content: the builder stage's layers outlive `docker rmi` of the final image, so a fixed
-    # probe would come from the cache of an earlier run on the same engine.
+    # Unique content, or an earlier run on the same engine would have cached it. Only the builder stage
+    # (where the dependency layer lives) is built, so `docker rmi` leaves none of its layers behind.
     probe = build_context / "entrypoint" / "_source_change_probe.py"
     probe.write_text(f"# a source-only change {uuid.uuid4()}\n")
     try:
-        output = build_image(build_context, IMAGE + "-rebuilt")
+        output = build_image(build_context, IMAGE + "-rebuilt", target="builder")
     finally:
         probe.unlink()
         subprocess.run(["docker", "rmi", "-f", IMAGE + "-rebuilt"], capture_output=True)
