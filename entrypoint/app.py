@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from entrypoint import __version__
-from entrypoint.launch import SOURCES_VARIABLE
+from entrypoint.constants import HEALTH_PATH, SERVICE_NAME, SOURCES_VARIABLE
 from entrypoint.secrets_manager import get_secrets_manager
 from entrypoint.spec import load_spec
 
@@ -17,7 +17,7 @@ SPEC = load_spec()
 
 
 async def health(request):
-    return JSONResponse({"status": "healthy", "version": __version__, "service": "deeptempo-ai-soc", "app": "built-in"})
+    return JSONResponse({"status": "healthy", "version": __version__, "service": SERVICE_NAME, "app": "built-in"})
 
 
 async def secrets_status(request):
@@ -30,4 +30,4 @@ async def secrets_status(request):
     return JSONResponse(status)
 
 
-app = Starlette(routes=[Route("/api/health", health), Route("/api/secrets/status", secrets_status)])
+app = Starlette(routes=[Route(HEALTH_PATH, health), Route("/api/secrets/status", secrets_status)])

@@ -2,11 +2,12 @@
 off. Anything else would lose what the UI saves at the next restart, or wait on a keyring that a
 container does not have, so it stops the start unless deliberately allowed."""
 
+from entrypoint.constants import ALLOW_PERSISTENT_BACKEND_VARIABLE as OPT_IN
+from entrypoint.constants import ENABLE_KEYRING_VARIABLE, SECRETS_BACKEND_VARIABLE
+from entrypoint.findings import ERROR, Finding
 from entrypoint.formats import TRUE_WORDS
-from entrypoint.sources.base import ERROR, Finding
 
-OPT_IN = "DEEPTEMPO_ALLOW_PERSISTENT_BACKEND"
-SERVE_SETTINGS = {"SECRETS_BACKEND": "env", "ENABLE_KEYRING": "false"}
+SERVE_SETTINGS = {SECRETS_BACKEND_VARIABLE: "env", ENABLE_KEYRING_VARIABLE: "false"}
 
 _WHY = {
     "dotenv": "a container's filesystem does not persist, so secrets saved through the UI would be lost "
@@ -21,11 +22,11 @@ def serve_backend_findings(resolution):
     if _is_true(resolution.value(OPT_IN)):
         return []
     findings = []
-    backend = (resolution.value("SECRETS_BACKEND") or "env").strip().lower()
+    backend = (resolution.value(SECRETS_BACKEND_VARIABLE) or "env").strip().lower()
     if backend in _WHY:
-        findings.append(Finding("SECRETS_BACKEND", ERROR, f"is {backend}, refused by serve: {_WHY[backend]}; {_HOW}"))
-    if _is_true(resolution.value("ENABLE_KEYRING")):
-        findings.append(Finding("ENABLE_KEYRING", ERROR, f"is on, refused by serve: {_WHY['keyring']}; unset it or set "
+        findings.append(Finding(SECRETS_BACKEND_VARIABLE, ERROR, f"is {backend}, refused by serve: {_WHY[backend]}; {_HOW}"))
+    if _is_true(resolution.value(ENABLE_KEYRING_VARIABLE)):
+        findings.append(Finding(ENABLE_KEYRING_VARIABLE, ERROR, f"is on, refused by serve: {_WHY['keyring']}; unset it or set "
                                                          f"ENABLE_KEYRING=false ({OPT_IN}=true overrides, on a host with a keyring)"))
     return findings
 

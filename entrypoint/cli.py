@@ -10,9 +10,17 @@ import sys
 import click
 
 from entrypoint import __version__
-from entrypoint.errors import EXIT_CONFIG, ConfigError
-
-EXIT_SOFTWARE = 70  # sysexits.h: an internal error (a bug), reported without its message
+from entrypoint.constants import (
+    DEBUG_VARIABLE,
+    DEFAULT_PORT,
+    EXIT_CONFIG,
+    EXIT_INTERRUPTED,
+    EXIT_NOT_EXECUTABLE,
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_SOFTWARE,
+)
+from entrypoint.errors import KitError
 
 env_file_option = click.option(
     "--env-file", type=click.Path(dir_okay=True), default=None,
@@ -42,10 +50,10 @@ def cli():
 @json_option
 def check(env_file, spec_path, as_json):
     """Check every secret of the spec; exit 0 when valid, 78 on any configuration error."""
+    from entrypoint.findings import has_errors
     from entrypoint.launch import check_configuration
     from entrypoint.report import findings_json, format_findings
     from entrypoint.spec import load_spec
-    from entrypoint.validation import has_errors
 
     resolution, findings = check_configuration(load_spec(spec_path), env_file=env_file)
     ok = not has_errors(findings)
@@ -54,7 +62,7 @@ def check(env_file, spec_path, as_json):
     else:
         title = "secrets configuration is valid" if ok else "secrets configuration is NOT valid"
         click.echo(format_findings(findings, title=title) + _sources_line(resolution), err=not ok)
-    sys.exit(0 if ok else EXIT_CONFIG)
+    sys.exit(EXIT_OK if ok else EXIT_CONFIG)
 
 
 def _sources_line(resolution):
@@ -68,8 +76,8 @@ def _sources_line(resolution):
 @json_option
 def status(env_file, spec_path, as_json):
     """The secrets backends, and which one provides each secret (never its value)."""
-    from entrypoint.status import secrets_status, format_status
     from entrypoint.spec import load_spec
+    from entrypoint.status import format_status, secrets_status
 
     report = secrets_status(load_spec(spec_path), env_file=env_file)
     if as_json:
@@ -87,8 +95,9 @@ def status(env_file, spec_path, as_json):
 @spec_option
 def migrate_keyring_command(target, delete, spec_path):
     """Move the spec's secrets from the OS keyring into a .env file (mode 0600)."""
+    from entrypoint.constants import ENV_FILE_VARIABLE
     from entrypoint.keyring_migration import migrate_keyring
-    from entrypoint.sources.chains import ENV_FILE_VARIABLE, default_dotenv_path
+    from entrypoint.sources.chains import default_dotenv_path
     from entrypoint.spec import load_spec
 
     target = target or os.environ.get(ENV_FILE_VARIABLE) or default_dotenv_path()
@@ -117,7 +126,7 @@ def env_example(spec_path):
 @spec_option
 @click.option("--app", "app_module", default=None, help="ASGI app, module:attribute (default: $APP_MODULE, else the built-in app).")
 @click.option("--host", default=None, help="Listen address (default: $HOST, else 0.0.0.0).")
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help="Listen port (default: $PORT, else 6987).")
+@click.option("--port", type=click.IntRange(1, 65535), default=None, help=f"Listen port (default: $PORT, else {DEFAULT_PORT}).")
 @click.argument("uvicorn_args", nargs=-1, type=click.UNPROCESSED)
 def serve(env_file, spec_path, app_module, host, port, uvicorn_args):
     """Load secrets from every platform source, validate them, then exec uvicorn.
@@ -149,31 +158,35 @@ def exec_command(command):
         replace_process(launch)
     except FileNotFoundError:
         click.echo(f"deeptempo-entrypoint: command not found: {command[0]}", err=True)
-        sys.exit(127)
+        sys.exit(EXIT_NOT_FOUND)
     except PermissionError:
         click.echo(f"deeptempo-entrypoint: permission denied: {command[0]}", err=True)
-        sys.exit(126)
+        sys.exit(EXIT_NOT_EXECUTABLE)
 
 
 def main(argv=None):
+    sys.exit(run_click(cli, argv, "deeptempo-entrypoint", _report_config_error))
+
+
+def run_click(group, argv, prog_name, report_config_error):
+    """Run a click group and return the exit code: click's own (its return value with
+    standalone_mode=False, where ctx.exit(n) returns n), the KitError's (78, 69), 70 for a bug."""
     try:
-        cli.main(args=argv, prog_name="deeptempo-entrypoint", standalone_mode=False)
-    except ConfigError as exc:
-        _report_config_error(exc)
-        sys.exit(exc.exit_code)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
+        code = group.main(args=argv, prog_name=prog_name, standalone_mode=False)
+    except KitError as exc:
+        report_config_error(exc)
+        return exc.exit_code
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.exceptions.Abort:
-        sys.exit(130)
+        return EXIT_INTERRUPTED
     except Exception as exc:  # a bug: its message could hold a value, so show only the type
-        if os.environ.get("DEEPTEMPO_DEBUG") == "1":
+        if os.environ.get(DEBUG_VARIABLE) == "1":
             raise
-        click.echo(f"deeptempo-entrypoint: internal error ({type(exc).__name__}); set DEEPTEMPO_DEBUG=1 for details", err=True)
-        sys.exit(EXIT_SOFTWARE)
-    sys.exit(0)
+        click.echo(f"{prog_name}: internal error ({type(exc).__name__}); set {DEBUG_VARIABLE}=1 for details", err=True)
+        return EXIT_SOFTWARE
+    return code if isinstance(code, int) else EXIT_OK
 
 
 def _report_config_error(exc):

@@ -1,14 +1,22 @@
 """Errors of the kit. Messages name secrets, files and fields, never a secret's value."""
 
-# sysexits.h EX_CONFIG: the same input fails the same way on every restart (systemd's
-# RestartPreventExitStatus=78 stops restart loops on it).
-EXIT_CONFIG = 78
+from entrypoint.constants import EXIT_CONFIG, EXIT_UNAVAILABLE
 
 
-class ConfigError(Exception):
-    """A configuration problem the user must fix; the CLI prints it and exits 78."""
+class KitError(Exception):
+    """An error the CLIs print as one line (no traceback) and exit with `exit_code`."""
 
     exit_code = EXIT_CONFIG
+
+
+class ConfigError(KitError):
+    """A configuration problem the user must fix; the CLI prints it and exits 78."""
+
+
+class UnavailableError(KitError):
+    """A service a command needs (the Docker engine, an API endpoint) cannot be reached: exit 69."""
+
+    exit_code = EXIT_UNAVAILABLE
 
 
 class SpecError(ConfigError):

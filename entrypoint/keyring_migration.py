@@ -2,24 +2,22 @@
 copied into a .env file (mode 0600, one atomic write), and optionally deleted from the keyring."""
 
 from entrypoint.envfile import update_env_file
+from entrypoint.resolution import first_found
 from entrypoint.sources.keyring import KeyringSource
 
 
-def migrate_keyring(spec, target_path, delete=False, keyring_source=None):
+def migrate_keyring(spec, target_path, delete=False, keyring_source=None) -> list[tuple[str, str]]:
     """Returns [(canonical name, name it was stored under)] of the secrets moved."""
     keyring_source = keyring_source or KeyringSource()
     found = {}
     for entry in spec:
-        if not entry.is_secret:
-            continue
-        for name in entry.lookup_names:
-            value = keyring_source.lookup(name)
-            if value:
-                found[entry.name] = (name, value)
-                break
+        if entry.is_secret:
+            resolved = first_found([keyring_source], entry.lookup_names, entry.name)
+            if resolved:
+                found[entry.name] = resolved
     if found:
-        update_env_file(target_path, {name: value for name, (_, value) in found.items()})
+        update_env_file(target_path, {name: resolved.value for name, resolved in found.items()})
     if delete:
-        for stored_as, _ in found.values():
-            keyring_source.delete(stored_as)
-    return [(name, stored_as) for name, (stored_as, _) in found.items()]
+        for resolved in found.values():
+            keyring_source.delete(resolved.found_as)
+    return [(name, resolved.found_as) for name, resolved in found.items()]

@@ -6,12 +6,12 @@
 import os
 import sys
 
+from entrypoint.constants import SOURCES_VARIABLE
 from entrypoint.errors import ConfigError
+from entrypoint.findings import has_errors
 from entrypoint.resolution import resolve
-from entrypoint.sources.chains import deployment_sources, keyring_enabled
-from entrypoint.validation import has_errors, validate
-
-SOURCES_VARIABLE = "DEEPTEMPO_SECRET_SOURCES"  # name -> source label, for /api/secrets/status; no values
+from entrypoint.sources.chains import deployment_sources, process_environ
+from entrypoint.validation import validate
 
 
 class ValidationFailed(ConfigError):
@@ -33,16 +33,15 @@ class Launch:
 
 
 def check_configuration(spec, environ=None, env_file=None):
-    """What `check` reports: the resolution and every finding (keyring read only when enabled)."""
-    environ = os.environ if environ is None else environ
-    resolution = resolve(spec, deployment_sources(environ, env_file, with_keyring=keyring_enabled(environ)))
+    """What `check` and `status` report: the resolution and every finding."""
+    resolution = resolve(spec, deployment_sources(process_environ(environ), env_file))
     return resolution, validate(spec, resolution)
 
 
 def prepare_serve(spec, options, uvicorn_args=(), environ=None, env_file=None):
     from entrypoint.backend_policy import serve_backend_findings, serve_settings
 
-    environ = os.environ if environ is None else environ
+    environ = process_environ(environ)
     resolution = resolve(spec, deployment_sources(environ, env_file))
     findings = validate(spec, resolution) + serve_backend_findings(resolution)
     if has_errors(findings):
@@ -55,7 +54,7 @@ def prepare_serve(spec, options, uvicorn_args=(), environ=None, env_file=None):
 
 def prepare_exec(spec, command, environ=None, env_file=None):
     """Pass-through (`docker run IMAGE sh`): secrets loaded, nothing validated, problems only reported."""
-    environ = os.environ if environ is None else environ
+    environ = process_environ(environ)
     resolution = resolve(spec, deployment_sources(environ, env_file))
     return Launch(list(command), program_environment(environ, resolution), resolution.findings)
 

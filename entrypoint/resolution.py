@@ -2,40 +2,63 @@
 non-empty value under its name or a legacy alias. Problems are collected, never raised, so that every
 one of them is reported at once."""
 
+from collections.abc import Callable, Iterable, Sequence
+
 from entrypoint.errors import ConfigError
-from entrypoint.sources.base import ERROR, Finding
+from entrypoint.findings import ERROR, Finding
+from entrypoint.sources.base import SecretSource
 
 
+# __slots__ classes, not dataclasses, on the start-up path: see entrypoint.findings.
 class Resolved:
     """Where a value came from. The value itself is kept out of repr() and str()."""
 
     __slots__ = ("name", "value", "source", "found_as")
 
-    def __init__(self, name, value, source, found_as):
+    def __init__(self, name: str, value: str, source: str, found_as: str):
         self.name = name
         self.value = value
-        self.source = source
-        self.found_as = found_as
+        self.source = source  # the label of the source that had it
+        self.found_as = found_as  # the name it was found under (a legacy alias, perhaps)
 
     def __repr__(self):
         return f"Resolved({self.name!r}, source={self.source!r}, found_as={self.found_as!r})"
 
 
+def first_found(sources: Sequence[SecretSource], lookup_names: Sequence[str], name: str | None = None,
+                on_error: Callable[[str, ConfigError], None] | None = None) -> Resolved | None:
+    """The first non-empty value over `sources` (in order) and, in each, over `lookup_names` (in order).
+    A source's ConfigError goes to `on_error` and the search goes on; without `on_error` it is raised."""
+    for source in sources:
+        for candidate in lookup_names:
+            try:
+                value = source.lookup(candidate)
+            except ConfigError as exc:
+                if on_error is None:
+                    raise
+                on_error(candidate, exc)
+                continue
+            if value:
+                return Resolved(name or lookup_names[0], value, source.label, candidate)
+    return None
+
+
 class Resolution:
-    def __init__(self, secrets, extra, findings, unset):
+    def __init__(self, secrets: dict[str, Resolved], extra: dict[str, Resolved], findings: list[Finding],
+                 unset: set[str]):
         self.secrets = secrets  # spec name -> Resolved
         self.extra = extra  # names a source offers beyond the spec (env-file keys) -> Resolved
         self.findings = findings
         self.unset = unset  # variables the started program must not see
 
-    def value(self, name, default=None):
+    def value(self, name: str, default: str | None = None) -> str | None:
         resolved = self.secrets.get(name) or self.extra.get(name)
         return resolved.value if resolved else default
 
-    def sources(self):
+    def sources(self) -> dict[str, str]:
         return {name: resolved.source for name, resolved in self.secrets.items()}
 
-    def environment(self):
+    def environment(self) -> dict[str, str]:
         """Every resolved value by its canonical name: what the started program is given."""
         return {name: resolved.value for name, resolved in {**self.extra, **self.secrets}.items()}
 
@@ -43,41 +66,36 @@ class Resolution:
         return f"Resolution(secrets={sorted(self.secrets)}, extra={sorted(self.extra)}, findings={len(self.findings)})"
 
 
-def resolve(spec, sources):
+def resolve(spec, sources: Sequence[SecretSource]) -> Resolution:
     findings = []
     names = [name for entry in spec for name in entry.lookup_names]
     for source in sources:
         findings.extend(source.findings(names))
     reported = {finding.message for finding in findings}
 
-    def first_found(lookup_names):
-        for source in sources:
-            for name in lookup_names:
-                try:
-                    value = source.lookup(name)
-                except ConfigError as exc:
-                    if str(exc) not in reported:  # a broken file is reported once, not per name
-                        reported.add(str(exc))
-                        findings.append(Finding(name, ERROR, str(exc)))
-                    continue
-                if value:
-                    return source.label, name, value
-        return None
+    def record(name, exc):
+        if str(exc) not in reported:  # a broken file is reported once, not per name
+            reported.add(str(exc))
+            findings.append(Finding(name, ERROR, str(exc)))
 
     secrets = {}
     for entry in spec:
-        found = first_found(entry.lookup_names)
+        found = first_found(sources, entry.lookup_names, entry.name, on_error=record)
         if found:
-            secrets[entry.name] = Resolved(entry.name, found[2], found[0], found[1])
+            secrets[entry.name] = found
 
     known = set(names)
     extra = {}
-    for source in sources:
-        for name in source.offered_names():
-            if name not in known and name not in extra:
-                found = first_found((name,))
-                if found:
-                    extra[name] = Resolved(name, found[2], found[0], found[1])
+    for name in _offered(sources):
+        if name not in known and name not in extra:
+            found = first_found(sources, (name,), on_error=record)
+            if found:
+                extra[name] = found
 
     unset = {variable for source in sources for variable in source.variables_to_unset(names)}
     return Resolution(secrets, extra, findings, unset)
+
+
+def _offered(sources: Iterable[SecretSource]):
+    for source in sources:
+        yield from source.offered_names()

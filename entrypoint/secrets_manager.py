@@ -9,9 +9,19 @@ An empty value is a missing value; the legacy lower-case names are honoured as a
 
 import functools
 import os
+from collections.abc import MutableMapping
 
+from entrypoint.constants import (
+    ENABLE_KEYRING_VARIABLE,
+    ENV_FILE_VARIABLE,
+    ENVIRONMENT_LABEL,
+    KEYRING_LABEL,
+    SECRETS_BACKEND_VARIABLE,
+)
 from entrypoint.errors import BackendError
-from entrypoint.sources.chains import guide_sources, keyring_enabled
+from entrypoint.resolution import first_found
+from entrypoint.sources.base import WritableSource
+from entrypoint.sources.chains import guide_sources, keyring_enabled, process_environ
 
 WRITE_BACKENDS = ("dotenv", "env", "keyring")
 DEFAULT_WRITE_BACKEND = "dotenv"
@@ -23,17 +33,18 @@ _DESCRIPTIONS = {
 }
 
 
-def write_backend_from(environ):
-    name = (environ.get("SECRETS_BACKEND") or DEFAULT_WRITE_BACKEND).strip().lower()
+def write_backend_from(environ) -> str:
+    name = (environ.get(SECRETS_BACKEND_VARIABLE) or DEFAULT_WRITE_BACKEND).strip().lower()
     if name not in WRITE_BACKENDS:
         raise BackendError(f"SECRETS_BACKEND={name!r} is not a secrets backend: use one of {', '.join(WRITE_BACKENDS)}")
     return name
 
 
 class SecretsManager:
-    def __init__(self, write_backend=None, enable_keyring=None, dotenv_path=None, environ=None):
-        self.environ = os.environ if environ is None else environ
-        self.write_backend = write_backend_from({"SECRETS_BACKEND": write_backend} if write_backend else self.environ)
+    def __init__(self, write_backend: str | None = None, enable_keyring: bool | None = None,
+                 dotenv_path: str | None = None, environ: MutableMapping[str, str] | None = None):
+        self.environ = process_environ(environ)
+        self.write_backend = write_backend_from({SECRETS_BACKEND_VARIABLE: write_backend} if write_backend else self.environ)
         if enable_keyring is None:
             enable_keyring = keyring_enabled(self.environ)
         self.enable_keyring = enable_keyring
@@ -41,52 +52,48 @@ class SecretsManager:
         self._environment, self._dotenv = self._sources[0], self._sources[1]
         self.dotenv_path = self._dotenv.path
 
-    def get_secret(self, name, default=None):
-        for source in self._sources:
-            for candidate in _lookup_names(name):
-                value = source.lookup(candidate)
-                if value:
-                    return value
-        return default
+    def get_secret(self, name: str, default: str | None = None) -> str | None:
+        found = first_found(self._sources, _lookup_names(name))
+        return found.value if found else default
 
-    def set_secret(self, name, value):
+    def set_secret(self, name: str, value: str) -> bool:
         """Write `value` to the write backend and to os.environ; True on success."""
         self._writer().write(name, value)
         if self.write_backend != "env":
             self._environment.write(name, value)  # the running process sees what it just saved
         return True
 
-    def delete_secret(self, name):
+    def delete_secret(self, name: str) -> bool:
         """Remove `name` from the write backend and from os.environ; True if it was anywhere."""
         deleted = self._writer().delete(name)
         return self._environment.delete(name) or deleted
 
-    def _writer(self):
+    def _writer(self) -> WritableSource:
         if self.write_backend == "keyring":
             from entrypoint.sources.keyring import KeyringSource
 
             return self._sources[2] if self.enable_keyring else KeyringSource()
         return self._environment if self.write_backend == "env" else self._dotenv
 
-    def get_backend_status(self):
+    def get_backend_status(self) -> dict:
         from entrypoint.sources.keyring import KeyringSource
 
         dotenv_dir = os.path.dirname(self.dotenv_path)
         keyring_backend = KeyringSource.backend() if self.enable_keyring else None
         if not self.enable_keyring:
-            keyring_description = _DESCRIPTIONS["keyring"] + ": disabled (set ENABLE_KEYRING=true to read it)"
+            keyring_description = _DESCRIPTIONS["keyring"] + f": disabled (set {ENABLE_KEYRING_VARIABLE}=true to read it)"
         elif keyring_backend is None:
             keyring_description = _DESCRIPTIONS["keyring"] + ": enabled, but no keyring package or service is available"
         else:
             keyring_description = f"{_DESCRIPTIONS['keyring']}: {type(keyring_backend).__name__}"
         return {
-            "environment": {"available": True, "description": _DESCRIPTIONS["environment"]},
+            ENVIRONMENT_LABEL: {"available": True, "description": _DESCRIPTIONS["environment"]},
             "dotenv": {
                 "available": os.path.isfile(self.dotenv_path) or _can_create_in(dotenv_dir),
                 "path": self.dotenv_path,
                 "description": _DESCRIPTIONS["dotenv"],
             },
-            "keyring": {"available": keyring_backend is not None, "description": keyring_description},
+            KEYRING_LABEL: {"available": keyring_backend is not None, "description": keyring_description},
             "write_backend": self.write_backend,
         }
 
@@ -94,7 +101,7 @@ class SecretsManager:
         return f"SecretsManager(write_backend={self.write_backend!r}, enable_keyring={self.enable_keyring!r}, dotenv_path={self.dotenv_path!r})"
 
 
-def _can_create_in(directory):
+def _can_create_in(directory: str) -> bool:
     """True when the nearest existing ancestor of `directory` is writable (makedirs would succeed)."""
     while not os.path.exists(directory):
         parent = os.path.dirname(directory)
@@ -104,7 +111,7 @@ def _can_create_in(directory):
     return os.access(directory, os.W_OK)
 
 
-def _lookup_names(name):
+def _lookup_names(name: str) -> tuple[str, ...]:
     """`name`, then its canonical spec name and the spec's legacy aliases (claude_api_key, ...)."""
     entry = _builtin_spec().entry_for(name)
     return tuple(dict.fromkeys((name, *entry.lookup_names))) if entry else (name,)
@@ -120,22 +127,25 @@ def _builtin_spec():
 _MANAGER = {}
 
 
-def get_secrets_manager():
+_MANAGER_SETTINGS = (SECRETS_BACKEND_VARIABLE, ENABLE_KEYRING_VARIABLE, ENV_FILE_VARIABLE, "HOME")
+
+
+def get_secrets_manager() -> SecretsManager:
     """The process-wide manager, rebuilt when SECRETS_BACKEND, ENABLE_KEYRING or the .env path change."""
-    settings = tuple(os.environ.get(key) for key in ("SECRETS_BACKEND", "ENABLE_KEYRING", "DEEPTEMPO_ENV_FILE", "HOME"))
+    settings = tuple(os.environ.get(key) for key in _MANAGER_SETTINGS)
     if _MANAGER.get("settings") != settings:
         _MANAGER["instance"] = SecretsManager()
         _MANAGER["settings"] = settings
     return _MANAGER["instance"]
 
 
-def get_secret(name, default=None):
+def get_secret(name: str, default: str | None = None) -> str | None:
     return get_secrets_manager().get_secret(name, default)
 
 
-def set_secret(name, value):
+def set_secret(name: str, value: str) -> bool:
     return get_secrets_manager().set_secret(name, value)
 
 
-def delete_secret(name):
+def delete_secret(name: str) -> bool:
     return get_secrets_manager().delete_secret(name)

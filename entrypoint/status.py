@@ -1,14 +1,13 @@
 """`status`: the guide's get_backend_status() plus, per spec entry, the source that provides it.
 It replaces the guide's `printenv | grep` step, which printed the values."""
 
-import os
-
 from entrypoint.launch import check_configuration
 from entrypoint.secrets_manager import SecretsManager
+from entrypoint.sources.chains import process_environ
 
 
 def secrets_status(spec, environ=None, env_file=None):
-    environ = os.environ if environ is None else environ
+    environ = process_environ(environ)
     resolution, findings = check_configuration(spec, environ, env_file)
     sources = resolution.sources()
     return {

@@ -3,8 +3,8 @@ check, serve, status and each platform's renderers all call `validate`. No messa
 
 import re
 
+from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.formats import FORMATS
-from entrypoint.sources.base import ERROR, WARNING, Finding
 
 
 def validate(spec, resolution):
@@ -18,10 +18,6 @@ def validate(spec, resolution):
         findings.extend(_value_findings(entry, resolved))
     findings.extend(_group_findings(spec, resolution))
     return findings
-
-
-def has_errors(findings):
-    return any(finding.is_error for finding in findings)
 
 
 def _value_findings(entry, resolved):

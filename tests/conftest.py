@@ -5,6 +5,7 @@ import tempfile
 
 import pytest
 
+from entrypoint.constants import FILE_SUFFIX, KIT_VARIABLES
 from entrypoint.spec import builtin_spec
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -14,15 +15,11 @@ CANARY_CLAUDE = "sk-ant-CANARYclaude0123456789"
 CANARY_PASSWORD = "Canary-Splunk-Passw0rd"
 NOBODY = 65534
 
-_KIT_VARIABLES = {"DEEPTEMPO_ENV_FILE", "DEEPTEMPO_SECRETS_DIR", "DEEPTEMPO_SECRETS_SPEC", "DEEPTEMPO_SECRET_SOURCES",
-                  "DEEPTEMPO_ALLOW_PERSISTENT_BACKEND", "CREDENTIALS_DIRECTORY"}
-
-
 def _kit_names():
-    names = set(_KIT_VARIABLES)
+    names = set(KIT_VARIABLES)
     for entry in builtin_spec():
         for name in entry.lookup_names:
-            names.update({name, name + "_FILE"})
+            names.update({name, name + FILE_SUFFIX})
     return names
 
 

@@ -6,12 +6,11 @@ import time
 
 import pytest
 
+from conftest import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, write
 from entrypoint.cli import main
+from entrypoint.constants import KEYRING_SERVICE as SERVICE_NAME
 from entrypoint.env_example import render_env_example
 from entrypoint.spec import builtin_spec
-from entrypoint.sources.keyring import SERVICE_NAME
-
-from conftest import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, write
 
 VALID = {"CLAUDE_API_KEY": CANARY_CLAUDE}
 

@@ -1,48 +1,44 @@
-"""What every secret source shares, and the finding type all problems are reported as."""
+"""The interface every secret source implements, and the one writable sources add."""
 
-ERROR = "error"
-WARNING = "warning"
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Sequence
 
-
-class Finding:
-    """One problem: the secret (or None for a whole file) and a message that never holds a value."""
-
-    __slots__ = ("secret", "level", "message")
-
-    def __init__(self, secret, level, message):
-        self.secret = secret
-        self.level = level
-        self.message = message
-
-    @property
-    def is_error(self):
-        return self.level == ERROR
-
-    def as_dict(self):
-        return {"secret": self.secret, "level": self.level, "message": self.message}
-
-    def __repr__(self):
-        return f"Finding({self.secret!r}, {self.level!r}, {self.message!r})"
+from entrypoint.findings import Finding
 
 
-class SecretSource:
-    label = "source"
+class SecretSource(ABC):
+    """A place secrets are read from. An ordered list of sources is the precedence: the first source
+    with a non-empty value for a name wins."""
 
-    def lookup(self, name):
+    label: str  # one of entrypoint.constants' *_LABEL names: part of the JSON contract
+
+    @abstractmethod
+    def lookup(self, name: str) -> str | None:
         """The non-empty value of `name` here, or None. May raise a ConfigError naming `name`."""
-        raise NotImplementedError
 
-    def findings(self, names):
+    def findings(self, names: Sequence[str]) -> list[Finding]:
         """Problems of this source as a whole, for the spec's `names` (conflicts, stray files)."""
         return []
 
-    def offered_names(self):
+    def offered_names(self) -> Iterable[str]:
         """Names this source brings beyond the spec's (an env-file exports all its keys)."""
         return ()
 
-    def variables_to_unset(self, names):
+    def variables_to_unset(self, names: Sequence[str]) -> Iterable[str]:
         """Environment variables the started program must not see (the `_FILE` indirections)."""
         return ()
 
     def __repr__(self):
         return f"{type(self).__name__}({self.label!r})"
+
+
+class WritableSource(SecretSource):
+    """A source the library can also write to: the user guide's write backends (env, dotenv, keyring)."""
+
+    @abstractmethod
+    def write(self, name: str, value: str) -> None:
+        """Store `value` under `name`."""
+
+    @abstractmethod
+    def delete(self, name: str) -> bool:
+        """Remove `name`; True if it was there."""

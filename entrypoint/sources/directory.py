@@ -1,7 +1,10 @@
 import os
+from collections.abc import Sequence
 
+from entrypoint.constants import CREDENTIALS_LABEL, SECRETS_DIR_LABEL
 from entrypoint.errors import SecretFileError
-from entrypoint.sources.base import ERROR, WARNING, Finding, SecretSource
+from entrypoint.findings import ERROR, WARNING, Finding
+from entrypoint.sources.base import SecretSource
 from entrypoint.textfile import read_text, strip_one_newline
 
 
@@ -10,13 +13,13 @@ class SecretsDirectorySource(SecretSource):
     Secret mounted as a volume (its `..data` symlinks are followed, its dot-entries skipped).
     Compose secret names are usually lower case, so `claude_api_key` is found for CLAUDE_API_KEY."""
 
-    label = "secrets-dir"
+    label = SECRETS_DIR_LABEL
 
-    def __init__(self, path, explicit=True):
+    def __init__(self, path: str | os.PathLike, explicit: bool = True):
         self.path = os.fspath(path)
         self.explicit = explicit
 
-    def lookup(self, name):
+    def lookup(self, name: str) -> str | None:
         for candidate in dict.fromkeys((name, name.lower())):
             file_path = os.path.join(self.path, candidate)
             if os.path.islink(file_path) and not os.path.exists(file_path):
@@ -26,7 +29,7 @@ class SecretsDirectorySource(SecretSource):
                 return strip_one_newline(read_text(file_path, error=SecretFileError, what=what)) or None
         return None
 
-    def findings(self, names):
+    def findings(self, names: Sequence[str]) -> list[Finding]:
         if not os.path.isdir(self.path):
             return [Finding(None, ERROR, f"{self.label} {self.path}: is not a directory")] if self.explicit else []
         known = {candidate for name in names for candidate in (name, name.lower())}
@@ -45,4 +48,4 @@ class SecretsDirectorySource(SecretSource):
 class CredentialsDirectorySource(SecretsDirectorySource):
     """systemd credentials (LoadCredential=, SetCredentialEncrypted=): $CREDENTIALS_DIRECTORY."""
 
-    label = "credentials"
+    label = CREDENTIALS_LABEL

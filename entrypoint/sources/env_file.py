@@ -1,17 +1,20 @@
 import os
 import stat
+from collections.abc import Sequence
 
+from entrypoint.constants import ENV_FILE_LABEL
 from entrypoint.errors import EnvFileError
-from entrypoint.sources.base import ERROR, WARNING, Finding, SecretSource
+from entrypoint.findings import ERROR, WARNING, Finding
+from entrypoint.sources.base import WritableSource
 
 
-class EnvFileSource(SecretSource):
+class EnvFileSource(WritableSource):
     """A mounted env-file (--env-file, DEEPTEMPO_ENV_FILE, ~/.deeptempo/.env). It is read afresh at
     each use: an edit on disk is seen by the next read. It is also the guide's `dotenv` write backend."""
 
-    label = "env-file"
+    label = ENV_FILE_LABEL
 
-    def __init__(self, path, explicit=True, check_permissions=True):
+    def __init__(self, path: str | os.PathLike, explicit: bool = True, check_permissions: bool = True):
         self.path = os.fspath(path)
         self.explicit = explicit
         self.check_permissions = check_permissions
@@ -36,13 +39,13 @@ class EnvFileSource(SecretSource):
             self._cache = (identity, read_env_file(self.path))
         return self._cache[1]
 
-    def lookup(self, name):
+    def lookup(self, name: str) -> str | None:
         return self._values().get(name) or None
 
-    def offered_names(self):
+    def offered_names(self) -> tuple[str, ...]:
         return tuple(self._values())
 
-    def findings(self, names):
+    def findings(self, names: Sequence[str]) -> list[Finding]:
         if not self.explicit and not os.path.exists(self.path):
             return []
         try:
@@ -61,12 +64,12 @@ class EnvFileSource(SecretSource):
         return []
 
     # The guide's `dotenv` write backend.
-    def write(self, name, value):
+    def write(self, name: str, value: str) -> None:
         from entrypoint.envfile import update_env_file
 
         update_env_file(self.path, {name: value})
 
-    def delete(self, name):
+    def delete(self, name: str) -> bool:
         if not os.path.exists(self.path) or name not in self._values():
             return False
         from entrypoint.envfile import update_env_file

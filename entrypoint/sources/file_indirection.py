@@ -1,32 +1,32 @@
-import os
+from collections.abc import Mapping, Sequence
 
+from entrypoint.constants import FILE_INDIRECTION_LABEL, FILE_SUFFIX
 from entrypoint.errors import SecretFileError
-from entrypoint.sources.base import ERROR, Finding, SecretSource
+from entrypoint.findings import ERROR, Finding
+from entrypoint.sources.base import SecretSource
 from entrypoint.textfile import read_text, strip_one_newline
-
-SUFFIX = "_FILE"
 
 
 class FileIndirectionSource(SecretSource):
     """`NAME_FILE=/path`: the official images' convention for secrets mounted as files."""
 
-    label = "_FILE"
+    label = FILE_INDIRECTION_LABEL
 
-    def __init__(self, environ=None):
-        self.environ = os.environ if environ is None else environ
+    def __init__(self, environ: Mapping[str, str]):
+        self.environ = environ
 
-    def lookup(self, name):
-        path = self.environ.get(name + SUFFIX)
+    def lookup(self, name: str) -> str | None:
+        path = self.environ.get(name + FILE_SUFFIX)
         if not path:
             return None
-        return strip_one_newline(read_text(path, error=SecretFileError, what=f"{name}{SUFFIX}: file")) or None
+        return strip_one_newline(read_text(path, error=SecretFileError, what=f"{name}{FILE_SUFFIX}: file")) or None
 
-    def findings(self, names):
+    def findings(self, names: Sequence[str]) -> list[Finding]:
         return [
-            Finding(name, ERROR, f"both {name} and {name}{SUFFIX} are set; set only one of them")
+            Finding(name, ERROR, f"both {name} and {name}{FILE_SUFFIX} are set; set only one of them")
             for name in names
-            if self.environ.get(name) and self.environ.get(name + SUFFIX)
+            if self.environ.get(name) and self.environ.get(name + FILE_SUFFIX)
         ]
 
-    def variables_to_unset(self, names):
-        return [name + SUFFIX for name in names if name + SUFFIX in self.environ]
+    def variables_to_unset(self, names: Sequence[str]) -> list[str]:
+        return [name + FILE_SUFFIX for name in names if name + FILE_SUFFIX in self.environ]

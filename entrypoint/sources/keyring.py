@@ -1,15 +1,14 @@
-from entrypoint.sources.base import SecretSource
+from entrypoint.constants import KEYRING_LABEL, KEYRING_SERVICE
+from entrypoint.sources.base import WritableSource
 
-SERVICE_NAME = "deeptempo-ai-soc"
 
-
-class KeyringSource(SecretSource):
+class KeyringSource(WritableSource):
     """The OS keyring (macOS Keychain, Windows Credential Manager, Secret Service), service
     `deeptempo-ai-soc`. Only consulted when ENABLE_KEYRING is true; needs the `keyring` extra."""
 
-    label = "keyring"
+    label = KEYRING_LABEL
 
-    def __init__(self, service=SERVICE_NAME):
+    def __init__(self, service: str = KEYRING_SERVICE):
         self.service = service
 
     @staticmethod
@@ -34,13 +33,13 @@ class KeyringSource(SecretSource):
             )
         return backend
 
-    def lookup(self, name):
+    def lookup(self, name: str) -> str | None:
         return self._require_backend().get_password(self.service, name) or None
 
-    def write(self, name, value):
+    def write(self, name: str, value: str) -> None:
         self._require_backend().set_password(self.service, name, value)
 
-    def delete(self, name):
+    def delete(self, name: str) -> bool:
         from keyring.errors import PasswordDeleteError
 
         try:

@@ -7,23 +7,23 @@ and consistency checks: the start-up path parses neither YAML nor JSON Schema, n
 
 import os
 
+from entrypoint.constants import SPEC_VARIABLE as SPEC_ENV
 from entrypoint.spec.model import Entry, Spec
 
 __all__ = ["Entry", "Spec", "load_spec", "builtin_spec", "SPEC_ENV"]
 
-SPEC_ENV = "DEEPTEMPO_SECRETS_SPEC"
 _HERE = os.path.dirname(__file__)
 BUILTIN_MODULE = os.path.join(_HERE, "builtin.py")
 SOURCE_YAML = os.path.join(_HERE, "spec.yaml")
 
 
-def builtin_spec():
+def builtin_spec() -> Spec:
     from entrypoint.spec.builtin import SPEC
 
     return Spec(SPEC, origin="built-in")
 
 
-def load_spec(path=None):
+def load_spec(path: str | os.PathLike | None = None) -> Spec:
     """The spec at `path`, else at $DEEPTEMPO_SECRETS_SPEC, else the built-in one."""
     path = path or os.environ.get(SPEC_ENV) or None
     if path is None:

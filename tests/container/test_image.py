@@ -11,8 +11,17 @@ import uuid
 
 import pytest
 
-from tests.container.conftest import (BUILD_CANARY, IMAGE, VALID, build_image, docker_container, health_response, logs,
-                                      wait_exit, wait_healthy)
+from tests.container.conftest import (
+    BUILD_CANARY,
+    IMAGE,
+    VALID,
+    build_image,
+    docker_container,
+    health_response,
+    logs,
+    wait_exit,
+    wait_healthy,
+)
 
 HARDENED = {"read_only": True, "tmpfs": {"/tmp": "rw,noexec,nosuid,size=16m"}, "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges"]}

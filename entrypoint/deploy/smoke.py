@@ -1,0 +1,199 @@
+"""`deeptempo-deploy smoke IMAGE`: the checks a user's CI runs on an image built from the kit.
+
+A generated canary stands in for each secret the spec requires. It reaches the containers as files in
+a mounted secrets directory (never as `-e`, which `docker inspect` would show), and the last check
+proves it appears in no log line and no `docker inspect` output."""
+
+import json
+import os
+import re
+import secrets
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+
+from entrypoint.constants import (DEFAULT_PORT, DEFAULT_SECRETS_DIR, EXIT_CONFIG, HEALTH_PATH,
+                                  SECRETS_BACKEND_VARIABLE)
+from entrypoint.deploy.runner import ContainerSpec, DockerRunner, NotHealthy, RunningContainer, inspect_json
+from entrypoint.errors import ConfigError
+from entrypoint.validation import value_problem
+
+STOP_LIMIT_SECONDS = 3
+REFUSAL_LIMIT_SECONDS = 15  # the kit exits 78 within about a second; a server still up by then will not exit
+CLEAN_EXIT_CODES = (0, 143)  # 143: a graceful exit re-raising SIGTERM, when no init maps it to 0
+ORPHANS = "for i in 1 2 3 4 5; do (sleep 0.3 &); done"
+HARDENING = dict(read_only=True, tmpfs={"/tmp": "rw,noexec,nosuid,size=16m"}, cap_drop=["ALL"],
+                 security_opt=["no-new-privileges"])
+
+
+@dataclass
+class CheckResult:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class SmokeOptions:
+    image: str
+    port: int = DEFAULT_PORT
+    health_path: str = HEALTH_PATH
+    timeout: float = 60
+    writable: tuple[str, ...] = ()  # paths a read-only root needs writable (tmpfs), beside /tmp
+
+
+def required_secret_names(spec) -> list[str]:
+    """The secrets the image must refuse to start without: every `required` entry and the first
+    entry of each `one_of` group."""
+    names = [entry.name for entry in spec if entry.is_secret and entry.rule == "required"]
+    names += [members[0].name for members in spec.groups.values() if members[0].rule == "one_of"]
+    return names
+
+
+def canary_for(entry) -> str:
+    """A fresh random value that passes the entry's checks: its pattern's literal prefix, then random."""
+    prefix = re.match(r"[A-Za-z0-9_\-]*", entry.pattern or "").group(0)
+    value = f"{prefix}smokecanary{secrets.token_hex(12)}"
+    if value_problem(entry, value):
+        raise ConfigError(f"smoke: cannot generate a value for {entry.name} that its spec pattern accepts; "
+                          "use a spec whose pattern starts with a literal prefix")
+    return value
+
+
+class Smoke:
+    def __init__(self, runner: DockerRunner, options: SmokeOptions, spec):
+        self.runner = runner
+        self.options = options
+        self.required = required_secret_names(spec)
+        if not self.required:
+            raise ConfigError("smoke: the spec requires no secret, so there is nothing to refuse a start without")
+        self.canaries = {name: canary_for(spec.by_name[name]) for name in self.required}
+        self.results: list[CheckResult] = []
+        self.with_canary: list[RunningContainer] = []
+
+    def run(self, secrets_dir: str) -> list[CheckResult]:
+        self.runner.ensure_image(self.options.image)
+        self._write_canaries(secrets_dir)
+        main = self._start(secrets_dir)
+        if self._check_healthy("healthy", main):
+            self._check_not_root(main)
+            self._check_zombies_reaped(main)
+            self._check_stop(main)
+        self._check_refuses_without_secrets()
+        self._check_refuses_keyring(secrets_dir)
+        self._check_healthy("hardened", self._start(secrets_dir, **{**HARDENING, "tmpfs": self._hardened_tmpfs()}))
+        self._check_no_canary()
+        return self.results
+
+    # --- containers ---
+    def _start(self, secrets_dir=None, environment=None, publish=True, **hardening):
+        volumes = {secrets_dir: {"bind": DEFAULT_SECRETS_DIR, "mode": "ro"}} if secrets_dir else {}
+        spec = ContainerSpec(self.options.image, environment=environment or {}, volumes=volumes,
+                             publish=(self.options.port,) if publish else (), **hardening)
+        running = self.runner.start(spec)
+        if secrets_dir:
+            self.with_canary.append(running)
+        return running
+
+    def _write_canaries(self, secrets_dir):
+        for name, value in self.canaries.items():
+            path = os.path.join(secrets_dir, name)
+            with open(path, "w", encoding="utf-8") as stream:
+                stream.write(value + "\n")
+            os.chmod(path, 0o644)  # a generated canary, readable by the image's non-root user
+
+    def _hardened_tmpfs(self):
+        return {**HARDENING["tmpfs"], **{path: "rw,nosuid,size=64m" for path in self.options.writable}}
+
+    # --- checks ---
+    def _record(self, name, ok, detail):
+        for secret, value in self.canaries.items():  # a leaking image's log tail must not spread the canary
+            detail = detail.replace(value, f"<{secret} canary>")
+        self.results.append(CheckResult(name, ok, detail))
+        return ok
+
+    def _check_healthy(self, name, running):
+        what = {"healthy": "started with the required secrets",
+                "hardened": "read-only root, all capabilities dropped, no-new-privileges"}[name]
+        try:
+            seconds = running.wait_healthy(self.options.timeout, self.options.health_path, self.options.port)
+        except NotHealthy as exc:
+            return self._record(name, False, f"{what}: {exc.reason}; last log lines:\n{_indent(exc.log_tail)}")
+        return self._record(name, True, f"{what}: healthy after {seconds:.1f} s, GET {self.options.health_path} -> 200")
+
+    def _check_not_root(self, running):
+        code, output = running.exec(["cat", "/proc/1/status"])
+        uid = next((line.split()[1] for line in output.splitlines() if line.startswith("Uid:")), None)
+        if code != 0 or uid is None:
+            return self._record("non-root", False, f"cannot read PID 1's status in the container (exit {code})")
+        return self._record("non-root", uid != "0", f"PID 1 runs as uid {uid}")
+
+    def _check_zombies_reaped(self, running):
+        code, _ = running.exec(["sh", "-c", ORPHANS])
+        if code != 0:
+            return self._record("reaps-zombies", False, f"cannot start orphan processes with sh (exit {code})")
+        time.sleep(1.5)  # the orphans have exited; only an init reaping them keeps them from staying zombies
+        _, output = running.exec(["sh", "-c", "cat /proc/[0-9]*/stat 2>/dev/null"])
+        zombies = sum(1 for line in output.splitlines() if ")" in line and line.rsplit(")", 1)[1].split()[:1] == ["Z"])
+        return self._record("reaps-zombies", zombies == 0,
+                            "5 orphaned children were reaped" if zombies == 0 else
+                            f"{zombies} zombie process(es) left: PID 1 does not reap (run an init such as tini)")
+
+    def _check_stop(self, running):
+        seconds, code = running.stop(timeout=10)
+        ok = seconds < STOP_LIMIT_SECONDS and code in CLEAN_EXIT_CODES
+        return self._record("stops-cleanly", ok, f"docker stop took {seconds:.1f} s (limit {STOP_LIMIT_SECONDS} s), exit code {code}")
+
+    def _check_refuses_without_secrets(self):
+        running = self._start(publish=False)
+        code = running.wait_exit(min(self.options.timeout, REFUSAL_LIMIT_SECONDS))
+        logs = running.logs()
+        named = [name for name in self.required if name in logs]
+        ok = code == EXIT_CONFIG and len(named) == len(self.required)
+        state = f"still running after {REFUSAL_LIMIT_SECONDS} s" if code is None else f"exit code {code}"
+        return self._record("refuses-missing-secrets", ok,
+                            f"without secrets: {state} (want {EXIT_CONFIG}); the log names "
+                            f"{', '.join(named) or 'none'} of {', '.join(self.required)}")
+
+    def _check_refuses_keyring(self, secrets_dir):
+        running = self._start(secrets_dir, environment={SECRETS_BACKEND_VARIABLE: "keyring"}, publish=False)
+        code = running.wait_exit(min(self.options.timeout, REFUSAL_LIMIT_SECONDS))
+        ok = code == EXIT_CONFIG and SECRETS_BACKEND_VARIABLE in running.logs()
+        state = f"still running after {REFUSAL_LIMIT_SECONDS} s" if code is None else f"exit code {code}"
+        return self._record("refuses-keyring", ok, f"SECRETS_BACKEND=keyring: {state} (want {EXIT_CONFIG}, naming SECRETS_BACKEND)")
+
+    def _check_no_canary(self):
+        leaks = []
+        for running in self.with_canary:
+            for where, text in (("logs", running.logs()), ("docker inspect", inspect_json(running))):
+                leaked = [name for name, value in self.canaries.items() if value in text]
+                leaks += [f"{name} in the {where} of {running.name}" for name in leaked]
+        return self._record("no-leak", not leaks, "; ".join(leaks) if leaks else
+                            f"no canary value in the logs or docker inspect of {len(self.with_canary)} containers")
+
+
+def run_smoke(options: SmokeOptions, spec) -> list[CheckResult]:
+    # A directory the image's non-root user can traverse (mkdtemp makes it 0700).
+    secrets_dir = tempfile.mkdtemp(prefix="deeptempo-smoke-")
+    try:
+        os.chmod(secrets_dir, 0o755)
+        with DockerRunner("smoke") as runner:
+            return Smoke(runner, options, spec).run(secrets_dir)
+    finally:
+        shutil.rmtree(secrets_dir, ignore_errors=True)
+
+
+def format_results(image: str, results: list[CheckResult]) -> str:
+    lines = [f"smoke {image}: {sum(r.ok for r in results)} of {len(results)} checks passed"]
+    for result in results:
+        lines.append(f"  {'PASS' if result.ok else 'FAIL'}  {result.name:<24} {result.detail}")
+    return "\n".join(lines)
+
+
+def results_json(image: str, results: list[CheckResult]) -> str:
+    return json.dumps({"image": image, "ok": all(r.ok for r in results), "checks": [asdict(r) for r in results]}, indent=2)
+
+
+def _indent(text):
+    return "\n".join("      " + line for line in text.splitlines()) or "      (no output)"
