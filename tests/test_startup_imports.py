@@ -18,15 +18,28 @@ print(' '.join(sorted(sys.modules)), file=sys.stderr)
 """
 
 
-def imported_by(*args, env=None):
+def imported_modules(*args, env=None):
     result = subprocess.run([sys.executable, "-c", PROBE, *args], capture_output=True, text=True,
                             env={**os.environ, "CLAUDE_API_KEY": "sk-ant-imports0123", **(env or {})})
-    return {name.split(".")[0] for name in result.stderr.strip().splitlines()[-1].split()}
+    return set(result.stderr.strip().splitlines()[-1].split())
+
+
+def imported_by(*args, env=None):
+    return {name.split(".")[0] for name in imported_modules(*args, env=env)}
 
 
 def test_check_without_an_env_file_imports_no_parser_schema_or_server():
     modules = imported_by("check")
-    assert not modules & {"yaml", "jsonschema", "dotenv", "uvicorn", "starlette", "keyring", "json"}
+    assert not modules & {"yaml", "jsonschema", "dotenv", "uvicorn", "starlette", "keyring", "json", "dataclasses"}
+
+
+def test_the_entrypoint_never_imports_the_deploy_side(tmp_path):
+    """deeptempo-deploy's code and its dependencies stay out of every container start."""
+    deploy_side = {"docker", "requests", "urllib3", "botocore", "boto3", "kubernetes_validate"}
+    for args in (["check"], ["status"], ["env-example"], ["serve"]):  # serve stops at the missing key, before exec
+        modules = imported_modules(*args, env={"CLAUDE_API_KEY": ""})
+        assert not {name for name in modules if name.startswith("entrypoint.deploy")}, args
+        assert not {name.split(".")[0] for name in modules} & deploy_side, args
 
 
 def test_python_dotenv_is_imported_only_when_there_is_an_env_file(tmp_path):

@@ -13,8 +13,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 
-from entrypoint.constants import (DEFAULT_PORT, DEFAULT_SECRETS_DIR, EXIT_CONFIG, HEALTH_PATH,
-                                  SECRETS_BACKEND_VARIABLE)
+from entrypoint.constants import DEFAULT_PORT, DEFAULT_SECRETS_DIR, EXIT_CONFIG, HEALTH_PATH, SECRETS_BACKEND_VARIABLE
 from entrypoint.deploy.runner import ContainerSpec, DockerRunner, NotHealthy, RunningContainer, inspect_json
 from entrypoint.errors import ConfigError
 from entrypoint.validation import value_problem

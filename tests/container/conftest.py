@@ -1,17 +1,15 @@
 """The image, built once per test session from a copy of the project with secrets planted in it (the
-canary test then proves none reached a layer), and containers published on 127.0.0.1 only."""
+canary test then proves none reached a layer). Containers run through the kit's own Docker runner
+(entrypoint.deploy.runner), published on 127.0.0.1 only, and are removed after each test."""
 
 import os
 import shutil
 import subprocess
-import time
-import urllib.request
 
 import pytest
 
-os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")  # the Ryuk image cannot be pulled offline
-
 from conftest import PROJECT
+from entrypoint.deploy.runner import ContainerSpec, DockerRunner
 
 IMAGE = "deeptempo-ai-soc:smoke-test"
 BUILD_CANARY = "sk-ant-BUILDCONTEXTCANARY0123456789"
@@ -19,6 +17,8 @@ BUILD_CANARY = "sk-ant-BUILDCONTEXTCANARY0123456789"
 PLANTED_SECRETS = [".env", ".env.production", "entrypoint/.env", "entrypoint/spec/.env.local", "secrets/claude_api_key",
                    "deploy.secret"]
 VALID = {"CLAUDE_API_KEY": "sk-ant-smoketest0123456789"}
+HARDENED = {"read_only": True, "tmpfs": {"/tmp": "rw,noexec,nosuid,size=16m"}, "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"]}
 
 
 def pytest_collection_modifyitems(items):
@@ -70,6 +70,16 @@ def build_image(context, tag, base=None, target=None):
     return result.stdout + result.stderr
 
 
+def build_from_kit(directory, tag, dockerfile, files=None):
+    """An image built FROM the kit's, as a user builds theirs: a Dockerfile and files in `directory`."""
+    for name, text in {"Dockerfile": dockerfile, **(files or {})}.items():
+        (directory / name).write_text(text)
+    result = subprocess.run(["docker", "build", "-q", "-t", tag, str(directory)], capture_output=True, text=True,
+                            env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return tag
+
+
 @pytest.fixture(scope="session")
 def image(docker_engine, build_context):
     build_image(build_context, IMAGE)
@@ -77,63 +87,17 @@ def image(docker_engine, build_context):
 
 
 @pytest.fixture
-def start(image):
-    """start(env=..., command=..., **docker_run_kwargs) -> a started testcontainers container."""
-    from testcontainers.core.container import DockerContainer
-
-    started = []
-
-    def start_container(env=None, command=None, publish=True, fast_healthcheck=True, image_tag=None, **kwargs):
-        container = DockerContainer(image_tag or image)
-        for key, value in (env or {}).items():
-            container.with_env(key, value)
-        if command is not None:
-            container.with_command(command)
-        if publish:
-            container.ports["6987/tcp"] = ("127.0.0.1",)  # loopback only, a random free port
-        for host_path, mount in kwargs.pop("volumes", {}).items():
-            container.with_volume_mapping(host_path, mount["bind"], mount["mode"])
-        container.tmpfs.update(kwargs.pop("tmpfs", {}))
-        if fast_healthcheck:  # keep the image's test, probe it often
-            kwargs.setdefault("healthcheck", {"interval": 500_000_000, "timeout": 2_000_000_000, "retries": 3, "start_period": 0})
-        container.with_kwargs(**kwargs)
-        started.append(container)
-        return container.start()
-
-    yield start_container
-    for container in started:
-        try:
-            container.stop()
-        except Exception:  # noqa: BLE001 - already gone
-            pass
+def runner(docker_engine):
+    with DockerRunner("test") as docker_runner:
+        yield docker_runner
 
 
-def docker_container(container):
-    wrapped = container.get_wrapped_container()
-    wrapped.reload()
-    return wrapped
+@pytest.fixture
+def start(image, runner):
+    """start(env=..., command=..., publish=..., image_tag=..., **ContainerSpec fields) -> RunningContainer."""
 
+    def start_container(env=None, publish=True, image_tag=None, **fields):
+        spec = ContainerSpec(image_tag or image, environment=env or {}, publish=(6987,) if publish else (), **fields)
+        return runner.start(spec)
 
-def wait_healthy(container, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        state = docker_container(container).attrs["State"]
-        if state.get("Health", {}).get("Status") == "healthy":
-            return
-        assert state["Status"] in ("created", "running"), f"container ended: {state}\n{logs(container)}"
-        time.sleep(0.25)
-    raise AssertionError(f"not healthy within {timeout} s:\n{logs(container)}")
-
-
-def wait_exit(container, timeout):
-    return docker_container(container).wait(timeout=timeout)["StatusCode"]
-
-
-def logs(container):
-    return docker_container(container).logs().decode(errors="replace")
-
-
-def health_response(container):
-    port = container.get_docker_client().port(container.get_container_id(), 6987)
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=5) as response:
-        return response.status, response.read().decode()
+    return start_container
