@@ -9,7 +9,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from entrypoint import __version__
-from entrypoint.constants import HEALTH_PATH, SERVICE_NAME, SOURCES_VARIABLE
+from entrypoint.constants import DEFAULT_LABEL, HEALTH_PATH, SERVICE_NAME, SOURCES_VARIABLE
 from entrypoint.secrets_manager import get_secrets_manager
 from entrypoint.spec import load_spec
 
@@ -23,10 +23,11 @@ async def health(request):
 async def secrets_status(request):
     status = get_secrets_manager().get_backend_status()
     sources = json.loads(os.environ.get(SOURCES_VARIABLE) or "{}")
-    status["secrets"] = {
-        entry.name: {"set": bool(os.environ.get(entry.name)), "source": sources.get(entry.name), "kind": entry.kind}
-        for entry in SPEC
-    }
+    status["secrets"] = {}
+    for entry in SPEC:
+        # A setting nobody set shows as its default: serve's (SECRETS_BACKEND=env) or the spec's.
+        source = sources.get(entry.name) or (DEFAULT_LABEL if entry.default is not None else None)
+        status["secrets"][entry.name] = {"set": source not in (None, DEFAULT_LABEL), "source": source, "kind": entry.kind}
     return JSONResponse(status)
 
 

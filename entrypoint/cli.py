@@ -32,10 +32,38 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 
 
 class EntrypointGroup(click.Group):
+    """Like the official images: leading options mean `serve`, an unknown first word is a command to run."""
+
     def parse_args(self, ctx, args):
         if args and args[0] not in self.commands and args[0] not in ("--help", "--version"):
-            args = ["serve", *args] if args[0].startswith("-") else ["exec", "--", *args]
+            if args[0].startswith("-"):
+                _refuse_options_before_a_command(args, self.commands)
+                args = ["serve", *args]
+            else:
+                args = ["exec", "--", *args]
         return super().parse_args(ctx, args)
+
+
+def _refuse_options_before_a_command(args, commands):
+    own = args[: args.index("--")] if "--" in args else args
+    command = next((arg for arg in own if arg in commands), None)
+    if command:
+        options = " ".join(arg for arg in own if arg != command)
+        raise click.UsageError(f"options go after the command: deeptempo-entrypoint {command} {options}")
+
+
+class ServeCommand(click.Command):
+    """serve's own options, then `--` and uvicorn's options unchanged. An unknown option before `--` is
+    the kit's error, not uvicorn's usage text."""
+
+    def parse_args(self, ctx, args):
+        split = args.index("--") if "--" in args else len(args)
+        ctx.meta["uvicorn_args"] = args[split + 1:]
+        try:
+            return super().parse_args(ctx, args[:split])
+        except click.NoSuchOption as exc:
+            raise click.UsageError(f"serve has no option {exc.option_name}; uvicorn's own options go after `--`: "
+                                   f"deeptempo-entrypoint serve -- {exc.option_name} ...", ctx) from None
 
 
 @click.group(cls=EntrypointGroup, context_settings={"help_option_names": ["--help"]})
@@ -51,11 +79,12 @@ def cli():
 def check(env_file, spec_path, as_json):
     """Check every secret of the spec; exit 0 when valid, 78 on any configuration error."""
     from entrypoint.findings import has_errors
-    from entrypoint.launch import check_configuration
+    from entrypoint.launch import check_configuration, load_spec_reporting
     from entrypoint.report import findings_json, format_findings
-    from entrypoint.spec import load_spec
 
-    resolution, findings = check_configuration(load_spec(spec_path), env_file=env_file)
+    spec, spec_findings = load_spec_reporting(spec_path)
+    resolution, findings = check_configuration(spec, env_file=env_file)
+    findings = spec_findings + findings
     ok = not has_errors(findings)
     if as_json:
         click.echo(findings_json(ok, findings, resolution.sources()))
@@ -75,17 +104,20 @@ def _sources_line(resolution):
 @spec_option
 @json_option
 def status(env_file, spec_path, as_json):
-    """The secrets backends, and which one provides each secret (never its value)."""
-    from entrypoint.spec import load_spec
+    """The secrets backends, and which source provides each secret (never its value); exit 78 when the
+    configuration has errors, as `check`."""
+    from entrypoint.launch import load_spec_reporting
     from entrypoint.status import format_status, secrets_status
 
-    report = secrets_status(load_spec(spec_path), env_file=env_file)
+    spec, spec_findings = load_spec_reporting(spec_path)
+    report = secrets_status(spec, env_file=env_file, spec_findings=spec_findings)
     if as_json:
         import json
 
         click.echo(json.dumps(report, indent=2))
     else:
         click.echo(format_status(report))
+    sys.exit(EXIT_CONFIG if any(finding["level"] == "error" for finding in report["findings"]) else EXIT_OK)
 
 
 @cli.command("migrate-keyring")
@@ -121,22 +153,23 @@ def env_example(spec_path):
     click.echo(render_env_example(load_spec(spec_path)), nl=False)
 
 
-@cli.command(context_settings={"ignore_unknown_options": True})
+@cli.command(cls=ServeCommand)
 @env_file_option
 @spec_option
 @click.option("--app", "app_module", default=None, help="ASGI app, module:attribute (default: $APP_MODULE, else the built-in app).")
+@click.option("--app-dir", default=None, help="Directory to import the app from (default: $APP_DIR, else the working directory).")
 @click.option("--host", default=None, help="Listen address (default: $HOST, else 0.0.0.0).")
-@click.option("--port", type=click.IntRange(1, 65535), default=None, help=f"Listen port (default: $PORT, else {DEFAULT_PORT}).")
-@click.argument("uvicorn_args", nargs=-1, type=click.UNPROCESSED)
-def serve(env_file, spec_path, app_module, host, port, uvicorn_args):
+@click.option("--port", default=None, help=f"Listen port (default: $PORT, else {DEFAULT_PORT}).")
+def serve(env_file, spec_path, app_module, app_dir, host, port):
     """Load secrets from every platform source, validate them, then exec uvicorn.
 
-    Options after `--` go to uvicorn unchanged."""
+    Options after `--` go to uvicorn unchanged. An option is checked exactly like its variable."""
     from entrypoint.launch import prepare_serve, replace_process
     from entrypoint.report import format_findings
     from entrypoint.spec import load_spec
 
-    options = {"APP_MODULE": app_module, "HOST": host, "PORT": port}
+    options = {"APP_MODULE": app_module, "APP_DIR": app_dir, "HOST": host, "PORT": port}
+    uvicorn_args = click.get_current_context().meta["uvicorn_args"]
     launch = prepare_serve(load_spec(spec_path), options, uvicorn_args, env_file=env_file)
     if launch.findings:
         click.echo(format_findings(launch.findings, title="starting with warnings"), err=True)
@@ -144,24 +177,34 @@ def serve(env_file, spec_path, app_module, host, port, uvicorn_args):
 
 
 @cli.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@env_file_option
+@spec_option
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def exec_command(command):
+def exec_command(env_file, spec_path, command):
     """Run COMMAND with the secrets loaded (no validation): `docker run IMAGE sh`."""
     from entrypoint.launch import prepare_exec, replace_process
     from entrypoint.report import format_findings
     from entrypoint.spec import load_spec
 
-    launch = prepare_exec(load_spec(), command)
+    launch = prepare_exec(load_spec(spec_path), command, env_file=env_file)
     if launch.findings:
         click.echo(format_findings(launch.findings, title="secrets loaded with problems"), err=True)
     try:
         replace_process(launch)
     except FileNotFoundError:
-        click.echo(f"deeptempo-entrypoint: command not found: {command[0]}", err=True)
+        click.echo(f"deeptempo-entrypoint: command not found: {command[0]}{_did_you_mean(command[0])}", err=True)
         sys.exit(EXIT_NOT_FOUND)
     except PermissionError:
         click.echo(f"deeptempo-entrypoint: permission denied: {command[0]}", err=True)
         sys.exit(EXIT_NOT_EXECUTABLE)
+
+
+def _did_you_mean(word):
+    """A first word that is no program but close to a subcommand was most likely a typo of it."""
+    import difflib
+
+    close = difflib.get_close_matches(word, [name for name in cli.commands if name != "exec"], n=1, cutoff=0.6)
+    return f"; did you mean `{close[0]}`? (deeptempo-entrypoint {close[0]} --help)" if close else ""
 
 
 def main(argv=None):

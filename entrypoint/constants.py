@@ -37,6 +37,8 @@ SECRETS_DIR_LABEL = "secrets-dir"
 CREDENTIALS_LABEL = "credentials"
 ENV_FILE_LABEL = "env-file"
 KEYRING_LABEL = "keyring"
+OPTIONS_LABEL = "option"  # shown as the option itself: --port
+DEFAULT_LABEL = "default"  # a setting nobody set: the spec's (or serve's) default applies
 
 # --- Exit codes ----------------------------------------------------------------------------------
 EXIT_OK = 0

@@ -20,7 +20,11 @@ class UnavailableError(KitError):
 
 
 class SpecError(ConfigError):
-    """The secrets spec is not YAML or breaks its schema."""
+    """The secrets spec is not YAML or breaks its schema; `problems` lists each one."""
+
+    def __init__(self, message, problems=()):
+        super().__init__(message)
+        self.problems = list(problems) or [message]
 
 
 class EnvFileError(ConfigError):

@@ -29,6 +29,14 @@ def _positive_integer(value):
     return None if value.isdigit() and int(value) >= 1 else "must be a whole number of at least 1"
 
 
+def _asgi_app(value):
+    import re
+
+    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", value):
+        return None
+    return "must be module:attribute, a Python module path and the app's name in it (backend.main:app)"
+
+
 TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off", ""})
 BOOLEAN_WORDS = TRUE_WORDS | FALSE_WORDS
@@ -38,6 +46,7 @@ FORMATS = {
     "boolean": _boolean,
     "port": _port,
     "positive-integer": _positive_integer,
+    "asgi-app": _asgi_app,
 }
 
 
@@ -50,4 +59,7 @@ def parse_boolean(value, *, name):
         return True
     if word in FALSE_WORDS:
         return False
-    raise ConfigError(f"{name}={value!r} is not a boolean: use true/false (also 1/0, yes/no, on/off)")
+    from entrypoint.validation import safe_to_echo
+
+    shown = f"={value!r}" if safe_to_echo(value) else ""
+    raise ConfigError(f"{name}{shown} is not a boolean: use true/false (also 1/0, yes/no, on/off)")

@@ -6,12 +6,17 @@
 import os
 import sys
 
-from entrypoint.constants import SOURCES_VARIABLE
-from entrypoint.errors import ConfigError
-from entrypoint.findings import has_errors
-from entrypoint.resolution import resolve
+from entrypoint.constants import DEFAULT_LABEL, SOURCES_VARIABLE
+from entrypoint.errors import ConfigError, SpecError
+from entrypoint.findings import ERROR, Finding, has_errors
+from entrypoint.resolution import Resolution, resolve
 from entrypoint.sources.chains import deployment_sources, process_environ
-from entrypoint.validation import validate
+from entrypoint.sources.options import OptionsSource
+from entrypoint.validation import safe_to_echo, validate, value_problem
+
+# uvicorn's settings, and the serve options that set them (an option wins over its variable).
+SERVER_SETTINGS = ("APP_MODULE", "APP_DIR", "HOST", "PORT", "WEB_CONCURRENCY", "LOG_LEVEL", "FORWARDED_ALLOW_IPS")
+SERVER_OPTIONS = {"APP_MODULE": "--app", "APP_DIR": "--app-dir", "HOST": "--host", "PORT": "--port"}
 
 
 class ValidationFailed(ConfigError):
@@ -20,6 +25,7 @@ class ValidationFailed(ConfigError):
         self.findings = findings
 
 
+# __slots__, not a dataclass, on the start-up path: see entrypoint.findings.
 class Launch:
     __slots__ = ("argv", "environment", "findings")
 
@@ -32,8 +38,21 @@ class Launch:
         return f"Launch(argv={self.argv!r}, environment_keys={sorted(self.environment)})"
 
 
+def load_spec_reporting(spec_path):
+    """(the spec, []) or, when it cannot be used, (None, one finding per problem), so that `check
+    --json` reports a broken spec in the same document as everything else."""
+    from entrypoint.spec import load_spec
+
+    try:
+        return load_spec(spec_path), []
+    except SpecError as exc:
+        return None, [Finding(None, ERROR, problem) for problem in exc.problems]
+
+
 def check_configuration(spec, environ=None, env_file=None):
-    """What `check` and `status` report: the resolution and every finding."""
+    """What `check` and `status` report: the resolution and every finding (a spec of None: nothing)."""
+    if spec is None:
+        return Resolution({}, {}, [], set()), []
     resolution = resolve(spec, deployment_sources(process_environ(environ), env_file))
     return resolution, validate(spec, resolution)
 
@@ -42,13 +61,18 @@ def prepare_serve(spec, options, uvicorn_args=(), environ=None, env_file=None):
     from entrypoint.backend_policy import serve_backend_findings, serve_settings
 
     environ = process_environ(environ)
-    resolution = resolve(spec, deployment_sources(environ, env_file))
-    findings = validate(spec, resolution) + serve_backend_findings(resolution)
+    resolution = resolve(spec, deployment_sources(environ, env_file, OptionsSource(options, SERVER_OPTIONS)))
+    findings = validate(spec, resolution) + _unlisted_server_setting_findings(spec, resolution)
+    findings += serve_backend_findings(resolution)
+    settings = {name: resolution.value(name) or _default(spec, name) for name in SERVER_SETTINGS}
+    if not has_errors(findings):
+        findings += app_module_findings(settings, environ)
     if has_errors(findings):
         raise ValidationFailed(findings)
-    environment = program_environment(environ, resolution)
-    environment.update(serve_settings(resolution))
-    settings = {name: options.get(name) or resolution.value(name) or _default(spec, name) for name in _SERVER_SETTINGS}
+    backend_settings = serve_settings(resolution)
+    defaulted = [name for name in backend_settings if resolution.value(name) is None]
+    environment = program_environment(environ, resolution, defaulted)
+    environment.update(backend_settings)
     return Launch(uvicorn_argv(settings, uvicorn_args), environment, findings)
 
 
@@ -59,25 +83,82 @@ def prepare_exec(spec, command, environ=None, env_file=None):
     return Launch(list(command), program_environment(environ, resolution), resolution.findings)
 
 
-def program_environment(environ, resolution):
+def program_environment(environ, resolution, defaulted=()):
     import json
 
     environment = {key: value for key, value in environ.items() if key not in resolution.unset}
     environment.update(resolution.environment())
-    environment[SOURCES_VARIABLE] = json.dumps(resolution.sources(), sort_keys=True)
+    sources = {**resolution.sources(), **dict.fromkeys(defaulted, DEFAULT_LABEL)}
+    environment[SOURCES_VARIABLE] = json.dumps(sources, sort_keys=True)
     return environment
 
 
-_SERVER_SETTINGS = ("APP_MODULE", "HOST", "PORT", "WEB_CONCURRENCY", "LOG_LEVEL", "FORWARDED_ALLOW_IPS")
+def _builtin_entry(name):
+    from entrypoint.spec import builtin_spec
+
+    return builtin_spec().by_name[name]
 
 
 def _default(spec, name):
-    entry = spec.by_name.get(name)
-    if entry is None:  # a user's own spec may leave the server settings out
-        from entrypoint.spec import builtin_spec
-
-        entry = builtin_spec().by_name[name]
+    entry = spec.by_name.get(name) or _builtin_entry(name)  # a user's own spec may leave the server settings out
     return entry.default
+
+
+def _unlisted_server_setting_findings(spec, resolution):
+    """A user's spec without the server settings: they are still checked, by the built-in entries."""
+    findings = []
+    for name in SERVER_SETTINGS:
+        value = resolution.value(name)
+        if name not in spec.by_name and value:
+            reason = value_problem(_builtin_entry(name), value, spec)
+            if reason:
+                findings.append(Finding(name, ERROR, reason))
+    return findings
+
+
+def app_module_findings(settings, environ):
+    """APP_MODULE's module must be findable where uvicorn will look (APP_DIR, PYTHONPATH, the installed
+    packages), found without importing it: importing the app is uvicorn's job, after the exec."""
+    module = settings["APP_MODULE"].partition(":")[0]
+    app_dir = os.path.abspath(settings["APP_DIR"] or ".")
+    if settings["APP_DIR"] and not os.path.isdir(app_dir):
+        return [Finding("APP_DIR", ERROR, f"directory {app_dir}: does not exist")]
+    search = [app_dir, *filter(None, (environ.get("PYTHONPATH") or "").split(os.pathsep)), *filter(None, sys.path)]
+    if module_findable(module, search):
+        return []
+    shown = f"module {module}" if safe_to_echo(module) else "its module"
+    return [Finding("APP_MODULE", ERROR, f"{shown} cannot be found in APP_DIR ({app_dir}), PYTHONPATH or the installed "
+                                         "packages; set APP_DIR to the directory that holds it")]
+
+
+def module_findable(module, search_path):
+    """Whether `a.b.c` exists where the import system would find it with `search_path` as sys.path
+    (editable installs' finders included), without running any package's __init__."""
+    parts = module.split(".")
+    path = list(search_path)
+    for index in range(len(parts)):
+        spec = _find_spec(".".join(parts[: index + 1]), path, top_level=index == 0)
+        if spec is None:
+            return False
+        path = spec.submodule_search_locations
+        if path is None and index < len(parts) - 1:
+            return False  # a plain module has no submodules
+    return True
+
+
+def _find_spec(fullname, path, top_level):
+    from importlib.machinery import PathFinder
+
+    for finder in sys.meta_path:
+        if finder is PathFinder or isinstance(finder, type) and issubclass(finder, PathFinder):
+            spec = PathFinder.find_spec(fullname, path)
+        elif hasattr(finder, "find_spec"):
+            spec = finder.find_spec(fullname, None if top_level else path)
+        else:
+            continue
+        if spec is not None:
+            return spec
+    return None
 
 
 def uvicorn_argv(settings, extra=()):
@@ -85,6 +166,8 @@ def uvicorn_argv(settings, extra=()):
     argv = [sys.executable, "-m", "uvicorn", settings["APP_MODULE"], "--host", settings["HOST"],
             "--port", str(settings["PORT"]), "--workers", str(settings["WEB_CONCURRENCY"]),
             "--log-level", settings["LOG_LEVEL"]]
+    if settings.get("APP_DIR"):
+        argv += ["--app-dir", settings["APP_DIR"]]
     if settings.get("FORWARDED_ALLOW_IPS"):
         argv += ["--proxy-headers", "--forwarded-allow-ips", settings["FORWARDED_ALLOW_IPS"]]
     return argv + list(extra)

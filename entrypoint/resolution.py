@@ -5,7 +5,7 @@ one of them is reported at once."""
 from collections.abc import Callable, Iterable, Sequence
 
 from entrypoint.errors import ConfigError
-from entrypoint.findings import ERROR, Finding
+from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.sources.base import SecretSource
 
 
@@ -39,7 +39,7 @@ def first_found(sources: Sequence[SecretSource], lookup_names: Sequence[str], na
                 on_error(candidate, exc)
                 continue
             if value:
-                return Resolved(name or lookup_names[0], value, source.label, candidate)
+                return Resolved(name or lookup_names[0], value, source.label_for(candidate), candidate)
     return None
 
 
@@ -92,8 +92,26 @@ def resolve(spec, sources: Sequence[SecretSource]) -> Resolution:
             if found:
                 extra[name] = found
 
+    findings.extend(_alias_conflicts(spec, sources, secrets))
     unset = {variable for source in sources for variable in source.variables_to_unset(names)}
     return Resolution(secrets, extra, findings, unset)
+
+
+def _alias_conflicts(spec, sources, secrets):
+    """A legacy name and its canonical name both set, to different values: say which one is used."""
+    for entry in spec:
+        if not entry.aliases or entry.name not in secrets:
+            continue
+        values = {}
+        for name in entry.lookup_names:
+            found = first_found(sources, (name,), on_error=lambda *_: None)
+            if found:
+                values[name] = found
+        used = secrets[entry.name]
+        differing = [name for name, found in values.items() if found.value != used.value]
+        if differing:
+            yield Finding(entry.name, WARNING, f"{used.found_as} and {', '.join(differing)} are both set, with different "
+                                               f"values; {used.found_as} (from {used.source}) is used, remove the other")
 
 
 def _offered(sources: Iterable[SecretSource]):

@@ -36,7 +36,10 @@ _DESCRIPTIONS = {
 def write_backend_from(environ) -> str:
     name = (environ.get(SECRETS_BACKEND_VARIABLE) or DEFAULT_WRITE_BACKEND).strip().lower()
     if name not in WRITE_BACKENDS:
-        raise BackendError(f"SECRETS_BACKEND={name!r} is not a secrets backend: use one of {', '.join(WRITE_BACKENDS)}")
+        from entrypoint.validation import safe_to_echo
+
+        shown = f"={name!r}" if safe_to_echo(name) else ""
+        raise BackendError(f"{SECRETS_BACKEND_VARIABLE}{shown} is not a secrets backend: use one of {', '.join(WRITE_BACKENDS)}")
     return name
 
 
@@ -79,6 +82,8 @@ class SecretsManager:
         from entrypoint.sources.keyring import KeyringSource
 
         dotenv_dir = os.path.dirname(self.dotenv_path)
+        exists = os.path.isfile(self.dotenv_path)
+        readable = exists and os.access(self.dotenv_path, os.R_OK)
         keyring_backend = KeyringSource.backend() if self.enable_keyring else None
         if not self.enable_keyring:
             keyring_description = _DESCRIPTIONS["keyring"] + f": disabled (set {ENABLE_KEYRING_VARIABLE}=true to read it)"
@@ -89,7 +94,11 @@ class SecretsManager:
         return {
             ENVIRONMENT_LABEL: {"available": True, "description": _DESCRIPTIONS["environment"]},
             "dotenv": {
-                "available": os.path.isfile(self.dotenv_path) or _can_create_in(dotenv_dir),
+                # Available means it holds secrets to read; a file that could be created holds none yet.
+                "available": readable,
+                "exists": exists,
+                "readable": readable,
+                "writable": os.access(self.dotenv_path, os.W_OK) if exists else _can_create_in(dotenv_dir),
                 "path": self.dotenv_path,
                 "description": _DESCRIPTIONS["dotenv"],
             },

@@ -1,33 +1,52 @@
 """`status`: the guide's get_backend_status() plus, per spec entry, the source that provides it.
 It replaces the guide's `printenv | grep` step, which printed the values."""
 
+from entrypoint.constants import DEFAULT_LABEL
+from entrypoint.errors import ConfigError
 from entrypoint.launch import check_configuration
-from entrypoint.secrets_manager import SecretsManager
+from entrypoint.secrets_manager import DEFAULT_WRITE_BACKEND, SecretsManager
 from entrypoint.sources.chains import process_environ
 
 
-def secrets_status(spec, environ=None, env_file=None):
+def secrets_status(spec, environ=None, env_file=None, spec_findings=()):
+    """The status document; `spec` may be None when it could not be loaded (`spec_findings` say why)."""
     environ = process_environ(environ)
     resolution, findings = check_configuration(spec, environ, env_file)
     sources = resolution.sources()
-    return {
-        "backends": SecretsManager(environ=environ, dotenv_path=env_file).get_backend_status(),
-        "secrets": {entry.name: {"kind": entry.kind, "service": entry.service, "source": sources.get(entry.name)} for entry in spec},
-        "findings": [finding.as_dict() for finding in findings],
-    }
+    secrets = {}
+    for entry in spec or ():
+        source = sources.get(entry.name) or (DEFAULT_LABEL if entry.default is not None else None)
+        secrets[entry.name] = {"kind": entry.kind, "service": entry.service, "source": source}
+        if source == DEFAULT_LABEL:
+            secrets[entry.name]["default"] = entry.default  # a spec's default, never a secret
+    return {"backends": _backends(environ, env_file), "secrets": secrets,
+            "findings": [finding.as_dict() for finding in (*spec_findings, *findings)]}
+
+
+def _backends(environ, env_file):
+    try:
+        return SecretsManager(environ=environ, dotenv_path=env_file).get_backend_status()
+    except ConfigError:  # SECRETS_BACKEND or ENABLE_KEYRING is invalid: a finding names it
+        status = SecretsManager(DEFAULT_WRITE_BACKEND, False, env_file, environ).get_backend_status()
+        return {**status, "write_backend": None}
 
 
 def format_status(report):
     backends = report["backends"]
-    lines = [f"write backend: {backends['write_backend']}", "backends:"]
+    lines = [f"write backend: {backends['write_backend'] or 'invalid (see below)'}", "backends:"]
     for name in ("environment", "dotenv", "keyring"):
         backend = backends[name]
         where = f" {backend['path']}" if "path" in backend else ""
-        lines.append(f"  {name:<12} {'available' if backend['available'] else 'unavailable':<12} {backend['description']}{where}")
+        state = "available" if backend["available"] else "unavailable"
+        if name == "dotenv" and not backend["exists"]:
+            state = "no file"
+        lines.append(f"  {name:<12} {state:<12} {backend['description']}{where}")
     lines.append("secrets:")
-    width = max(map(len, report["secrets"]))
+    width = max(map(len, report["secrets"]), default=0)
     for name, info in report["secrets"].items():
-        lines.append(f"  {name:<{width}}  {('from ' + info['source']) if info['source'] else 'not set'}")
+        source = info["source"]
+        shown = f"default ({info['default']})" if source == DEFAULT_LABEL else f"from {source}" if source else "not set"
+        lines.append(f"  {name:<{width}}  {shown}")
     for finding in report["findings"]:
         lines.append(f"  {finding['level']}: {finding['secret'] + ': ' if finding['secret'] else ''}{finding['message']}")
     return "\n".join(lines)

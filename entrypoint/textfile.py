@@ -24,19 +24,22 @@ def read_text(path, *, error, what="file", max_bytes=MAX_BYTES):
 
 def read_bytes(path, *, error, what="file", max_bytes=MAX_BYTES):
     try:
-        fd = os.open(path, os.O_RDONLY)  # blocking: `--env-file <(vault read ...)` is a pipe still being written
+        # O_NONBLOCK: opening a FIFO with no writer, or a device, must not hang the start.
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except FileNotFoundError:
         raise error(f"{what} {path}: does not exist") from None
     except PermissionError:
-        raise error(f"{what} {path}: permission denied (the process runs as uid {os.getuid()})") from None
+        uid = os.getuid()
+        raise error(f"{what} {path}: permission denied (the process runs as uid {uid}; make the file readable by "
+                    f"it, e.g. chown {uid} or chmod 0444 on the host)") from None
     except OSError as exc:
+        if os.path.exists(path) and stat.S_ISSOCK(os.stat(path).st_mode):
+            raise error(f"{what} {path}: is a socket, not a file") from None
         raise error(f"{what} {path}: cannot be opened ({exc.strerror})") from None
     try:
         info = os.fstat(fd)
-        if stat.S_ISDIR(info.st_mode):
-            raise error(f"{what} {path}: is a directory, not a file")
-        if not (stat.S_ISREG(info.st_mode) or stat.S_ISFIFO(info.st_mode)):
-            raise error(f"{what} {path}: is not a regular file")
+        _refuse_special(fd, info.st_mode, path, error, what)
+        os.set_blocking(fd, True)  # `--env-file <(vault read ...)`: a pipe still being written is waited for
         if info.st_size > max_bytes:
             raise error(f"{what} {path}: is {info.st_size} bytes, more than the {max_bytes} allowed")
         chunks, size = [], 0
@@ -48,6 +51,29 @@ def read_bytes(path, *, error, what="file", max_bytes=MAX_BYTES):
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def _refuse_special(fd, mode, path, error, what):
+    """Regular files and anonymous pipes (process substitution, a shell pipe) are read; anything that
+    could block forever or never end is refused by name."""
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        raise error(f"{what} {path}: is a directory, not a file")
+    if stat.S_ISFIFO(mode):
+        if _is_anonymous_pipe(fd):
+            return
+        raise error(f"{what} {path}: is a named pipe (FIFO), not a regular file; write the content to a file instead")
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        raise error(f"{what} {path}: is a device, not a regular file")
+    raise error(f"{what} {path}: is not a regular file")
+
+
+def _is_anonymous_pipe(fd):
+    try:
+        return os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
+    except OSError:  # no /proc: a FIFO cannot be told from a pipe, so it is not trusted to end
+        return False
 
 
 def _read_some(fd, path, error, what):

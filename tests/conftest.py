@@ -52,10 +52,10 @@ def clean_environment(monkeypatch, tmp_path):
 def run_entrypoint():
     """Run the real console entry point in a child process; returns CompletedProcess (text)."""
 
-    def run(*args, env=None, **kwargs):
+    def run(*args, env=None, timeout=60, **kwargs):
         environment = dict(os.environ)
         environment.update(env or {})
-        return subprocess.run([*ENTRYPOINT, *args], env=environment, capture_output=True, text=True, timeout=60, **kwargs)
+        return subprocess.run([*ENTRYPOINT, *args], env=environment, capture_output=True, text=True, timeout=timeout, **kwargs)
 
     return run
 

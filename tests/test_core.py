@@ -22,6 +22,7 @@ from entrypoint.sources import (
     WritableSource,
 )
 from entrypoint.sources.chains import deployment_sources
+from entrypoint.sources.options import OptionsSource
 from entrypoint.spec import builtin_spec
 from entrypoint.status import secrets_status
 
@@ -62,10 +63,10 @@ def test_sources_are_abstract_and_the_write_backends_are_writable():
 
 
 def test_every_source_label_is_a_named_constant():
-    labels = {cls.label for cls in (EnvironmentSource, FileIndirectionSource, SecretsDirectorySource,
+    labels = {cls.label for cls in (OptionsSource, EnvironmentSource, FileIndirectionSource, SecretsDirectorySource,
                                     CredentialsDirectorySource, EnvFileSource, KeyringSource)}
     named = {value for name, value in vars(constants).items() if name.endswith("_LABEL")}
-    assert labels == named and len(labels) == 6
+    assert labels | {constants.DEFAULT_LABEL} == named and len(labels) == 7
 
 
 def test_resolution_reports_the_source_label_of_the_value(tmp_path):

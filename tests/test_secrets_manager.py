@@ -18,10 +18,15 @@ def test_backend_status_has_exactly_the_guides_shape(dotenv_path):
     status = get_secrets_manager().get_backend_status()
     assert set(status) == {"environment", "dotenv", "keyring", "write_backend"}
     assert set(status["environment"]) == {"available", "description"}
-    assert set(status["dotenv"]) == {"available", "path", "description"}
+    assert set(status["dotenv"]) == {"available", "exists", "readable", "writable", "path", "description"}
     assert set(status["keyring"]) == {"available", "description"}
     assert status["dotenv"]["path"] == str(dotenv_path)
-    assert status["dotenv"]["available"] is True
+    # No file yet: nothing to read (not available), though one can be created (writable).
+    assert status["dotenv"]["available"] is False and status["dotenv"]["exists"] is False
+    assert status["dotenv"]["writable"] is True
+    dotenv_path.parent.mkdir(exist_ok=True)
+    write(dotenv_path, "A=1\n")
+    assert get_secrets_manager().get_backend_status()["dotenv"]["available"] is True
     assert status["keyring"]["available"] is False
     assert status["write_backend"] == "dotenv"
 

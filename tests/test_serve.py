@@ -74,12 +74,16 @@ def test_invalid_configuration_refuses_with_every_finding_in_one_block(run_entry
 
 # --- uvicorn's command line ---------------------------------------------------------------------------
 
-def test_uvicorn_argv_from_settings_and_options():
-    launch = prepare_serve(SPEC, {"PORT": 8123}, ["--timeout-keep-alive", "7"], environ=environ(
-        APP_MODULE="backend.main:app", HOST="127.0.0.1", WEB_CONCURRENCY="3", LOG_LEVEL="warning", FORWARDED_ALLOW_IPS="10.0.0.1"))
+def test_uvicorn_argv_from_settings_and_options(tmp_path):
+    (tmp_path / "backend").mkdir()
+    (tmp_path / "backend" / "main.py").write_text("raise SystemExit('the pre-check must not import the app')\n")
+    launch = prepare_serve(SPEC, {"PORT": "8123"}, ["--timeout-keep-alive", "7"], environ=environ(
+        APP_MODULE="backend.main:app", APP_DIR=str(tmp_path), HOST="127.0.0.1", WEB_CONCURRENCY="3", LOG_LEVEL="warning",
+        FORWARDED_ALLOW_IPS="10.0.0.1"))
     assert launch.argv == [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1", "--port", "8123",
-                           "--workers", "3", "--log-level", "warning", "--proxy-headers", "--forwarded-allow-ips", "10.0.0.1",
-                           "--timeout-keep-alive", "7"]
+                           "--workers", "3", "--log-level", "warning", "--app-dir", str(tmp_path), "--proxy-headers",
+                           "--forwarded-allow-ips", "10.0.0.1", "--timeout-keep-alive", "7"]
+    assert json.loads(launch.environment["DEEPTEMPO_SECRET_SOURCES"])["PORT"] == "--port"
 
 
 def test_defaults_serve_the_built_in_app_on_6987():
@@ -92,7 +96,8 @@ def test_no_secret_on_argv_and_no_value_in_repr(tmp_path):
     assert not any(CANARY_CLAUDE in arg or CANARY_PASSWORD in arg for arg in launch.argv)
     assert CANARY_CLAUDE not in repr(launch) and CANARY_PASSWORD not in repr(launch)
     assert launch.environment["SPLUNK_PASSWORD"] == CANARY_PASSWORD
-    assert json.loads(launch.environment["DEEPTEMPO_SECRET_SOURCES"]) == {"CLAUDE_API_KEY": "environment", "SPLUNK_PASSWORD": "env-file"}
+    assert json.loads(launch.environment["DEEPTEMPO_SECRET_SOURCES"]) == {
+        "CLAUDE_API_KEY": "environment", "SPLUNK_PASSWORD": "env-file", "SECRETS_BACKEND": "default", "ENABLE_KEYRING": "default"}
 
 
 # --- exec and pass-through -----------------------------------------------------------------------

@@ -20,14 +20,15 @@ def layers(tmp_path):
     credentials.mkdir()
     return {
         "environment": ({NAME: "from-environment"}, None),
-        "_FILE": ({f"{NAME}_FILE": str(write(tmp_path / "file-secret", "from-_FILE\n"))}, None),
+        f"{NAME}_FILE": ({f"{NAME}_FILE": str(write(tmp_path / "file-secret", f"from-{NAME}_FILE\n"))}, None),
         "secrets-dir": ({"DEEPTEMPO_SECRETS_DIR": str(secrets_dir)}, (secrets_dir / NAME, "from-secrets-dir\n")),
         "credentials": ({"CREDENTIALS_DIRECTORY": str(credentials)}, (credentials / NAME, "from-credentials")),
         "env-file": ({"DEEPTEMPO_ENV_FILE": str(tmp_path / "mounted.env")}, (tmp_path / "mounted.env", f"{NAME}=from-env-file\n")),
     }
 
 
-ORDER = ["environment", "_FILE", "secrets-dir", "credentials", "env-file"]
+# Source labels; NAME_FILE's label is the variable itself.
+ORDER = ["environment", f"{NAME}_FILE", "secrets-dir", "credentials", "env-file"]
 
 
 def _resolve(layers, enabled, tmp_path):
@@ -49,7 +50,7 @@ def test_each_source_alone(layers, tmp_path, winner):
 
 
 @pytest.mark.parametrize("higher, lower", [(ORDER[i], ORDER[j]) for i in range(len(ORDER)) for j in range(i + 1, len(ORDER))
-                                           if (ORDER[i], ORDER[j]) != ("environment", "_FILE")])
+                                           if (ORDER[i], ORDER[j]) != ("environment", f"{NAME}_FILE")])
 def test_precedence_pairwise(layers, tmp_path, higher, lower):
     resolution, _ = _resolve(layers, [lower, higher], tmp_path)
     assert resolution.secrets[NAME].source == higher
@@ -59,7 +60,7 @@ def test_precedence_pairwise(layers, tmp_path, higher, lower):
 def test_all_sources_at_once_environment_wins(layers, tmp_path):
     layers["environment"][0].pop(NAME)  # with NAME and NAME_FILE both set it is an error (below)
     resolution, _ = _resolve(layers, ORDER, tmp_path)
-    assert resolution.secrets[NAME].source == "_FILE"
+    assert resolution.secrets[NAME].source == f"{NAME}_FILE"
 
 
 def test_name_and_name_file_both_set_is_an_error(tmp_path):
@@ -96,7 +97,8 @@ def test_missing_and_unreadable_name_file_are_errors_naming_the_variable(tmp_pat
         findings = resolve(SPEC, deployment_sources({f"{NAME}_FILE": locked, "DEEPTEMPO_SECRETS_DIR": empty})).findings
         raise AssertionError(" | ".join(f.message for f in findings))
 
-    assert as_nobody(resolve_locked) == f"{NAME}_FILE: file {locked}: permission denied (the process runs as uid 65534)"
+    assert as_nobody(resolve_locked) == (f"{NAME}_FILE: file {locked}: permission denied (the process runs as uid 65534; "
+                                         "make the file readable by it, e.g. chown 65534 or chmod 0444 on the host)")
 
 
 def test_started_program_sees_values_and_no_file_indirection(tmp_path):
@@ -142,7 +144,7 @@ def test_secrets_dir_with_junk_symlinks_and_empty_files(tmp_path):
 
 def test_explicit_secrets_dir_must_exist(tmp_path):
     findings = resolve(SPEC, deployment_sources({"DEEPTEMPO_SECRETS_DIR": str(tmp_path / "nope")})).findings
-    assert [(f.level, f.message) for f in findings] == [("error", f"secrets-dir {tmp_path / 'nope'}: is not a directory")]
+    assert [(f.level, f.message) for f in findings] == [("error", f"secrets-dir {tmp_path / 'nope'}: does not exist")]
 
 
 def test_env_file_keys_outside_the_spec_reach_the_program(tmp_path):

@@ -11,25 +11,40 @@ VALID_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 class EnvFile:
-    """The values of one env-file, plus what a user should hear about it (warnings name keys)."""
+    """The values of one env-file, what a user should hear about it (warnings name keys), and the lines
+    that could not be read (`errors`, every one of them, each naming the file and the line)."""
 
-    def __init__(self, path, values, warnings):
+    __slots__ = ("path", "values", "warnings", "errors")
+
+    def __init__(self, path, values, warnings, errors=()):
         self.path = path
-        self.values = values
+        self.values = values  # every assigned key, an empty value included
         self.warnings = warnings
+        self.errors = list(errors)
 
     def __repr__(self):
         return f"EnvFile({self.path!r}, keys={sorted(self.values)})"
 
 
-def read_env_file(path):
-    return parse_env_text(read_text(path, error=EnvFileError, what="env-file"), path)
+def read_env_file(path, strict=True):
+    """The file's values. Strict: a bad line raises EnvFileError naming every bad line; otherwise
+    they are listed in `errors` and the good lines still count."""
+    env_file = parse_env_text(read_text(path, error=EnvFileError, what="env-file"), path)
+    if strict and env_file.errors:
+        raise EnvFileError("; ".join(env_file.errors))
+    return env_file
 
 
 def parse_env_text(text, path):
-    values, first_line, warnings = {}, {}, []
-    for binding in parse_bindings(text, path):
-        key, line = binding.key, binding.original.line
+    from dotenv.parser import parse_stream
+
+    values, first_line, warnings, errors = {}, {}, [], []
+    for binding in parse_stream(io.StringIO(text)):
+        error = binding_error(binding, path)
+        if error:
+            errors.append(error)
+            continue
+        key, line = binding.key, user_line(binding)
         if key is None:
             continue
         if binding.value is None:
@@ -40,24 +55,32 @@ def parse_env_text(text, path):
             warnings.append((key, f"is set twice (lines {first_line[key]} and {line}); line {line} wins"))
         first_line[key] = line
         values[key] = binding.value
-    return EnvFile(path, values, warnings)
+    return EnvFile(path, values, warnings, errors)
 
 
 def parse_bindings(text, path):
-    """python-dotenv's bindings, after refusing what it would silently skip or mangle."""
+    """python-dotenv's bindings, after refusing what it would silently skip or mangle (the first bad line)."""
     from dotenv.parser import parse_stream
 
     bindings = list(parse_stream(io.StringIO(text)))
     for binding in bindings:
-        line = binding.original.line + _leading_newlines(binding.original.string)
-        if binding.error:
-            raise EnvFileError(f"env-file {path}: line {line} is not a NAME=value line")
-        if binding.key is not None and not VALID_NAME.fullmatch(binding.key):
-            raise EnvFileError(f"env-file {path}: line {line} does not start with a valid variable name")
+        error = binding_error(binding, path)
+        if error:
+            raise EnvFileError(error)
     return bindings
 
 
-def _leading_newlines(original):
+def binding_error(binding, path):
+    """Why a binding cannot be used, naming the file and line and never quoting it; None when fine."""
+    if binding.error:
+        return f"env-file {path}: line {user_line(binding)} is not a NAME=value line"
+    if binding.key is not None and not VALID_NAME.fullmatch(binding.key):
+        return f"env-file {path}: line {user_line(binding)} does not start with a valid variable name"
+    return None
+
+
+def user_line(binding):
     # dotenv counts a binding from the blank lines before it; users count from the line itself.
+    original = binding.original.string
     stripped = original.lstrip()
-    return original[: len(original) - len(stripped)].count("\n") if stripped else 0
+    return binding.original.line + (original[: len(original) - len(stripped)].count("\n") if stripped else 0)

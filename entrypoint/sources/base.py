@@ -12,6 +12,10 @@ class SecretSource(ABC):
 
     label: str  # one of entrypoint.constants' *_LABEL names: part of the JSON contract
 
+    def label_for(self, name: str) -> str:
+        """What `check --json` and DEEPTEMPO_SECRET_SOURCES call this source for `name`."""
+        return self.label
+
     @abstractmethod
     def lookup(self, name: str) -> str | None:
         """The non-empty value of `name` here, or None. May raise a ConfigError naming `name`."""

@@ -11,7 +11,7 @@ from entrypoint.constants import (
     SECRETS_DIR_VARIABLE,
     STATE_DIR_NAME,
 )
-from entrypoint.formats import parse_boolean
+from entrypoint.formats import TRUE_WORDS, parse_boolean
 from entrypoint.sources.base import SecretSource
 from entrypoint.sources.directory import CredentialsDirectorySource, SecretsDirectorySource
 from entrypoint.sources.env_file import EnvFileSource
@@ -30,14 +30,17 @@ def default_dotenv_path() -> str:
 
 
 def keyring_enabled(environ) -> bool:
+    """ENABLE_KEYRING as the library reads it: anything but a boolean is an error naming it."""
     return parse_boolean(environ.get(ENABLE_KEYRING_VARIABLE), name=ENABLE_KEYRING_VARIABLE)
 
 
-def deployment_sources(environ, env_file=None) -> list[SecretSource]:
-    """What check, status, serve and exec read, highest precedence first: environment, NAME_FILE,
-    secrets directory, systemd credentials, the mounted env-file, and the OS keyring when
-    ENABLE_KEYRING is true (serve then refuses to start unless DEEPTEMPO_ALLOW_PERSISTENT_BACKEND)."""
-    sources: list[SecretSource] = [EnvironmentSource(environ), FileIndirectionSource(environ)]
+def deployment_sources(environ, env_file=None, options=None) -> list[SecretSource]:
+    """What check, status, serve and exec read, highest precedence first: command-line options (serve's
+    settings), environment, NAME_FILE, secrets directory, systemd credentials, the mounted env-file,
+    and the OS keyring when ENABLE_KEYRING is true (serve then refuses to start unless
+    DEEPTEMPO_ALLOW_PERSISTENT_BACKEND)."""
+    sources: list[SecretSource] = [options] if options else []
+    sources += [EnvironmentSource(environ), FileIndirectionSource(environ)]
     if environ.get(SECRETS_DIR_VARIABLE):
         sources.append(SecretsDirectorySource(environ[SECRETS_DIR_VARIABLE], explicit=True))
     elif os.path.isdir(DEFAULT_SECRETS_DIR):
@@ -46,7 +49,8 @@ def deployment_sources(environ, env_file=None) -> list[SecretSource]:
         sources.append(CredentialsDirectorySource(environ[CREDENTIALS_DIRECTORY_VARIABLE]))
     explicit_env_file = env_file or environ.get(ENV_FILE_VARIABLE)
     sources.append(EnvFileSource(explicit_env_file or default_dotenv_path(), explicit=bool(explicit_env_file)))
-    if keyring_enabled(environ):
+    # A value that is no boolean adds no keyring here; validation reports it with every other finding.
+    if (environ.get(ENABLE_KEYRING_VARIABLE) or "").strip().lower() in TRUE_WORDS:
         sources.append(KeyringSource())
     return sources
 

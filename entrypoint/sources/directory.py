@@ -31,15 +31,28 @@ class SecretsDirectorySource(SecretSource):
 
     def findings(self, names: Sequence[str]) -> list[Finding]:
         if not os.path.isdir(self.path):
-            return [Finding(None, ERROR, f"{self.label} {self.path}: is not a directory")] if self.explicit else []
-        known = {candidate for name in names for candidate in (name, name.lower())}
+            if not self.explicit:
+                return []
+            problem = "is not a directory" if os.path.exists(self.path) else "does not exist"
+            return [Finding(None, ERROR, f"{self.label} {self.path}: {problem}")]
+        known = {candidate: name for name in names for candidate in (name.lower(), name)}
         try:
-            stray = sorted(entry for entry in os.listdir(self.path) if entry not in known and not entry.startswith("."))
+            entries = sorted(os.listdir(self.path))
         except OSError as exc:
             return [Finding(None, ERROR, f"{self.label} {self.path}: cannot be listed ({exc.strerror})")]
-        if not stray:
-            return []
-        return [Finding(None, WARNING, f"{self.label} {self.path}: ignored entries not in the spec: {', '.join(stray)}")]
+        found = [Finding(known[entry], WARNING, f"secret file {os.path.join(self.path, entry)}: is empty, so "
+                                               f"{known[entry]} counts as not set")
+                 for entry in entries if entry in known and self._is_empty(entry)]
+        stray = [entry for entry in entries if entry not in known and not entry.startswith(".")]
+        if stray:
+            found.append(Finding(None, WARNING, f"{self.label} {self.path}: ignored entries not in the spec: {', '.join(stray)}"))
+        return found
+
+    def _is_empty(self, entry):
+        try:
+            return not strip_one_newline(read_text(os.path.join(self.path, entry), error=SecretFileError))
+        except SecretFileError:  # reported by the lookup itself
+            return False
 
     def __repr__(self):
         return f"{type(self).__name__}({self.path!r})"

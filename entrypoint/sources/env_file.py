@@ -36,14 +36,17 @@ class EnvFileSource(WritableSource):
         else:  # a pipe (--env-file <(...)) can be read only once: its identity is the pipe itself
             identity = (info.st_ino, info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else ("pipe", info.st_ino)
         if identity is None or self._cache[0] != identity:
-            self._cache = (identity, read_env_file(self.path))
+            self._cache = (identity, read_env_file(self.path, strict=False))
         return self._cache[1]
 
     def lookup(self, name: str) -> str | None:
         return self._values().get(name) or None
 
     def offered_names(self) -> tuple[str, ...]:
-        return tuple(self._values())
+        try:
+            return tuple(self._values())
+        except EnvFileError:  # reported by findings()
+            return ()
 
     def findings(self, names: Sequence[str]) -> list[Finding]:
         if not self.explicit and not os.path.exists(self.path):
@@ -52,8 +55,24 @@ class EnvFileSource(WritableSource):
             env_file = self._read()
         except EnvFileError as exc:
             return [Finding(None, ERROR, str(exc))]
-        found = [Finding(key, WARNING, f"env-file {self.path}: {message}") for key, message in env_file.warnings]
+        found = [Finding(None, ERROR, message) for message in env_file.errors]
+        found += [Finding(key, WARNING, f"env-file {self.path}: {message}") for key, message in env_file.warnings]
+        found += self._misspelt_key_findings(env_file.values, names)
         return self._permission_findings() + found if self.check_permissions else found
+
+    def _misspelt_key_findings(self, keys, names):
+        unknown = [key for key in keys if key not in names]
+        if not unknown:
+            return []
+        import difflib  # only when the file has keys the spec does not know
+
+        found = []
+        for key in unknown:
+            close = difflib.get_close_matches(key, names, n=1, cutoff=0.8)
+            if close:
+                found.append(Finding(key, WARNING, f"env-file {self.path}: {key} is not a name the spec knows; "
+                                                   f"did you mean {close[0]}?"))
+        return found
 
     def _permission_findings(self):
         mode = os.stat(self.path).st_mode

@@ -2,7 +2,7 @@ from collections.abc import Mapping, Sequence
 
 from entrypoint.constants import FILE_INDIRECTION_LABEL, FILE_SUFFIX
 from entrypoint.errors import SecretFileError
-from entrypoint.findings import ERROR, Finding
+from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.sources.base import SecretSource
 from entrypoint.textfile import read_text, strip_one_newline
 
@@ -15,6 +15,9 @@ class FileIndirectionSource(SecretSource):
     def __init__(self, environ: Mapping[str, str]):
         self.environ = environ
 
+    def label_for(self, name: str) -> str:
+        return name + FILE_SUFFIX  # the variable the user set: CLAUDE_API_KEY_FILE
+
     def lookup(self, name: str) -> str | None:
         path = self.environ.get(name + FILE_SUFFIX)
         if not path:
@@ -22,11 +25,19 @@ class FileIndirectionSource(SecretSource):
         return strip_one_newline(read_text(path, error=SecretFileError, what=f"{name}{FILE_SUFFIX}: file")) or None
 
     def findings(self, names: Sequence[str]) -> list[Finding]:
-        return [
-            Finding(name, ERROR, f"both {name} and {name}{FILE_SUFFIX} are set; set only one of them")
-            for name in names
-            if self.environ.get(name) and self.environ.get(name + FILE_SUFFIX)
-        ]
+        found = []
+        for name in names:
+            if self.environ.get(name) and self.environ.get(name + FILE_SUFFIX):
+                found.append(Finding(name, ERROR, f"both {name} and {name}{FILE_SUFFIX} are set; set only one of them"))
+            elif self.environ.get(name + FILE_SUFFIX) and self._is_empty(name):
+                found.append(Finding(name, WARNING, f"the file named by {name}{FILE_SUFFIX} is empty, so {name} counts as not set"))
+        return found
+
+    def _is_empty(self, name):
+        try:
+            return self.lookup(name) is None
+        except SecretFileError:  # reported by the lookup itself
+            return False
 
     def variables_to_unset(self, names: Sequence[str]) -> list[str]:
         return [name + FILE_SUFFIX for name in names if name + FILE_SUFFIX in self.environ]

@@ -28,15 +28,29 @@ def compile_spec_file(path):
     return compile_spec_text(text, origin=os.fspath(path))
 
 
+class _SpecLoader(yaml.SafeLoader):
+    """YAML without aliases: a spec needs none, and `*alias` trees (a billion laughs) would make the
+    schema check walk an exponential document."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a spec",
+                                              self.peek_event().start_mark)
+        return super().compose_node(parent, index)
+
+
 def compile_spec_text(text, origin):
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_SpecLoader)  # noqa: S506 - a SafeLoader subclass
+        problems = schema_problems(data) or consistency_problems(data)
     except yaml.YAMLError as exc:
         raise SpecError(f"spec {origin}: not valid YAML{_yaml_position(exc)}") from None
-    problems = schema_problems(data) or consistency_problems(data)
+    except RecursionError:
+        raise SpecError(f"spec {origin}: is nested too deeply to be a spec") from None
     if problems:
         listing = "\n".join(f"  - {problem}" for problem in problems)
-        raise SpecError(f"spec {origin}: {len(problems)} problem(s):\n{listing}")
+        raise SpecError(f"spec {origin}: {len(problems)} problem(s):\n{listing}",
+                        problems=[f"spec {origin}: {problem}" for problem in problems])
     return data
 
 

@@ -50,7 +50,7 @@ def test_docker_secrets_directory_and_file_indirection(start, shared_tmp):
     container.wait_healthy(30)
     status = secrets_status(container)
     assert status["secrets"]["CLAUDE_API_KEY"]["source"] == "secrets-dir"
-    assert status["secrets"]["SPLUNK_PASSWORD"]["source"] == "_FILE"
+    assert status["secrets"]["SPLUNK_PASSWORD"]["source"] == "SPLUNK_PASSWORD_FILE"
     # The app's process (tini's child) sees the value and not the indirection.
     app_environment = exec_python(container, "import os; c=open('/proc/1/task/1/children').read().split()[0]; "
                                              "e=dict(l.split('=',1) for l in open('/proc/%s/environ'%c).read().split(chr(0)) if '=' in l); "
