@@ -44,6 +44,7 @@ EXPOSE 6987
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
     CMD ["/opt/venv/bin/python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/api/health' % os.environ.get('PORT', '6987'), timeout=2)"]
 # tini -g signals the whole process group; -e 143 maps uvicorn's re-raised SIGTERM after a graceful
-# shutdown to exit code 0, so `docker stop` ends cleanly with 0.
-ENTRYPOINT ["/usr/bin/tini", "-g", "-e", "143", "--", "deeptempo-entrypoint"]
+# shutdown to exit code 0, so `docker stop` ends cleanly with 0; -s makes it a subreaper, so it still
+# reaps orphans when another init runs as PID 1 (`docker run --init`, Compose `init: true`).
+ENTRYPOINT ["/usr/bin/tini", "-s", "-g", "-e", "143", "--", "deeptempo-entrypoint"]
 CMD ["serve"]

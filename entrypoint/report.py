@@ -1,11 +1,11 @@
 """Findings as a user reads them: one block of text on stderr, or JSON. Names only, never values."""
 
 
-def format_findings(findings, *, title):
+def format_findings(findings, *, title, program="deeptempo-entrypoint"):
     errors = sum(finding.is_error for finding in findings)
     warnings = len(findings) - errors
     counts = ", ".join(part for part in (_plural(errors, "error"), _plural(warnings, "warning")) if part)
-    lines = [f"deeptempo-entrypoint: {title}" + (f" ({counts})" if counts else "")]
+    lines = [f"{program}: {title}" + (f" ({counts})" if counts else "")]
     for finding in sorted(findings, key=lambda f: (not f.is_error, f.secret is not None)):
         subject = f"{finding.secret}: " if finding.secret else ""
         lines.append(f"  {finding.level:<7}  {subject}{finding.message}")

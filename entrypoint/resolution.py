@@ -45,11 +45,12 @@ def first_found(sources: Sequence[SecretSource], lookup_names: Sequence[str], na
 
 class Resolution:
     def __init__(self, secrets: dict[str, Resolved], extra: dict[str, Resolved], findings: list[Finding],
-                 unset: set[str]):
+                 unset: set[str], missing_notes: dict[str, str] | None = None):
         self.secrets = secrets  # spec name -> Resolved
         self.extra = extra  # names a source offers beyond the spec (env-file keys) -> Resolved
         self.findings = findings
         self.unset = unset  # variables the started program must not see
+        self.missing_notes = missing_notes or {}  # spec name -> why it is not set (an empty file)
 
     def value(self, name: str, default: str | None = None) -> str | None:
         resolved = self.secrets.get(name) or self.extra.get(name)
@@ -94,7 +95,17 @@ def resolve(spec, sources: Sequence[SecretSource]) -> Resolution:
 
     findings.extend(_alias_conflicts(spec, sources, secrets))
     unset = {variable for source in sources for variable in source.variables_to_unset(names)}
-    return Resolution(secrets, extra, findings, unset)
+    return Resolution(secrets, extra, findings, unset, _missing_notes(spec, sources, secrets))
+
+
+def _missing_notes(spec, sources, secrets):
+    notes = {}
+    for entry in spec:
+        if entry.name not in secrets:
+            note = next((note for source in sources for name in entry.lookup_names if (note := source.why_missing(name))), None)
+            if note:
+                notes[entry.name] = note
+    return notes
 
 
 def _alias_conflicts(spec, sources, secrets):

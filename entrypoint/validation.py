@@ -15,7 +15,8 @@ def validate(spec, resolution):
         resolved = resolution.secrets.get(entry.name)
         if resolved is None:
             if entry.rule == "required":
-                findings.append(Finding(entry.name, ERROR, f"is required but not set ({entry.description})"))
+                findings.append(Finding(entry.name, ERROR, f"is required but not set ({entry.description})"
+                                                           + _note(resolution, entry.name)))
             continue
         findings.extend(_value_findings(entry, resolved, spec))
     findings.extend(_group_findings(spec, resolution))
@@ -73,13 +74,19 @@ def value_problem(entry, value, spec=None):
     return None
 
 
+def _note(resolution, name):
+    note = resolution.missing_notes.get(name)
+    return f"; {note}" if note else ""
+
+
 def _group_findings(spec, resolution):
     for group, members in spec.groups.items():
         names = [entry.name for entry in members]
         present = [name for name in names if name in resolution.secrets]
         rule = members[0].rule
         if rule == "one_of" and not present:
-            yield Finding(names[0], ERROR, f"is not set: set {' or '.join(names)} ({members[0].description})")
+            notes = "".join(_note(resolution, name) for name in names)
+            yield Finding(names[0], ERROR, f"is not set: set {' or '.join(names)} ({members[0].description}){notes}")
         elif rule == "all_or_none" and present and len(present) < len(names):
             for name in names:
                 if name not in present:

@@ -156,7 +156,13 @@ def test_an_empty_name_file_or_secret_file_says_so(run_entrypoint, tmp_path):
     directory.mkdir()
     write(directory / "claude_api_key", "")
     result = run_entrypoint("check", env={"DEEPTEMPO_SECRETS_DIR": str(directory)})
-    assert result.returncode == 78 and f"secret file {directory / 'claude_api_key'}: is empty" in result.stderr
+    assert result.returncode == 78 and "CLAUDE_API_KEY: is not set" in result.stderr
+    assert f"; secret file {directory / 'claude_api_key'} is empty" in result.stderr
+    # An empty file of an optional secret is the documented way to leave it out: no noise.
+    write(directory / "claude_api_key", CANARY_CLAUDE)
+    write(directory / "splunk_password", "")
+    result = run_entrypoint("check", env={"DEEPTEMPO_SECRETS_DIR": str(directory)})
+    assert result.returncode == 0 and "splunk" not in result.stdout.lower()
 
 
 def test_the_source_label_names_the_variable(run_entrypoint, tmp_path):

@@ -36,7 +36,7 @@ def test_image_contract():
         text = stream.read()
     assert "ARG BASE_IMAGE=python:3.12-slim" in text
     assert re.search(r"^USER 10001:10001$", text, re.M)
-    assert 'ENTRYPOINT ["/usr/bin/tini", "-g", "-e", "143", "--", "deeptempo-entrypoint"]' in text
+    assert 'ENTRYPOINT ["/usr/bin/tini", "-s", "-g", "-e", "143", "--", "deeptempo-entrypoint"]' in text
     assert 'CMD ["serve"]' in text and "EXPOSE 6987" in text
     assert "SECRETS_BACKEND=env" in text and "PYTHONDONTWRITEBYTECODE=1" in text and "PYTHONUNBUFFERED=1" in text
     assert "/root/.deeptempo" not in text.replace("not /root/.deeptempo", "")

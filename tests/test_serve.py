@@ -171,6 +171,10 @@ def test_serve_end_to_end_health_status_and_sigterm(served):
     assert report["write_backend"] == "env"
     assert report["secrets"]["SPLUNK_PASSWORD"] == {"set": True, "source": "env-file", "kind": "secret"}
     assert report["secrets"]["GITHUB_TOKEN"]["set"] is False
+    # Nobody set these: serve's own default and the spec's default show as defaults, not as set.
+    assert report["secrets"]["SECRETS_BACKEND"] == {"set": False, "source": "default", "kind": "setting"}
+    assert report["secrets"]["CRIBL_WORKER_GROUP"] == {"set": False, "source": "default", "kind": "setting"}
+    assert report["secrets"]["PORT"] == {"set": True, "source": "--port", "kind": "setting"}
     assert CANARY_CLAUDE not in raw and CANARY_PASSWORD not in raw
     with open(f"/proc/{process.pid}/cmdline") as stream:
         cmdline = stream.read()

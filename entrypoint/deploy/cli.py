@@ -42,6 +42,91 @@ def smoke(image, port, health_path, timeout, writable, spec_path, as_json):
     sys.exit(EXIT_OK if all(result.ok for result in results) else EXIT_FAILURE)
 
 
+# --- render: the parts of each platform's manifests that the spec decides -----------------------------
+
+@cli.group()
+def render():
+    """Write the manifest parts the secrets spec decides, for one platform."""
+
+
+def render_options(function):
+    function = click.option("--output-dir", type=click.Path(file_okay=False), default=".", show_default=True,
+                            help="Where the rendered files go (relative paths as in the repository).")(function)
+    function = click.option("--check", "check_only", is_flag=True,
+                            help="Write nothing; exit 1 when a file differs from what would be rendered.")(function)
+    return spec_option(function)
+
+
+def write_rendered(files, output_dir, check_only):
+    """Write (or, with --check, compare) the rendered files; returns the exit code."""
+    import os
+
+    stale = []
+    for relative, content in files.items():
+        path = os.path.join(output_dir, relative)
+        current = open(path, encoding="utf-8").read() if os.path.exists(path) else None
+        if check_only:
+            if current != content:
+                stale.append(relative)
+            continue
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(content)
+        click.echo(f"wrote {path}")
+    for relative in stale:
+        click.echo(f"{relative}: differs from what the spec renders (run without --check to update it)", err=True)
+    return EXIT_FAILURE if stale else EXIT_OK
+
+
+@render.command("compose")
+@render_options
+def render_compose(spec_path, output_dir, check_only):
+    """docker-compose.secrets.yml: one Docker secret per secret of the spec."""
+    from entrypoint.platforms.compose.render import render as render_files
+    from entrypoint.spec import load_spec
+
+    sys.exit(write_rendered(render_files(load_spec(spec_path)), output_dir, check_only))
+
+
+# --- verify: a manifest against its platform's schema and the kit's rules ---------------------------------
+
+@cli.group()
+def verify():
+    """Judge a manifest: the platform's own schema, then the kit's rules. Exit 78 on any error."""
+
+
+def report_verdict(what, findings, sources, as_json):
+    from entrypoint.constants import EXIT_CONFIG
+    from entrypoint.findings import has_errors
+    from entrypoint.report import findings_json, format_findings
+
+    ok = not has_errors(findings)
+    if as_json:
+        click.echo(findings_json(ok, findings, sources))
+    else:
+        title = f"{what}: {'valid' if ok else 'NOT valid'}"
+        click.echo(format_findings(findings, title=title, program=PROG), err=not ok)
+    sys.exit(EXIT_OK if ok else EXIT_CONFIG)
+
+
+@verify.command("compose")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--service", default=None, help="The service that runs the DeepTempo image (default: deeptempo, else the "
+                                              "first whose image names deeptempo).")
+@click.option("--project-directory", type=click.Path(file_okay=False), default=None,
+              help="Compose's project directory (default: the first file's).")
+@spec_option
+@json_option
+def verify_compose_command(files, service, project_directory, spec_path, as_json):
+    """FILES (a compose file and its overrides, in order; - for standard input) as `docker compose` merges them."""
+    from entrypoint.platforms.compose.verify import verify_compose
+    from entrypoint.spec import load_spec
+
+    stdin_text = click.get_text_stream("stdin").read() if list(files) == ["-"] else None
+    findings, sources = verify_compose(files, load_spec(spec_path), service, project_directory, stdin_text)
+    report_verdict(f"verify compose {' '.join(files)}", findings, sources, as_json)
+
+
 def main(argv=None):
     sys.exit(run_click(cli, argv, PROG, _report_error))
 

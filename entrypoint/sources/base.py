@@ -24,6 +24,10 @@ class SecretSource(ABC):
         """Problems of this source as a whole, for the spec's `names` (conflicts, stray files)."""
         return []
 
+    def why_missing(self, name: str) -> str | None:
+        """When `name` is not set here although it seems meant to be (an empty file), why; else None."""
+        return None
+
     def offered_names(self) -> Iterable[str]:
         """Names this source brings beyond the spec's (an env-file exports all its keys)."""
         return ()

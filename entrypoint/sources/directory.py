@@ -35,24 +35,26 @@ class SecretsDirectorySource(SecretSource):
                 return []
             problem = "is not a directory" if os.path.exists(self.path) else "does not exist"
             return [Finding(None, ERROR, f"{self.label} {self.path}: {problem}")]
-        known = {candidate: name for name in names for candidate in (name.lower(), name)}
+        known = {candidate for name in names for candidate in (name, name.lower())}
         try:
-            entries = sorted(os.listdir(self.path))
+            stray = sorted(entry for entry in os.listdir(self.path) if entry not in known and not entry.startswith("."))
         except OSError as exc:
             return [Finding(None, ERROR, f"{self.label} {self.path}: cannot be listed ({exc.strerror})")]
-        found = [Finding(known[entry], WARNING, f"secret file {os.path.join(self.path, entry)}: is empty, so "
-                                               f"{known[entry]} counts as not set")
-                 for entry in entries if entry in known and self._is_empty(entry)]
-        stray = [entry for entry in entries if entry not in known and not entry.startswith(".")]
-        if stray:
-            found.append(Finding(None, WARNING, f"{self.label} {self.path}: ignored entries not in the spec: {', '.join(stray)}"))
-        return found
+        if not stray:
+            return []
+        return [Finding(None, WARNING, f"{self.label} {self.path}: ignored entries not in the spec: {', '.join(stray)}")]
 
-    def _is_empty(self, entry):
-        try:
-            return not strip_one_newline(read_text(os.path.join(self.path, entry), error=SecretFileError))
-        except SecretFileError:  # reported by the lookup itself
-            return False
+    def why_missing(self, name: str) -> str | None:
+        # An empty file is the documented way to leave an optional secret out (Compose needs every
+        # file to exist), so it is mentioned only when the secret is needed.
+        for candidate in dict.fromkeys((name, name.lower())):
+            file_path = os.path.join(self.path, candidate)
+            try:
+                if os.path.isfile(file_path) and not strip_one_newline(read_text(file_path, error=SecretFileError)):
+                    return f"secret file {file_path} is empty"
+            except SecretFileError:  # reported by the lookup itself
+                return None
+        return None
 
     def __repr__(self):
         return f"{type(self).__name__}({self.path!r})"

@@ -1,0 +1,44 @@
+"""The committed files each platform renders from the spec equal what `deeptempo-deploy render` writes
+(like env.example): edit the spec, re-render, commit both."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from conftest import PROJECT
+from entrypoint.platforms.compose.render import render as render_compose
+from entrypoint.spec import builtin_spec
+
+RENDERERS = {"compose": render_compose}
+DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
+
+
+@pytest.mark.parametrize("platform", RENDERERS)
+def test_committed_files_equal_what_render_writes(platform):
+    for relative, content in RENDERERS[platform](builtin_spec()).items():
+        with open(os.path.join(PROJECT, relative), encoding="utf-8") as stream:
+            assert stream.read() == content, f"{relative} drifted: run deeptempo-deploy render {platform}"
+
+
+@pytest.mark.parametrize("platform", RENDERERS)
+def test_render_check_exits_1_on_drift_and_0_when_equal(platform, tmp_path):
+    result = subprocess.run([*DEPLOY, "render", platform, "--check", "--output-dir", PROJECT], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    result = subprocess.run([*DEPLOY, "render", platform, "--check", "--output-dir", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 1 and "differs from what the spec renders" in result.stderr
+    result = subprocess.run([*DEPLOY, "render", platform, "--output-dir", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0
+    result = subprocess.run([*DEPLOY, "render", platform, "--check", "--output-dir", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0
+
+
+def test_render_compose_follows_the_spec(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("version: 1\nentries:\n  - {name: MY_TOKEN, kind: secret, service: S, description: d., rule: required}\n")
+    result = subprocess.run([*DEPLOY, "render", "compose", "--spec", str(spec), "--output-dir", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "docker-compose.secrets.yml").read_text()
+    assert "- my_token" in text and "/my_token" in text and "claude" not in text
