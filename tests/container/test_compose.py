@@ -131,14 +131,22 @@ def test_an_env_file_without_the_claude_key_exits_78_naming_it(project, shared_t
     assert deployment.container_state()["ExitCode"] == 78
 
 
+def readme_secrets_commands():
+    """The README's commands that create the Docker secrets files (all but the `docker compose` line)."""
+    text = open(os.path.join(PROJECT, "README.md")).read()
+    block = text[text.index("**With Docker secrets**"):]
+    block = block[block.index("```bash") + len("```bash"):]
+    block = block[: block.index("```")]
+    return "\n".join(line for line in block.splitlines() if not line.startswith("docker compose"))
+
+
 def test_the_docker_secrets_variant_with_files_made_as_the_readme_says(project, shared_tmp):
+    shutil.copy(SECRETS_OVERRIDE, shared_tmp)
+    made = subprocess.run(["bash", "-euo", "pipefail", "-c", readme_secrets_commands()], cwd=shared_tmp,
+                          env={**os.environ, "CLAUDE_API_KEY": CANARY_CLAUDE}, capture_output=True, text=True)
+    assert made.returncode == 0, made.stderr
     secrets_dir = os.path.join(shared_tmp, "secrets")
-    # README.md, "Docker Compose with Docker secrets": a 0700 directory, files readable by uid 10001.
-    os.mkdir(secrets_dir, 0o700)
-    names = yaml.safe_load(open(SECRETS_OVERRIDE))["secrets"]
-    for name in names:
-        write(os.path.join(secrets_dir, name), "", mode=0o444)
-    write(os.path.join(secrets_dir, "claude_api_key"), CANARY_CLAUDE + "\n", mode=0o444)
+    assert sorted(os.listdir(secrets_dir)) == sorted(yaml.safe_load(open(SECRETS_OVERRIDE))["secrets"])
     deployment = project(files=(COMPOSE_FILE, SECRETS_OVERRIDE), DEEPTEMPO_SECRETS_HOST_DIR=secrets_dir)
     deployment.up()
     secrets = json.loads(deployment.get("/api/secrets/status")[1])["secrets"]
