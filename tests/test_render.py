@@ -9,9 +9,10 @@ import pytest
 
 from conftest import PROJECT
 from entrypoint.platforms.compose.render import render as render_compose
+from entrypoint.platforms.k8s.render import render as render_k8s
 from entrypoint.spec import builtin_spec
 
-RENDERERS = {"compose": render_compose}
+RENDERERS = {"compose": render_compose, "k8s": render_k8s}
 DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
 
 

@@ -88,6 +88,16 @@ def render_compose(spec_path, output_dir, check_only):
     sys.exit(write_rendered(render_files(load_spec(spec_path)), output_dir, check_only))
 
 
+@render.command("k8s")
+@render_options
+def render_k8s(spec_path, output_dir, check_only):
+    """k8s/overlays/*/secrets.env.example and the ExternalSecret's data list."""
+    from entrypoint.platforms.k8s.render import render as render_files
+    from entrypoint.spec import load_spec
+
+    sys.exit(write_rendered(render_files(load_spec(spec_path)), output_dir, check_only))
+
+
 # --- verify: a manifest against its platform's schema and the kit's rules ---------------------------------
 
 @cli.group()
@@ -125,6 +135,59 @@ def verify_compose_command(files, service, project_directory, spec_path, as_json
     stdin_text = click.get_text_stream("stdin").read() if list(files) == ["-"] else None
     findings, sources = verify_compose(files, load_spec(spec_path), service, project_directory, stdin_text)
     report_verdict(f"verify compose {' '.join(files)}", findings, sources, as_json)
+
+
+@verify.command("k8s")
+@click.argument("target")
+@click.option("--kubernetes-version", "versions", multiple=True, metavar="1.N",
+              help="Validate for these versions only (repeatable; default: every version from 1.30 to 1.37).")
+@spec_option
+@json_option
+def verify_k8s_command(target, versions, spec_path, as_json):
+    """TARGET: a kustomization directory (rendered with kubectl kustomize), a rendered YAML file, or -."""
+    from entrypoint.platforms.k8s import SUPPORTED_VERSIONS
+    from entrypoint.platforms.k8s.verify import verify_k8s
+    from entrypoint.spec import load_spec
+
+    stdin_text = click.get_text_stream("stdin").read() if target == "-" else None
+    findings, sources = verify_k8s(target, load_spec(spec_path), tuple(versions) or SUPPORTED_VERSIONS, stdin_text)
+    report_verdict(f"verify k8s {target}", findings, sources, as_json)
+
+
+# --- local: run a manifest's container as its platform would ---------------------------------------------
+
+@cli.group()
+def local():
+    """Run a manifest's container in Docker as its platform would, wait for its health check, report."""
+
+
+def report_local(what, result, as_json):
+    import json
+
+    if as_json:
+        click.echo(json.dumps({"ready": result.ready, "reason": result.reason, "seconds": round(result.seconds, 2),
+                               "log_tail": result.log_tail}, indent=2))
+    elif result.ready:
+        click.echo(f"{PROG}: {what}: {result.reason} after {result.seconds:.1f} s")
+    else:
+        tail = "\n".join("    " + line for line in result.log_tail.splitlines()) or "    (no output)"
+        click.echo(f"{PROG}: {what}: NOT ready: {result.reason}\n  last log lines:\n{tail}", err=True)
+    sys.exit(EXIT_OK if result.ready else EXIT_FAILURE)
+
+
+@local.command("k8s")
+@click.argument("overlay", type=click.Path(file_okay=False))
+@click.option("--env-file", required=True, type=click.Path(dir_okay=False),
+              help="The secrets, as the overlay's secretGenerator env-file (bare KEY=value lines).")
+@click.option("--image", default=None, help="Run this image instead of the manifest's (a local build).")
+@click.option("--timeout", type=click.FloatRange(1, 600), default=60, show_default=True,
+              help="Seconds the readiness probe may take to pass.")
+@json_option
+def local_k8s_command(overlay, env_file, image, timeout, as_json):
+    """Render OVERLAY and run its pod's container as a kubelet would; exit 0 once the readiness probe passes."""
+    from entrypoint.platforms.k8s.local import run_local_k8s
+
+    report_local(f"local k8s {overlay}", run_local_k8s(overlay, env_file, image, timeout), as_json)
 
 
 def main(argv=None):

@@ -11,6 +11,7 @@ import jsonschema
 import yaml
 
 from entrypoint.errors import SpecError
+from entrypoint.schema_errors import describe_schema_error, field_path
 from entrypoint.spec.model import Entry
 from entrypoint.textfile import read_text
 from entrypoint.validation import value_problem
@@ -64,42 +65,7 @@ def _yaml_position(exc):
 def schema_problems(data):
     validator = jsonschema.Draft202012Validator(load_schema(), format_checker=jsonschema.FormatChecker())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    return [f"{_field(error.absolute_path)}: {_describe(error)}" for error in errors]
-
-
-def _field(path):
-    field = "(top level)"
-    for part in path:
-        field = f"{field}[{part}]" if isinstance(part, int) else (part if field == "(top level)" else f"{field}.{part}")
-    return field
-
-
-def _describe(error):
-    """A schema failure in words that name the expectation, not the offending content."""
-    expected = error.validator_value
-    match error.validator:
-        case "enum":
-            return "must be one of " + ", ".join(map(str, expected))
-        case "const":
-            return f"must be {expected!r}"
-        case "type":
-            return f"must be of type {expected}"
-        case "pattern":
-            return f"must match {expected}"
-        case "format":
-            return f"must be a valid {expected}"
-        case "minLength":
-            return "must not be empty"
-        case "minItems":
-            return f"must have at least {expected} item(s)"
-        case "uniqueItems":
-            return "must not repeat items"
-        case "required" | "additionalProperties":
-            return error.message  # names the property, which is a key, not a value
-        case "not":
-            return "has a field not allowed here (secrets take no default or choices; only grouped rules take a group)"
-        case _:
-            return f"fails the schema's {error.validator!r} check"
+    return [f"{field_path(error.absolute_path)}: {describe_schema_error(error)}" for error in errors]
 
 
 def consistency_problems(data):

@@ -13,6 +13,7 @@ from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.platforms.compose import SERVICE
 from entrypoint.platforms.rules import literal_secret_finding, reachability_findings
 from entrypoint.platforms.spec_view import SpecView
+from entrypoint.schema_errors import describe_schema_error, field_path
 
 LOOPBACK = {"127.0.0.1", "::1", "localhost"}
 ALL_INTERFACES = {"0.0.0.0", "::"}
@@ -79,8 +80,7 @@ def schema_findings(document):
 
     schema = get_builtin_schema("vendor.compose-spec")
     validator = jsonschema.validators.validator_for(schema)(schema)
-    return [Finding(None, ERROR, f"[compose-schema] {'/'.join(map(str, error.absolute_path)) or '(top level)'}: "
-                                 f"fails the compose specification's {error.validator!r} rule")
+    return [Finding(None, ERROR, f"[compose-schema] {field_path(error.absolute_path)}: {describe_schema_error(error)}")
             for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))]
 
 

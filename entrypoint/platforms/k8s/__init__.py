@@ -1,0 +1,8 @@
+"""Kubernetes: Kustomize base, overlays and components; render the parts the spec decides, verify
+rendered manifests for every supported version, run an overlay's pod locally."""
+
+SECRET_NAME = "deeptempo-secrets"
+OVERLAYS = ("dev", "production")
+SUPPORTED_VERSIONS = tuple(f"1.{minor}" for minor in range(30, 38))
+SECRET_FILES_DIR = "/run/secrets/deeptempo"
+EXTERNAL_SECRET_KEY = "deeptempo/production"  # the AWS Secrets Manager secret ESO reads

@@ -1,0 +1,53 @@
+"""`render k8s`: each overlay's secrets.env.example (the keys its secretGenerator reads) and the
+External Secrets Operator component's data list, from the spec."""
+
+import yaml
+
+from entrypoint.platforms.k8s import EXTERNAL_SECRET_KEY, OVERLAYS, SECRET_NAME
+from entrypoint.platforms.spec_view import SpecView
+
+GENERATED = "Generated from the secrets spec by `deeptempo-deploy render k8s`; a test keeps it equal."
+
+
+def render_secrets_env_example(spec, overlay):
+    lines = [f"# Secrets of the {overlay} overlay: cp secrets.env.example secrets.env (gitignored), put the real",
+             "# values in, bare KEY=value (Kustomize keeps quotes as part of the value), one per line.",
+             f"# {GENERATED}", ""]
+    for entry in SpecView(spec).secrets:
+        lines.append(f"# {entry.description} [{_rule(entry, spec)}]")
+        needed = entry.rule == "required" or (entry.rule == "one_of" and spec.groups[entry.group][0] is entry)
+        placeholder = entry.placeholders[0] if entry.placeholders else ""
+        lines.append(f"{'' if needed else '# '}{entry.name}={placeholder}")
+    return "\n".join(lines) + "\n"
+
+
+def _rule(entry, spec):
+    if entry.rule in ("required", "optional"):
+        return entry.rule
+    others = " and ".join(member.name for member in spec.groups[entry.group] if member is not entry)
+    return f"required unless {others} is set" if entry.rule == "one_of" else f"optional; together with {others}"
+
+
+def render_external_secret(spec):
+    document = {
+        "apiVersion": "external-secrets.io/v1",
+        "kind": "ExternalSecret",
+        "metadata": {"name": "deeptempo-secrets"},
+        "spec": {
+            "refreshInterval": "1h",
+            "secretStoreRef": {"name": "deeptempo-aws", "kind": "SecretStore"},
+            "target": {"name": SECRET_NAME, "creationPolicy": "Owner"},
+            "data": [{"secretKey": entry.name, "remoteRef": {"key": EXTERNAL_SECRET_KEY, "property": entry.name}}
+                     for entry in SpecView(spec).secrets],
+        },
+    }
+    header = (f"# One key of the JSON secret {EXTERNAL_SECRET_KEY} in AWS Secrets Manager per secret of the spec; the\n"
+              "# JSON must hold every key (an empty string for a secret you do not use: empty means not set).\n"
+              f"# {GENERATED}\n")
+    return header + yaml.safe_dump(document, sort_keys=False)
+
+
+def render(spec) -> dict[str, str]:
+    files = {f"k8s/overlays/{overlay}/secrets.env.example": render_secrets_env_example(spec, overlay) for overlay in OVERLAYS}
+    files["k8s/components/external-secret/externalsecret.yaml"] = render_external_secret(spec)
+    return files

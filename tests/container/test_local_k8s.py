@@ -1,0 +1,58 @@
+"""`deeptempo-deploy local k8s`: every overlay's pod, and the secret-files component's, turns ready in
+Docker configured as a kubelet would; an env-file without the Claude key fails naming it."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from conftest import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, write
+
+DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
+
+
+@pytest.fixture(scope="module")
+def tree(tmp_path_factory):
+    root = tmp_path_factory.mktemp("k8s-local") / "k8s"
+    shutil.copytree(os.path.join(PROJECT, "k8s"), root)
+    # The secret-files component on top of the dev overlay, as a user's overlay would combine them.
+    (root / "dev-files").mkdir()
+    (root / "dev-files" / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [../overlays/dev]\n"
+        "components: [../components/secret-files]\n")
+    return root
+
+
+def local(target, env_file, image):
+    result = subprocess.run([*DEPLOY, "local", "k8s", str(target), "--env-file", env_file, "--image", image, "--json",
+                             "--timeout", "30"], capture_output=True, text=True, timeout=120)
+    assert "Traceback" not in result.stderr
+    return result.returncode, json.loads(result.stdout), result.stdout + result.stderr
+
+
+def leftovers():
+    return subprocess.run(["docker", "ps", "-aq", "--filter", "label=io.deeptempo.deploy=local-k8s"], capture_output=True,
+                          text=True, check=True).stdout.split()
+
+
+@pytest.mark.parametrize("target", ["overlays/dev", "overlays/production", "dev-files"])
+def test_every_overlay_and_the_files_component_turn_ready(image, tree, tmp_path, target):
+    # dev-files drops envFrom: only the mounted files (kubelet layout, group-readable through fsGroup,
+    # followed through ..data by the serve path) can carry the key there.
+    env_file = write(tmp_path / "ci.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\nSPLUNK_PASSWORD={CANARY_PASSWORD}\n")
+    code, report, output = local(tree / target, str(env_file), image)
+    assert code == 0 and report["ready"] is True, output
+    assert CANARY_CLAUDE not in output and CANARY_PASSWORD not in output
+    assert leftovers() == []
+
+
+def test_an_env_file_without_the_claude_key_fails_naming_it(image, tree, tmp_path):
+    env_file = write(tmp_path / "ci.env", f"SPLUNK_PASSWORD={CANARY_PASSWORD}\n")
+    code, report, output = local(tree / "overlays" / "dev", str(env_file), image)
+    assert code == 1 and report["ready"] is False
+    assert "exited with code 78" in report["reason"] and "CLAUDE_API_KEY: is not set" in report["log_tail"]
+    assert CANARY_PASSWORD not in output
+    assert leftovers() == []
