@@ -98,6 +98,31 @@ def render_k8s(spec_path, output_dir, check_only):
     sys.exit(write_rendered(render_files(load_spec(spec_path)), output_dir, check_only))
 
 
+@render.command("ecs")
+@render_options
+@click.option("--account", default="111122223333", show_default=True, help="The AWS account id.")
+@click.option("--region", default="us-east-1", show_default=True, help="The AWS region.")
+@click.option("--image", default=None, help="The image (default: the account's ECR repository deeptempo-ai-soc:0.1.0).")
+@click.option("--layout", type=click.Choice(["secret-per-variable", "json-secret", "ssm"]), default="secret-per-variable",
+              show_default=True, help="Where the secrets live: a Secrets Manager secret per variable, one JSON secret "
+                                      "holding every key, or SSM parameters under a path.")
+@click.option("--name", default="deeptempo/production", show_default=True,
+              help="The secrets' name prefix, the JSON secret's name, or the SSM path.")
+@click.option("--kms-key-arn", default=None, help="The customer-managed KMS key that encrypts them (kms:Decrypt on it).")
+@click.option("--only", multiple=True, metavar="NAME", help="Only these secrets of the spec (repeatable; default: all).")
+@click.option("--cpu", default="512", show_default=True, help="Task CPU units (a Fargate size).")
+@click.option("--memory", default="1024", show_default=True, help="Task memory in MiB (a Fargate size).")
+def render_ecs(spec_path, output_dir, check_only, account, region, image, layout, name, kms_key_arn, only, cpu, memory):
+    """ecs/task-definition.json and ecs/execution-role-policy.json."""
+    from entrypoint.platforms.ecs.render import EcsOptions
+    from entrypoint.platforms.ecs.render import render as render_files
+    from entrypoint.spec import load_spec
+
+    options = EcsOptions(account=account, region=region, image=image, layout=layout, name=name, kms_key_arn=kms_key_arn,
+                         only=tuple(only), cpu=cpu, memory=memory)
+    sys.exit(write_rendered(render_files(load_spec(spec_path), options), output_dir, check_only))
+
+
 # --- verify: a manifest against its platform's schema and the kit's rules ---------------------------------
 
 @cli.group()
@@ -154,6 +179,24 @@ def verify_k8s_command(target, versions, spec_path, as_json):
     report_verdict(f"verify k8s {target}", findings, sources, as_json)
 
 
+@verify.command("ecs")
+@click.argument("task_definition")
+@click.option("--policy", "policy_path", type=click.Path(dir_okay=False), default=None,
+              help="The execution role's policy: it must cover every valueFrom and nothing more.")
+@spec_option
+@json_option
+def verify_ecs_command(task_definition, policy_path, spec_path, as_json):
+    """TASK_DEFINITION: register-task-definition input or describe-task-definition output (JSON; - for stdin)."""
+    from entrypoint.platforms.ecs.verify import load_json, task_definition_input, verify_ecs
+    from entrypoint.spec import load_spec
+
+    text = click.get_text_stream("stdin").read() if task_definition == "-" else None
+    document = task_definition_input(load_json(task_definition, text))
+    policy = load_json(policy_path, what="policy") if policy_path else None
+    findings, sources = verify_ecs(document, load_spec(spec_path), policy)
+    report_verdict(f"verify ecs {task_definition}", findings, sources, as_json)
+
+
 # --- local: run a manifest's container as its platform would ---------------------------------------------
 
 @cli.group()
@@ -188,6 +231,31 @@ def local_k8s_command(overlay, env_file, image, timeout, as_json):
     from entrypoint.platforms.k8s.local import run_local_k8s
 
     report_local(f"local k8s {overlay}", run_local_k8s(overlay, env_file, image, timeout), as_json)
+
+
+@local.command("ecs")
+@click.argument("task_definition", type=click.Path(dir_okay=False))
+@click.option("--secrets", "mapping", type=click.Path(dir_okay=False), default=None,
+              help="A JSON file mapping each valueFrom (or secret name) to its value.")
+@click.option("--from-aws", is_flag=True, help="Resolve the valueFroms through Secrets Manager and SSM with boto3.")
+@click.option("--region", default=None, help="AWS region for --from-aws (default: the profile's).")
+@click.option("--profile", default=None, help="AWS profile for --from-aws.")
+@click.option("--endpoint-url", default=None, help="Another endpoint for --from-aws (a local stand-in of AWS).")
+@click.option("--image", default=None, help="Run this image instead of the task definition's (a local build).")
+@click.option("--timeout", type=click.FloatRange(1, 600), default=90, show_default=True,
+              help="Seconds the task's healthCheck may take to pass.")
+@json_option
+def local_ecs_command(task_definition, mapping, from_aws, region, profile, endpoint_url, image, timeout, as_json):
+    """Run TASK_DEFINITION's essential container as ECS would, with its secrets; exit 0 once healthy."""
+    from entrypoint.errors import ConfigError
+    from entrypoint.platforms.ecs.local import AwsResolver, MappingResolver, run_local_ecs
+    from entrypoint.platforms.ecs.verify import load_json, task_definition_input
+
+    if bool(mapping) == bool(from_aws):
+        raise ConfigError("local ecs: give exactly one of --secrets FILE and --from-aws")
+    document = task_definition_input(load_json(task_definition))
+    resolver = MappingResolver(mapping) if mapping else AwsResolver(region, profile, endpoint_url)
+    report_local(f"local ecs {task_definition}", run_local_ecs(document, resolver, image, timeout), as_json)
 
 
 def main(argv=None):

@@ -20,6 +20,16 @@ LOOPBACK = "127.0.0.1"
 FAST_HEALTHCHECK = {"interval": 500_000_000, "timeout": 2_000_000_000, "retries": 3, "start_period": 0}
 
 
+@dataclass
+class LocalResult:
+    """How a `local` run ended: ready or not, why, and the container's last log lines."""
+
+    ready: bool
+    reason: str
+    seconds: float = 0.0
+    log_tail: str = ""
+
+
 class NotHealthy(Exception):
     """The container did not turn healthy; `reason` says why, `log_tail` is its last log lines."""
 
@@ -99,9 +109,10 @@ class RunningContainer:
         except (urllib.error.URLError, OSError):
             return 0, ""
 
-    def wait_healthy(self, timeout: float = 60, path: str = HEALTH_PATH, port: int = DEFAULT_PORT) -> float:
-        """Seconds until the health check passes: the container's own HEALTHCHECK when it has one,
-        and a 200 on `path` through the published port. Raises NotHealthy with the reason."""
+    def wait_healthy(self, timeout: float = 60, path: str | None = HEALTH_PATH, port: int = DEFAULT_PORT) -> float:
+        """Seconds until the health check passes: the container's own health check when it has one,
+        and a 200 on `path` through the published port (path None: the health check alone decides).
+        Raises NotHealthy with the reason."""
         started = time.monotonic()
         while True:
             state = self.state()
@@ -110,7 +121,10 @@ class RunningContainer:
             health = (state.get("Health") or {}).get("Status")
             if health == "unhealthy":
                 raise NotHealthy("the container's health check reports unhealthy", self.log_tail())
-            if health in (None, "healthy") and (port not in self.spec.publish or self.get(path, port, timeout=2)[0] == 200):
+            if path is None and health is None:
+                raise NotHealthy("the container has no health check to wait for", self.log_tail())
+            answers = path is None or port not in self.spec.publish or self.get(path, port, timeout=2)[0] == 200
+            if health in (None, "healthy") and answers:
                 return time.monotonic() - started
             if time.monotonic() - started > timeout:
                 raise NotHealthy(f"not healthy within {timeout:g} s (health: {health or 'no health check'})", self.log_tail())

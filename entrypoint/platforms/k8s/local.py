@@ -17,22 +17,13 @@ import re
 import shutil
 import tempfile
 import time
-from dataclasses import dataclass
 
-from entrypoint.deploy.runner import ContainerSpec, DockerRunner, NotHealthy
+from entrypoint.deploy.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy
 from entrypoint.errors import ConfigError
 from entrypoint.platforms.k8s.manifests import generator_env_files, kustomize, main_container, pod_templates, rendered_copy
 
 VARIABLE_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 REFERENCE = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
-
-
-@dataclass
-class LocalResult:
-    ready: bool
-    reason: str
-    seconds: float = 0.0
-    log_tail: str = ""
 
 
 def render_overlay(overlay, env_file):

@@ -1,0 +1,145 @@
+"""`local ecs TASKDEF`, the successor of `ecs-cli local up`: resolve every valueFrom (from a local
+mapping file, or through the AWS APIs with boto3), then run the essential container with the Docker
+runner as ECS would (its environment and secrets, user, read-only root, task volumes, init) and wait
+for the task's own healthCheck."""
+
+import json
+
+from entrypoint.deploy.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy
+from entrypoint.errors import ConfigError, UnavailableError
+from entrypoint.platforms.ecs.arns import parse_value_from
+
+SECONDS = 1_000_000_000  # the Docker API counts health check times in nanoseconds
+
+
+class MappingResolver:
+    """valueFrom -> value from a JSON file: keys are the valueFrom as written in the task definition, or
+    the secret's name (CLAUDE_API_KEY)."""
+
+    def __init__(self, path):
+        from entrypoint.platforms.ecs.verify import load_json
+
+        self.path = path
+        self.mapping = load_json(path, what="secrets mapping")
+        if not isinstance(self.mapping, dict) or not all(isinstance(v, str) for v in self.mapping.values()):
+            raise ConfigError(f"secrets mapping {path}: must be a JSON object of strings")
+
+    def resolve(self, name, value_from):
+        for key in (value_from, name):
+            if key in self.mapping:
+                return self.mapping[key]
+        raise ConfigError(f"secrets mapping {self.path}: no entry for {name} (its valueFrom or its name)")
+
+
+class AwsResolver:
+    """valueFrom -> value through Secrets Manager's GetSecretValue (json-key, version-stage and version-id
+    suffixes) and SSM's GetParameters (with decryption), as the ECS agent does."""
+
+    def __init__(self, region=None, profile=None, endpoint_url=None):
+        import boto3
+
+        session = boto3.Session(profile_name=profile, region_name=region)
+        self.secretsmanager = session.client("secretsmanager", endpoint_url=endpoint_url)
+        self.ssm = session.client("ssm", endpoint_url=endpoint_url)
+        self.endpoint_url = endpoint_url
+
+    def resolve(self, name, value_from):
+        from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
+
+        ref = parse_value_from(value_from)
+        try:
+            if ref.service == "ssm":
+                answer = self.ssm.get_parameters(Names=[ref.secret_id], WithDecryption=True)
+                if answer.get("InvalidParameters") or not answer.get("Parameters"):
+                    raise ConfigError(f"secrets: {name}: SSM parameter {ref.secret_id} does not exist")
+                return answer["Parameters"][0]["Value"]
+            request = {"SecretId": ref.secret_id}
+            if ref.version_stage:
+                request["VersionStage"] = ref.version_stage
+            if ref.version_id:
+                request["VersionId"] = ref.version_id
+            value = self.secretsmanager.get_secret_value(**request).get("SecretString")
+        except NoCredentialsError:
+            raise ConfigError(f"secrets: {name}: no AWS credentials (use --profile, or AWS_ACCESS_KEY_ID and "
+                              "AWS_SECRET_ACCESS_KEY, or a role)") from None
+        except EndpointConnectionError:
+            where = self.endpoint_url or "the AWS endpoint"
+            raise UnavailableError(f"secrets: {name}: {where} cannot be reached") from None
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "error")
+            raise ConfigError(f"secrets: {name}: {ref.service} answered {code} for {ref.resource}") from None
+        except BotoCoreError as exc:
+            raise UnavailableError(f"secrets: {name}: {type(exc).__name__}") from None
+        if value is None:
+            raise ConfigError(f"secrets: {name}: {ref.resource} holds no SecretString")
+        if not ref.json_key:
+            return value
+        try:
+            document = json.loads(value)
+        except json.JSONDecodeError:
+            raise ConfigError(f"secrets: {name}: {ref.resource} is not a JSON secret, so it has no key "
+                              f"{ref.json_key}") from None
+        if not isinstance(document, dict) or ref.json_key not in document:
+            raise ConfigError(f"secrets: {name}: the JSON secret {ref.resource} has no key {ref.json_key}")
+        return str(document[ref.json_key])
+
+
+def container_environment(container, resolver):
+    environment = {item["name"]: item.get("value", "") for item in container.get("environment") or []}
+    for item in container.get("secrets") or []:
+        if parse_value_from(item.get("valueFrom", "")) is None:
+            raise ConfigError(f"secrets: {item.get('name')}: its valueFrom is not a Secrets Manager or SSM reference")
+        environment[item["name"]] = resolver.resolve(item["name"], item["valueFrom"])
+    return environment
+
+
+def docker_healthcheck(check):
+    """The task's healthCheck as Docker's (ECS runs it the same way, in the container)."""
+    if not check:
+        return None
+    return {"test": check["command"], "interval": check.get("interval", 30) * SECONDS,
+            "timeout": check.get("timeout", 5) * SECONDS, "retries": check.get("retries", 3),
+            "start_period": check.get("startPeriod", 0) * SECONDS}
+
+
+def container_spec(task_definition, container, environment, image=None, fast=True):
+    volumes = {volume["name"] for volume in task_definition.get("volumes") or []}
+    tmpfs = {}
+    for mount in container.get("mountPoints") or []:
+        if mount.get("sourceVolume") not in volumes:
+            raise ConfigError(f"mountPoints: {mount.get('containerPath')}: volume {mount.get('sourceVolume')} is not "
+                              "among the task's volumes")
+        # A Fargate task volume is empty scratch storage for the task's life: tmpfs here.
+        tmpfs[mount["containerPath"]] = "rw,nosuid,nodev,mode=1777"
+    linux = container.get("linuxParameters") or {}
+    healthcheck = docker_healthcheck(container.get("healthCheck"))
+    if healthcheck and fast:  # the task's own command and retries, probed every second while waiting
+        healthcheck = {**healthcheck, "interval": min(healthcheck["interval"], SECONDS), "start_period": 0}
+    return ContainerSpec(
+        image=image or container["image"], environment=environment, user=container.get("user"),
+        read_only=container.get("readonlyRootFilesystem") is True, tmpfs=tmpfs,
+        cap_drop=list((linux.get("capabilities") or {}).get("drop") or []),
+        cap_add=list((linux.get("capabilities") or {}).get("add") or []),
+        init=linux.get("initProcessEnabled") is True,
+        entrypoint=container.get("entryPoint"), command=container.get("command"),
+        publish=tuple(p["containerPort"] for p in container.get("portMappings") or []),
+        healthcheck=healthcheck or {"test": ["NONE"]},
+        extra={"stop_signal": "SIGTERM"})
+
+
+def run_local_ecs(task_definition, resolver, image=None, timeout=90):
+    containers = task_definition.get("containerDefinitions") or []
+    container = next((c for c in containers if c.get("essential", True)), None)
+    if container is None:
+        raise ConfigError("task definition: no essential container")
+    environment = container_environment(container, resolver)
+    spec = container_spec(task_definition, container, environment, image)
+    with DockerRunner("local-ecs") as runner:
+        runner.ensure_image(spec.image)
+        running = runner.start(spec)
+        try:
+            # Healthy is the task's own healthCheck passing (and the port answering, when mapped).
+            seconds = running.wait_healthy(timeout, path=None)
+        except NotHealthy as exc:
+            return LocalResult(False, exc.reason, log_tail=exc.log_tail)
+        return LocalResult(True, "healthy: the task's healthCheck passes", seconds)

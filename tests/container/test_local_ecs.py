@@ -1,0 +1,162 @@
+"""`deeptempo-deploy local ecs` for each of the three layouts, with a mapping file and with the real
+secrets APIs (moto's server on 127.0.0.1, started here, holding the secrets, the JSON secret and the
+SSM parameters); bad input named, never a value; and the README's AWS CLI steps run as written."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+
+from conftest import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, write
+
+BIN = os.path.dirname(sys.executable)
+DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
+ACCOUNT, REGION = "111122223333", "us-east-1"
+SECRETS = {"CLAUDE_API_KEY": CANARY_CLAUDE, "SPLUNK_PASSWORD": CANARY_PASSWORD}
+LAYOUTS = ["secret-per-variable", "json-secret", "ssm"]
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def moto():
+    """moto's server on 127.0.0.1 for this module, with the example account, stopped by its PID."""
+    port = free_port()
+    process = subprocess.Popen([os.path.join(BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                               env={**os.environ, "MOTO_ACCOUNT_ID": ACCOUNT}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
+            break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, "moto_server did not start"
+            time.sleep(0.2)
+    yield endpoint
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+def aws_environment(monkeypatch):
+    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
+                       "AWS_REGION": REGION}.items():
+        monkeypatch.setenv(key, value)
+    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture(scope="module")
+def stored_secrets(moto):
+    """Every layout's secrets in moto: per-variable secrets, one JSON secret, SSM SecureStrings."""
+    import boto3
+
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+    secretsmanager = session.client("secretsmanager", endpoint_url=moto)
+    ssm = session.client("ssm", endpoint_url=moto)
+    for name, value in SECRETS.items():
+        secretsmanager.create_secret(Name=f"local/per-variable/{name}", SecretString=value)
+        ssm.put_parameter(Name=f"/local/ssm/{name}", Value=value, Type="SecureString")
+    secretsmanager.create_secret(Name="local/json", SecretString=json.dumps(SECRETS))
+    return {"secret-per-variable": "local/per-variable", "json-secret": "local/json", "ssm": "local/ssm"}
+
+
+def render(tmp_path, layout, name):
+    only = [arg for secret in SECRETS for arg in ("--only", secret)]
+    result = subprocess.run([*DEPLOY, "render", "ecs", "--layout", layout, "--name", name, *only, "--output-dir",
+                             str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "ecs" / "task-definition.json"
+
+
+def local(task_definition, image, *options, env=None):
+    result = subprocess.run([*DEPLOY, "local", "ecs", str(task_definition), "--image", image, "--json", "--timeout", "60",
+                             *options], capture_output=True, text=True, timeout=180, env=env)
+    assert "Traceback" not in result.stderr
+    output = result.stdout + result.stderr
+    assert CANARY_CLAUDE not in output and CANARY_PASSWORD not in output
+    return result.returncode, output
+
+
+def leftovers():
+    return subprocess.run(["docker", "ps", "-aq", "--filter", "label=io.deeptempo.deploy=local-ecs"], capture_output=True,
+                          text=True, check=True).stdout.split()
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_each_layout_turns_healthy_from_a_mapping_file(image, tmp_path, stored_secrets, layout):
+    task_definition = render(tmp_path, layout, stored_secrets[layout])
+    mapping = write(tmp_path / "secrets.json", json.dumps(SECRETS))
+    code, output = local(task_definition, image, "--secrets", str(mapping))
+    assert code == 0, output
+    assert leftovers() == []
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_each_layout_turns_healthy_from_the_secrets_apis(image, tmp_path, moto, stored_secrets, aws_environment, layout):
+    task_definition = render(tmp_path, layout, stored_secrets[layout])
+    code, output = local(task_definition, image, "--from-aws", "--endpoint-url", moto)
+    assert code == 0, output
+    assert leftovers() == []
+
+
+def test_bad_input_is_named_with_its_exit_code(image, tmp_path, moto, stored_secrets, aws_environment):
+    task_definition = render(tmp_path, "json-secret", "local/json")
+    mapping = write(tmp_path / "partial.json", json.dumps({"CLAUDE_API_KEY": CANARY_CLAUDE}))
+    code, output = local(task_definition, image, "--secrets", str(mapping))
+    assert code == 78 and "no entry for SPLUNK_PASSWORD" in output
+    other = render(tmp_path / "other", "json-secret", "local/per-variable/CLAUDE_API_KEY")  # a plain, non-JSON secret
+    code, output = local(other, image, "--from-aws", "--endpoint-url", moto)
+    assert code == 78 and "is not a JSON secret" in output
+    task = json.loads(task_definition.read_text())
+    task["containerDefinitions"][0]["secrets"][1]["valueFrom"] = task["containerDefinitions"][0]["secrets"][1]["valueFrom"].replace(
+        ":SPLUNK_PASSWORD::", ":NO_SUCH_KEY::")
+    missing_key = write(tmp_path / "missing-key.json", json.dumps(task))
+    code, output = local(missing_key, image, "--from-aws", "--endpoint-url", moto)
+    assert code == 78 and "has no key NO_SUCH_KEY" in output
+    code, output = local(task_definition, image, "--from-aws", "--endpoint-url", f"http://127.0.0.1:{free_port()}")
+    assert code == 69 and "cannot be reached" in output
+    code, output = local(write(tmp_path / "broken.json", "{not json"), image, "--secrets", str(mapping))
+    assert code == 78 and "not valid JSON at line 1" in output
+    assert leftovers() == []
+
+
+def readme_aws_steps():
+    text = open(os.path.join(PROJECT, "README.md")).read()
+    block = text[text.index("The AWS side, step by step"):]
+    block = block[block.index("```bash") + len("```bash"):]
+    return block[: block.index("```")]
+
+
+def test_the_readmes_aws_steps_run_as_written(tmp_path, moto, aws_environment):
+    # The committed files, rendered with --only CLAUDE_API_KEY as the README says, in a working copy.
+    result = subprocess.run([*DEPLOY, "render", "ecs", "--only", "CLAUDE_API_KEY", "--output-dir", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "ecs" / "execution-role-trust-policy.json").write_text(
+        open(os.path.join(PROJECT, "ecs", "execution-role-trust-policy.json")).read())
+    environment = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "AWS_ENDPOINT_URL": moto,
+                   "CLAUDE_API_KEY": CANARY_CLAUDE}
+    steps = subprocess.run(["bash", "-euo", "pipefail", "-c", readme_aws_steps()], cwd=tmp_path, env=environment,
+                           capture_output=True, text=True, timeout=300)
+    assert steps.returncode == 0, steps.stderr[-3000:]
+    described = subprocess.run([os.path.join(BIN, "aws"), "ecs", "describe-task-definition", "--task-definition", "deeptempo"],
+                               env=environment, capture_output=True, text=True)
+    assert described.returncode == 0, described.stderr
+    # What AWS returns verifies too (its read-only fields dropped).
+    verified = subprocess.run([*DEPLOY, "verify", "ecs", "-"], input=described.stdout, capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    role = subprocess.run([os.path.join(BIN, "aws"), "iam", "get-role-policy", "--role-name", "deeptempo-execution",
+                           "--policy-name", "deeptempo-secrets-and-logs"], env=environment, capture_output=True, text=True)
+    assert role.returncode == 0 and "deeptempo/production/CLAUDE_API_KEY" in role.stdout
