@@ -123,6 +123,16 @@ def render_ecs(spec_path, output_dir, check_only, account, region, image, layout
     sys.exit(write_rendered(render_files(load_spec(spec_path), options), output_dir, check_only))
 
 
+@render.command("systemd")
+@render_options
+def render_systemd(spec_path, output_dir, check_only):
+    """systemd/deeptempo.service, deeptempo-credentials.service (one LoadCredential= per secret), deeptempo@.service."""
+    from entrypoint.platforms.systemd.render import render as render_files
+    from entrypoint.spec import load_spec
+
+    sys.exit(write_rendered(render_files(load_spec(spec_path)), output_dir, check_only))
+
+
 # --- verify: a manifest against its platform's schema and the kit's rules ---------------------------------
 
 @cli.group()
@@ -195,6 +205,21 @@ def verify_ecs_command(task_definition, policy_path, spec_path, as_json):
     policy = load_json(policy_path, what="policy") if policy_path else None
     findings, sources = verify_ecs(document, load_spec(spec_path), policy)
     report_verdict(f"verify ecs {task_definition}", findings, sources, as_json)
+
+
+@verify.command("systemd")
+@click.argument("units", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--max-exposure", type=click.FloatRange(0, 10), default=2.0, show_default=True,
+              help="The highest `systemd-analyze security` exposure accepted.")
+@spec_option
+@json_option
+def verify_systemd_command(units, max_exposure, spec_path, as_json):
+    """UNITS: unit files (a template as NAME@.service)."""
+    from entrypoint.platforms.systemd.verify import verify_systemd
+    from entrypoint.spec import load_spec
+
+    findings, sources = verify_systemd(units, load_spec(spec_path), max_exposure)
+    report_verdict(f"verify systemd {' '.join(units)}", findings, sources, as_json)
 
 
 # --- local: run a manifest's container as its platform would ---------------------------------------------

@@ -94,8 +94,9 @@ class RunningContainer:
     def log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.logs().splitlines()[-lines:])
 
-    def exec(self, argv: list[str]) -> tuple[int, str]:
-        result = self._container.exec_run(argv)
+    def exec(self, argv: list[str], environment: dict[str, str] | None = None) -> tuple[int, str]:
+        """Run `argv` in the container; values to hand it go in `environment`, never on argv."""
+        result = self._container.exec_run(argv, environment=environment)
         return result.exit_code, result.output.decode("utf-8", errors="replace")
 
     def get(self, path: str = HEALTH_PATH, port: int = DEFAULT_PORT, timeout: float = 3) -> tuple[int, str]:

@@ -1,0 +1,63 @@
+"""`verify systemd` on the shipped units (systemd-analyze verify and security, offline) and on copies
+broken one way each."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+
+from conftest import CANARY_CLAUDE, PROJECT
+
+DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
+UNITS = sorted(os.path.join(PROJECT, "systemd", name) for name in os.listdir(os.path.join(PROJECT, "systemd")))
+
+
+def verify(*units, options=()):
+    result = subprocess.run([*DEPLOY, "verify", "systemd", *map(str, units), "--json", *options], capture_output=True, text=True)
+    assert "Traceback" not in result.stderr
+    return result.returncode, json.loads(result.stdout), result.stderr
+
+
+def exposure(unit):
+    directory = os.path.dirname(unit)
+    name = os.path.basename(unit).replace("@.", "@x.")
+    result = subprocess.run(["systemd-analyze", "security", "--offline=true", name], cwd=directory, capture_output=True, text=True)
+    return float(re.search(r"Overall exposure level for \S+: (\d+\.\d+)", result.stdout).group(1))
+
+
+@pytest.mark.parametrize("unit", UNITS, ids=os.path.basename)
+def test_each_shipped_unit_passes_with_an_exposure_of_at_most_2(unit):
+    code, report, stderr = verify(unit)
+    assert code == 0, json.dumps(report, indent=2) + stderr
+    assert exposure(unit) <= 2.0
+
+
+BROKEN = {
+    "secret-in-environment": (lambda t: t.replace("Environment=SECRETS_BACKEND=env", f"Environment=SECRETS_BACKEND=env\nEnvironment=CLAUDE_API_KEY={CANARY_CLAUDE}"),
+                              "[no-secret-in-environment]"),
+    "no-restart-prevent": (lambda t: re.sub(r"RestartPreventExitStatus=78\n", "", t), "[restart-prevent]"),
+    "protect-system-removed": (lambda t: t.replace("ProtectSystem=strict\n", ""), "[hardening]"),
+    "misspelt-key": (lambda t: t.replace("ProtectClock=yes", "ProtectClok=yes"), "[systemd-verify]"),
+    "not-serve": (lambda t: t.replace(" serve\n", " check\n"), "[exec-start]"),
+    "root": (lambda t: t.replace("User=deeptempo", "User=root"), "[non-root]"),
+}
+
+
+@pytest.mark.parametrize("case", BROKEN)
+def test_verify_fails_naming_the_rule_on_a_copy_broken_one_way(tmp_path, case):
+    change, rule = BROKEN[case]
+    unit = tmp_path / "deeptempo.service"
+    unit.write_text(change(open(os.path.join(PROJECT, "systemd", "deeptempo.service")).read()))
+    code, report, stderr = verify(unit)
+    assert code == 78, stderr
+    errors = [f["message"] for f in report["findings"] if f["level"] == "error"]
+    assert errors and all(message.startswith(rule) for message in errors), errors
+    assert CANARY_CLAUDE not in json.dumps(report) + stderr
+
+
+def test_an_exposure_above_the_maximum_is_a_finding(tmp_path):
+    code, report, _ = verify(os.path.join(PROJECT, "systemd", "deeptempo.service"), options=("--max-exposure", "0.5"))
+    assert code == 78 and [f["message"][:10] for f in report["findings"] if f["level"] == "error"] == ["[exposure]"]
