@@ -25,9 +25,11 @@ FROM ${BASE_IMAGE}
 SHELL ["/bin/sh", "-eu", "-c"]
 # A numeric user (Kubernetes runAsNonRoot can only verify a number) whose HOME holds the state dir the
 # app uses, ~/.deeptempo. Mount a persistent volume at /home/deeptempo/.deeptempo, not /root/.deeptempo.
+# /srv/deeptempo/data is the backend's JSON storage (README.md, "Serving the DeepTempo backend"): made
+# here, owned by the service user, so that a new volume mounted there starts writable by it.
 RUN groupadd --gid 10001 deeptempo \
     && useradd --uid 10001 --gid 10001 --home-dir /home/deeptempo --create-home --shell /usr/sbin/nologin deeptempo \
-    && install -d -o 10001 -g 10001 -m 0700 /home/deeptempo/.deeptempo
+    && install -d -o 10001 -g 10001 -m 0700 /home/deeptempo/.deeptempo /srv/deeptempo/data
 COPY --from=builder /usr/bin/tini-static /usr/bin/tini
 COPY --from=builder /opt/venv /opt/venv
 # SECRETS_BACKEND names where secrets are written (env: nowhere), it holds no secret.

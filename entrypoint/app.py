@@ -1,5 +1,5 @@
 """The built-in app, so the kit runs on its own: the DeepTempo backend's health path and a secrets
-status that shows names and sources, never values. The real backend is APP_MODULE=backend.main:app."""
+status that shows names and sources, never values. The real backend: README.md, "Serving the DeepTempo backend"."""
 
 import json
 import os

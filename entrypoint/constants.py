@@ -29,6 +29,9 @@ HEALTH_PATH = "/api/health"
 SERVICE_UID = 10001
 SERVICE_GID = 10001
 SERVICE_HOME = "/home/deeptempo"
+STATE_DIR = f"{SERVICE_HOME}/{STATE_DIR_NAME}"  # the app's log and saved settings: a writable mount everywhere
+APP_ROOT = "/srv/deeptempo"  # where an image built FROM the kit puts the backend's repository
+DATA_DIR = f"{APP_ROOT}/data"  # the backend's JSON storage when it has no PostgreSQL: a writable mount too
 
 # --- Source labels: `check --json`'s "sources", DEEPTEMPO_SECRET_SOURCES, /api/secrets/status ------
 ENVIRONMENT_LABEL = "environment"

@@ -56,7 +56,7 @@ class SecretsManager:
         self.dotenv_path = self._dotenv.path
 
     def get_secret(self, name: str, default: str | None = None) -> str | None:
-        found = first_found(self._sources, _lookup_names(name))
+        found = first_found(self._sources, _lookup_names(name), on_error=_skip_unusable_keyring)
         return found.value if found else default
 
     def set_secret(self, name: str, value: str) -> bool:
@@ -106,8 +106,25 @@ class SecretsManager:
             "write_backend": self.write_backend,
         }
 
+    # The original module's method names.
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return self.get_secret(key, default)
+
+    def set(self, key: str, value: str) -> bool:
+        return self.set_secret(key, value)
+
+    def delete(self, key: str) -> bool:
+        return self.delete_secret(key)
+
     def __repr__(self):
         return f"SecretsManager(write_backend={self.write_backend!r}, enable_keyring={self.enable_keyring!r}, dotenv_path={self.dotenv_path!r})"
+
+
+def _skip_unusable_keyring(name, error):
+    """A read finds nothing in a keyring that cannot be used (enabled in the UI, absent in a container);
+    any other source's problem (a broken .env file) is raised."""
+    if not isinstance(error, BackendError):
+        raise error
 
 
 def _can_create_in(directory: str) -> bool:
@@ -133,19 +150,25 @@ def _builtin_spec():
     return builtin_spec()
 
 
-_MANAGER = {}
-
-
+# The process-wide manager. The original module's name for it, so that the backend's settings endpoint
+# (`secrets_manager._secrets_manager = None`, then get_secrets_manager(enable_keyring=...)) works unchanged.
+_secrets_manager: SecretsManager | None = None
+_settings_seen: tuple | None = None
 _MANAGER_SETTINGS = (SECRETS_BACKEND_VARIABLE, ENABLE_KEYRING_VARIABLE, ENV_FILE_VARIABLE, "HOME")
 
 
-def get_secrets_manager() -> SecretsManager:
-    """The process-wide manager, rebuilt when SECRETS_BACKEND, ENABLE_KEYRING or the .env path change."""
+def get_secrets_manager(write_backend: str | None = None, enable_keyring: bool | None = None) -> SecretsManager:
+    """The process-wide manager. Given arguments, a new one with them (the original API); otherwise the
+    current one, rebuilt when SECRETS_BACKEND, ENABLE_KEYRING, the .env path or HOME change."""
+    global _secrets_manager, _settings_seen
     settings = tuple(os.environ.get(key) for key in _MANAGER_SETTINGS)
-    if _MANAGER.get("settings") != settings:
-        _MANAGER["instance"] = SecretsManager()
-        _MANAGER["settings"] = settings
-    return _MANAGER["instance"]
+    if write_backend is not None or enable_keyring is not None:
+        _secrets_manager = SecretsManager(write_backend=write_backend, enable_keyring=enable_keyring)
+        _settings_seen = settings
+    elif _secrets_manager is None or _settings_seen != settings:
+        _secrets_manager = SecretsManager()
+        _settings_seen = settings
+    return _secrets_manager
 
 
 def get_secret(name: str, default: str | None = None) -> str | None:

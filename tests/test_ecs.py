@@ -74,6 +74,8 @@ BROKEN = {
                                                                     if s["name"] not in ("CLAUDE_API_KEY", "ANTHROPIC_API_KEY")]),
                          "[secret-reachable]"),
     "writable-root": (lambda t, p: _container(t).update(readonlyRootFilesystem=False), "[read-only-root]"),
+    "no-writable-state": (lambda t, p: _container(t).update(mountPoints=[m for m in _container(t)["mountPoints"]
+                                                                          if m["sourceVolume"] != "state"]), "[writable-state]"),
 }
 
 

@@ -129,6 +129,11 @@ def _writable_root(documents):
     _container(documents)["securityContext"]["readOnlyRootFilesystem"] = False
 
 
+def _no_state_mount(documents):
+    mounts = _container(documents)["volumeMounts"]
+    mounts[:] = [mount for mount in mounts if mount["name"] != "state"]
+
+
 def _external_secret_without_store(documents):
     external = next(d for d in documents if d["kind"] == "ExternalSecret")
     external["spec"].pop("secretStoreRef")
@@ -142,6 +147,7 @@ BROKEN = {
     "secret-unreachable": ("overlays/production", _unreachable, "[secret-reachable]"),
     "unknown-field": ("overlays/production", _unknown_field, "[schema]"),
     "writable-root": ("overlays/production", _writable_root, "[read-only-root]"),
+    "no-writable-state": ("overlays/production", _no_state_mount, "[writable-state]"),
     "external-secret": ("with/external-secret", _external_secret_without_store, "[schema]"),
 }
 

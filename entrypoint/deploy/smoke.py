@@ -13,7 +13,15 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 
-from entrypoint.constants import DEFAULT_PORT, DEFAULT_SECRETS_DIR, EXIT_CONFIG, HEALTH_PATH, SECRETS_BACKEND_VARIABLE
+from entrypoint.constants import (
+    DATA_DIR,
+    DEFAULT_PORT,
+    DEFAULT_SECRETS_DIR,
+    EXIT_CONFIG,
+    HEALTH_PATH,
+    SECRETS_BACKEND_VARIABLE,
+    STATE_DIR,
+)
 from entrypoint.deploy.runner import ContainerSpec, DockerRunner, NotHealthy, RunningContainer, inspect_json
 from entrypoint.errors import ConfigError
 from entrypoint.validation import value_problem
@@ -103,7 +111,9 @@ class Smoke:
             os.chmod(path, 0o644)  # a generated canary, readable by the image's non-root user
 
     def _hardened_tmpfs(self):
-        return {**HARDENING["tmpfs"], **{path: "rw,nosuid,size=64m" for path in self.options.writable}}
+        # What every manifest mounts writable beside /tmp (the state and data directories), and --writable.
+        paths = (STATE_DIR, DATA_DIR, *self.options.writable)
+        return {**HARDENING["tmpfs"], **{path: "rw,nosuid,nodev,mode=1777,size=64m" for path in paths}}
 
     # --- checks ---
     def _record(self, name, ok, detail):

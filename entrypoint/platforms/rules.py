@@ -1,6 +1,7 @@
 """The rules every platform's verify shares, over a platform-neutral view of a manifest. Each returns
 findings (entrypoint.findings) that name the secret or field and the rule, never a value."""
 
+from entrypoint.constants import DATA_DIR, STATE_DIR
 from entrypoint.findings import ERROR, WARNING, Finding
 
 
@@ -24,6 +25,22 @@ def reachability_findings(spec, reachable, where):
             findings.append(Finding(missing[0], ERROR, f"[secret-reachable] {where}: {', '.join(present)} reaches the "
                                                        f"container but {', '.join(missing)} does not; the {group} group "
                                                        "needs all of them or none"))
+    return findings
+
+
+def writable_state_findings(read_only, mounted_paths, where):
+    """A read-only root needs writable mounts where the backend writes: ~/.deeptempo (it opens its log
+    there at import, so it dies at start without one) and its JSON storage (used without PostgreSQL)."""
+    if not read_only:
+        return []
+    mounted = {path.rstrip("/") for path in mounted_paths}
+    findings = []
+    if STATE_DIR not in mounted:
+        findings.append(Finding(None, ERROR, f"[writable-state] {where}: the root is read-only but nothing writable is "
+                                             f"mounted at {STATE_DIR} (the app's log and saved settings)"))
+    if DATA_DIR not in mounted:
+        findings.append(Finding(None, WARNING, f"[writable-state] {where}: nothing writable at {DATA_DIR}: the "
+                                               "backend's JSON storage fails on its first save without PostgreSQL"))
     return findings
 
 

@@ -189,6 +189,7 @@ BROKEN = {
     "all-interfaces": (lambda s: s.update(ports=["6987:6987"]), "[loopback-only]"),
     "read-only-removed": (lambda s: s.pop("read_only"), "[read-only-root]"),
     "required-secret-unreachable": (_without_secret_delivery, "[secret-reachable]"),
+    "no-writable-state": (lambda s: s.update(volumes=[v for v in s["volumes"] if ".deeptempo" not in v]), "[writable-state]"),
 }
 
 

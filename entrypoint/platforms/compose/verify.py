@@ -11,7 +11,7 @@ from entrypoint.constants import DEFAULT_PORT, HEALTH_PATH
 from entrypoint.errors import ConfigError, UnavailableError
 from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.platforms.compose import SERVICE
-from entrypoint.platforms.rules import literal_secret_finding, reachability_findings
+from entrypoint.platforms.rules import literal_secret_finding, reachability_findings, writable_state_findings
 from entrypoint.platforms.spec_view import SpecView
 from entrypoint.schema_errors import describe_schema_error, field_path
 
@@ -68,6 +68,9 @@ def verify_compose(files, spec, service=None, project_directory=None, stdin_text
     findings += reachability_findings(spec, reachable, where)
     findings += _port_findings(interpolated, where)
     findings += _hardening_findings(interpolated, where)
+    mounted = [volume.get("target", "") for volume in interpolated.get("volumes") or []]
+    mounted += [str(item).split(":")[0] for item in interpolated.get("tmpfs") or []]
+    findings += writable_state_findings(interpolated.get("read_only") is True, mounted, where)
     findings += _healthcheck_findings(interpolated, where)
     return findings, reachable
 

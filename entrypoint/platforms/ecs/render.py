@@ -5,7 +5,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from entrypoint.constants import DEFAULT_PORT, HEALTH_PATH, SERVICE_HOME, SERVICE_UID, STATE_DIR_NAME
+from entrypoint.constants import DATA_DIR, DEFAULT_PORT, HEALTH_PATH, SERVICE_UID, STATE_DIR
 from entrypoint.errors import ConfigError
 from entrypoint.platforms.ecs import CONTAINER, EXECUTION_ROLE_POLICY, FARGATE_SIZES, LAYOUTS, TASK_DEFINITION
 from entrypoint.platforms.ecs.arns import parse_value_from, secret_name
@@ -72,7 +72,7 @@ def render_task_definition(spec, options):
         "runtimePlatform": {"operatingSystemFamily": "LINUX", "cpuArchitecture": "X86_64"},
         "executionRoleArn": role + "deeptempo-execution",
         "taskRoleArn": role + "deeptempo-task",
-        "volumes": [{"name": "tmp"}, {"name": "state"}],
+        "volumes": [{"name": "tmp"}, {"name": "state"}, {"name": "data"}],
         "containerDefinitions": [{
             "name": CONTAINER,
             "image": options.image,
@@ -81,7 +81,8 @@ def render_task_definition(spec, options):
             "user": f"{SERVICE_UID}:{SERVICE_UID}",
             "readonlyRootFilesystem": True,
             "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp"},
-                            {"sourceVolume": "state", "containerPath": f"{SERVICE_HOME}/{STATE_DIR_NAME}"}],
+                            {"sourceVolume": "state", "containerPath": STATE_DIR},
+                            {"sourceVolume": "data", "containerPath": DATA_DIR}],
             "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
             "stopTimeout": 30,
             "environment": [{"name": name, "value": value} for name, value in sorted(environment.items())],

@@ -12,7 +12,7 @@ from entrypoint.errors import ConfigError
 from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.platforms.ecs import FARGATE_SIZES
 from entrypoint.platforms.ecs.arns import parse_value_from
-from entrypoint.platforms.rules import reachability_findings
+from entrypoint.platforms.rules import reachability_findings, writable_state_findings
 from entrypoint.platforms.spec_view import SpecView
 
 # What describe-task-definition adds and register-task-definition does not take.
@@ -58,6 +58,9 @@ def verify_ecs(task_definition, spec, policy=None):
     findings += log_findings(container, task_definition, where)
     findings += health_findings(container, where)
     findings += hardening_findings(task_definition, container, where)
+    volumes = {volume.get("name") for volume in task_definition.get("volumes") or []}
+    mounted = [m.get("containerPath", "") for m in container.get("mountPoints") or [] if m.get("sourceVolume") in volumes]
+    findings += writable_state_findings(container.get("readonlyRootFilesystem") is True, mounted, where)
     view = SpecView(spec)
     reachable, secret_findings = secret_entries(view, container, where)
     findings += secret_findings + reachability_findings(spec, reachable, where)

@@ -18,7 +18,7 @@ from entrypoint.platforms.k8s.manifests import (
     rendered_copy,
     secrets_by_name,
 )
-from entrypoint.platforms.rules import literal_secret_finding, reachability_findings
+from entrypoint.platforms.rules import literal_secret_finding, reachability_findings, writable_state_findings
 from entrypoint.platforms.spec_view import SpecView
 from entrypoint.schema_errors import describe_schema_error, field_path
 
@@ -65,6 +65,9 @@ def verify_k8s(target, spec, versions=SUPPORTED_VERSIONS, stdin_text=None):
             continue
         findings += probe_findings(container, where)
         findings += resource_findings(container, where)
+        read_only = (container.get("securityContext") or {}).get("readOnlyRootFilesystem") is True
+        findings += writable_state_findings(read_only, [m.get("mountPath", "") for m in container.get("volumeMounts") or []],
+                                            where)
         reachable, secret_findings = reachable_secrets(view, pod_spec, container, secrets, where)
         findings += secret_findings + reachability_findings(spec, reachable, where)
         sources.update(reachable)
