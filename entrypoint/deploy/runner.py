@@ -62,6 +62,25 @@ class ContainerSpec:
     extra: dict = field(default_factory=dict)  # any other docker SDK `containers.create` argument
 
 
+def writable_tmpfs(user=None, group=None, size=None):
+    """tmpfs options for a directory the container's user must write: Docker gives a tmpfs mounted over
+    an image directory that directory's owner and mode, so ownership is set explicitly."""
+    options = ["rw", "nosuid", "nodev", "mode=0770"]
+    if user is not None:
+        options.append(f"uid={user}")
+    if group is not None:
+        options.append(f"gid={group}")
+    if size:
+        options.append(f"size={size}")
+    return ",".join(options)
+
+
+def numeric_user(user):
+    """(uid, gid) from a `docker run --user` form ("10001:10001", "10001"); None parts when not numeric."""
+    uid, _, gid = (user or "").partition(":")
+    return (uid if uid.isdigit() else None), (gid if gid.isdigit() else (uid if uid.isdigit() else None))
+
+
 class RunningContainer:
     def __init__(self, container, spec: ContainerSpec):
         self._container = container

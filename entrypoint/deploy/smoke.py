@@ -22,7 +22,15 @@ from entrypoint.constants import (
     SECRETS_BACKEND_VARIABLE,
     STATE_DIR,
 )
-from entrypoint.deploy.runner import ContainerSpec, DockerRunner, NotHealthy, RunningContainer, inspect_json
+from entrypoint.deploy.runner import (
+    ContainerSpec,
+    DockerRunner,
+    NotHealthy,
+    RunningContainer,
+    inspect_json,
+    numeric_user,
+    writable_tmpfs,
+)
 from entrypoint.errors import ConfigError
 from entrypoint.validation import value_problem
 
@@ -80,7 +88,7 @@ class Smoke:
         self.with_canary: list[RunningContainer] = []
 
     def run(self, secrets_dir: str) -> list[CheckResult]:
-        self.runner.ensure_image(self.options.image)
+        self.image_user = (self.runner.ensure_image(self.options.image).get("Config") or {}).get("User")
         self._write_canaries(secrets_dir)
         main = self._start(secrets_dir)
         if self._check_healthy("healthy", main):
@@ -113,7 +121,8 @@ class Smoke:
     def _hardened_tmpfs(self):
         # What every manifest mounts writable beside /tmp (the state and data directories), and --writable.
         paths = (STATE_DIR, DATA_DIR, *self.options.writable)
-        return {**HARDENING["tmpfs"], **{path: "rw,nosuid,nodev,mode=1777,size=64m" for path in paths}}
+        options = writable_tmpfs(*numeric_user(self.image_user), size="64m")
+        return {**HARDENING["tmpfs"], **dict.fromkeys(paths, options)}
 
     # --- checks ---
     def _record(self, name, ok, detail):

@@ -22,7 +22,7 @@ BACKEND_IMAGE = "deeptempo-test-backend:latest"
 @pytest.fixture(scope="module")
 def backend_image(image, tmp_path_factory):
     repository = make_backend(str(tmp_path_factory.mktemp("backend-repository")))
-    result = subprocess.run(["docker", "build", "-q", "--build-arg", f"KIT_IMAGE={image}", "-f",
+    result = subprocess.run(["docker", "build", "--force-rm", "-q", "--build-arg", f"KIT_IMAGE={image}", "-f",
                              os.path.join(PROJECT, "examples", "deeptempo-backend", "Dockerfile"), "-t", BACKEND_IMAGE,
                              repository], capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -52,7 +52,7 @@ def test_compose_serves_the_backend_and_keeps_its_state_and_data(backend_image, 
         deployment.compose("down")
         deployment.up()
         assert save() == 2  # the JSON storage survived down/up
-        log = deployment.compose("exec", "-T", "deeptempo", "sh", "-c", "test -s ~/.deeptempo/api.log && echo kept")
+        log = deployment.compose("exec", "-T", "deeptempo", "sh", "-c", "test -f ~/.deeptempo/api.log && echo kept")
         assert log.stdout.strip() == "kept"
     finally:
         deployment.compose("down", "-v", check=False)

@@ -5,7 +5,7 @@ for the task's own healthCheck."""
 
 import json
 
-from entrypoint.deploy.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy
+from entrypoint.deploy.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, numeric_user, writable_tmpfs
 from entrypoint.errors import ConfigError, UnavailableError
 from entrypoint.platforms.ecs.arns import parse_value_from
 
@@ -109,8 +109,9 @@ def container_spec(task_definition, container, environment, image=None, fast=Tru
         if mount.get("sourceVolume") not in volumes:
             raise ConfigError(f"mountPoints: {mount.get('containerPath')}: volume {mount.get('sourceVolume')} is not "
                               "among the task's volumes")
-        # A Fargate task volume is empty scratch storage for the task's life: tmpfs here.
-        tmpfs[mount["containerPath"]] = "rw,nosuid,nodev,mode=1777"
+        # A Fargate task volume is empty scratch storage for the task's life: tmpfs here, writable by the
+        # container's user (on Fargate that takes the image's directory and its owner: README.md, ECS).
+        tmpfs[mount["containerPath"]] = writable_tmpfs(*numeric_user(container.get("user")))
     linux = container.get("linuxParameters") or {}
     healthcheck = docker_healthcheck(container.get("healthCheck"))
     if healthcheck and fast:  # the task's own command and retries, probed every second while waiting

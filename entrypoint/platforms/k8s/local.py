@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import time
 
-from entrypoint.deploy.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy
+from entrypoint.deploy.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, writable_tmpfs
 from entrypoint.errors import ConfigError
 from entrypoint.platforms.k8s.manifests import generator_env_files, kustomize, main_container, pod_templates, rendered_copy
 
@@ -143,8 +143,9 @@ def container_spec(pod_spec, container, documents, image, stand_in_secret_text=N
     for mount in container.get("volumeMounts") or []:
         volume = by_name.get(mount["name"]) or {}
         if "emptyDir" in volume:
+            # A kubelet makes an emptyDir writable by the pod: its fsGroup owns it (else it is 0777).
             size = _tmpfs_size((volume.get("emptyDir") or {}).get("sizeLimit"))
-            tmpfs[mount["mountPath"]] = "rw,nosuid,nodev,mode=1777" + (f",size={size}" if size else "")
+            tmpfs[mount["mountPath"]] = writable_tmpfs(user, fs_group if fs_group is not None else group, size)
         elif "secret" in volume:
             secret = volume["secret"]
             document = objects.get(("Secret", secret.get("secretName")))
