@@ -18,8 +18,11 @@ COPY requirements.lock /tmp/requirements.lock
 RUN /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.lock
 COPY pyproject.toml README.md /src/
 COPY entrypoint /src/entrypoint
+# pip and setuptools only build the environment: the runtime leaves them out (some 25 MB). An image
+# built FROM this one that adds packages brings pip back with `python -m ensurepip` (examples/).
 RUN /opt/venv/bin/pip install --no-cache-dir --no-deps /src \
-    && /opt/venv/bin/deeptempo-entrypoint --version
+    && /opt/venv/bin/deeptempo-entrypoint --version \
+    && /opt/venv/bin/pip uninstall --yes --quiet setuptools pip
 
 FROM ${BASE_IMAGE}
 SHELL ["/bin/sh", "-eu", "-c"]

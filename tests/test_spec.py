@@ -95,3 +95,30 @@ def test_schema_messages_do_not_quote_values():
         compile_spec_text(text, origin="s.yaml")
     assert secret_looking not in str(caught.value)
     assert "must not repeat items" in str(caught.value)
+
+
+def test_a_users_spec_is_checked_once_per_content(tmp_path, monkeypatch):
+    """The second start loads the checked spec from the cache, without YAML or JSON Schema; a changed
+    spec is checked again; a cache file others could have written is not trusted."""
+    import json as json_module
+    import subprocess
+    import sys
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text("version: 1\nentries:\n  - {name: MY_TOKEN, kind: secret, service: S, description: d., rule: required}\n")
+    probe = ("import sys; from entrypoint.spec import load_spec; spec = load_spec(sys.argv[1]); "
+             "print(sorted(e.name for e in spec), 'yaml' in sys.modules, 'jsonschema' in sys.modules)")
+
+    def load():
+        result = subprocess.run([sys.executable, "-c", probe, str(spec)], capture_output=True, text=True, check=True)
+        return result.stdout.strip()
+
+    assert load() == "['MY_TOKEN'] True True"  # checked in full, then cached
+    assert load() == "['MY_TOKEN'] False False"  # from the cache
+    spec.write_text(spec.read_text().replace("MY_TOKEN", "OTHER_TOKEN"))
+    assert load() == "['OTHER_TOKEN'] True True"  # new content, checked again
+    (cached,) = [path for path in (tmp_path / "cache" / "deeptempo").glob("spec-*.json") if "OTHER_TOKEN" in path.read_text()]
+    cached.write_text(json_module.dumps({"version": 1, "entries": []}))
+    cached.chmod(0o644)  # readable by others: not ours alone, so not trusted
+    assert load() == "['OTHER_TOKEN'] True True"

@@ -2,7 +2,7 @@
 
 The built-in spec is the literal in builtin.py, which tests prove equal to spec.yaml after its schema
 and consistency checks: the start-up path parses neither YAML nor JSON Schema, nor even JSON. A user's own spec
-(--spec or DEEPTEMPO_SECRETS_SPEC) gets the full checks every time.
+(--spec or DEEPTEMPO_SECRETS_SPEC) gets the full checks once per content (spec/cache.py).
 """
 
 import os
@@ -28,6 +28,6 @@ def load_spec(path: str | os.PathLike | None = None) -> Spec:
     path = path or os.environ.get(SPEC_ENV) or None
     if path is None:
         return builtin_spec()
-    from entrypoint.spec.compile import compile_spec_file
+    from entrypoint.spec.cache import compile_spec_file_cached
 
-    return Spec(compile_spec_file(path), origin=os.fspath(path))
+    return Spec(compile_spec_file_cached(path), origin=os.fspath(path))

@@ -1,0 +1,71 @@
+"""A user's spec, checked once per content: the checked result is kept under the user's cache directory
+($XDG_CACHE_HOME/deeptempo, else ~/.cache/deeptempo), keyed by the SHA-256 of the spec's text, the schema
+and the kit's version, so a later start loads it as JSON instead of parsing YAML and running JSON Schema
+(which cost in proportion to the spec's size). Where that directory cannot be written (a read-only
+container), every start checks the spec in full, as before; a cache file not owned by this user, or
+readable by others, is ignored."""
+
+import hashlib
+import json
+import os
+import stat
+
+from entrypoint import __version__
+from entrypoint.errors import SpecError
+from entrypoint.textfile import read_text
+
+
+def cache_directory():
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "deeptempo")
+
+
+SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema.json")  # as compile.py's, without its imports
+
+
+def _key(text):
+    digest = hashlib.sha256(f"{__version__}\0".encode())
+    with open(SCHEMA_PATH, "rb") as stream:
+        digest.update(stream.read())
+    digest.update(b"\0" + text.encode("utf-8"))
+    return digest.hexdigest()
+
+
+def compile_spec_file_cached(path):
+    text = read_text(path, error=SpecError, what="spec")
+    cached = os.path.join(cache_directory(), f"spec-{_key(text)}.json")
+    data = _read_cache(cached)
+    if data is not None:
+        return data
+    from entrypoint.spec.compile import compile_spec_text
+
+    data = compile_spec_text(text, origin=os.fspath(path))
+    _write_cache(cached, data)
+    return data
+
+
+def _read_cache(path):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return None
+    with os.fdopen(fd, encoding="utf-8") as stream:
+        info = os.fstat(stream.fileno())
+        if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
+            return None
+        try:
+            return json.load(stream)
+        except ValueError:
+            return None
+
+
+def _write_cache(path, data):
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        temporary = f"{path}.{os.getpid()}.tmp"
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            json.dump(data, stream)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a read-only home: the spec is checked in full at every start instead
