@@ -164,7 +164,7 @@ def serve(env_file, spec_path, app_module, app_dir, host, port):
     """Load secrets from every platform source, validate them, then exec uvicorn.
 
     Options after `--` go to uvicorn unchanged. An option is checked exactly like its variable."""
-    from entrypoint.launch import prepare_serve, replace_process
+    from entrypoint.launch import prepare_serve, serve_in_process
     from entrypoint.report import format_findings
     from entrypoint.spec import load_spec
 
@@ -173,7 +173,7 @@ def serve(env_file, spec_path, app_module, app_dir, host, port):
     launch = prepare_serve(load_spec(spec_path), options, uvicorn_args, env_file=env_file)
     if launch.findings:
         click.echo(format_findings(launch.findings, title="starting with warnings"), err=True)
-    replace_process(launch)
+    serve_in_process(launch)
 
 
 @cli.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

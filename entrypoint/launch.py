@@ -173,6 +173,23 @@ def uvicorn_argv(settings, extra=()):
     return argv + list(extra)
 
 
+def serve_in_process(launch):
+    """Hand over to uvicorn's own command line in this process: the same PID (the platform's signals
+    reach uvicorn directly, no wrapper stays behind), without starting a second interpreter, so a
+    container answers as soon as bare uvicorn would. The environment becomes exactly the one an exec
+    would have given: what the app, and the MCP servers it starts, see."""
+    os.environ.clear()
+    os.environ.update(launch.environment)
+    for entry in reversed([e for e in launch.environment.get("PYTHONPATH", "").split(os.pathsep) if e]):
+        if entry not in sys.path:  # an exec'd interpreter would have read it at start
+            sys.path.insert(0, entry)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    from uvicorn.main import main as uvicorn_command
+
+    uvicorn_command.main(args=launch.argv[3:], prog_name="uvicorn")  # exits with uvicorn's own code
+
+
 def replace_process(launch):
     """exec: the program takes over this PID, so it receives the platform's signals directly."""
     sys.stdout.flush()

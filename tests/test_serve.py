@@ -178,9 +178,13 @@ def test_serve_end_to_end_health_status_and_sigterm(served):
     assert CANARY_CLAUDE not in raw and CANARY_PASSWORD not in raw
     with open(f"/proc/{process.pid}/cmdline") as stream:
         cmdline = stream.read()
-    assert "uvicorn" in cmdline and CANARY_CLAUDE not in cmdline and CANARY_PASSWORD not in cmdline
+    assert CANARY_CLAUDE not in cmdline and CANARY_PASSWORD not in cmdline
     with open(f"/proc/{process.pid}/task/{process.pid}/children") as stream:
-        assert stream.read().strip() == ""  # uvicorn itself, no wrapper and no child
+        assert stream.read().strip() == ""  # uvicorn runs in the started process: no wrapper, no child
+    with open(f"/proc/{process.pid}/environ") as stream:
+        environment = dict(item.split("=", 1) for item in stream.read().split("\0") if "=" in item)
+    assert "DEEPTEMPO_SECRET_SOURCES" not in environment  # the OS-level environ is the start's; the app's is below
+    assert report["secrets"]["CLAUDE_API_KEY"]["set"] is True
     started = time.monotonic()
     process.send_signal(signal.SIGTERM)
     process.wait(timeout=5)

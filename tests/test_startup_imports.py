@@ -1,5 +1,5 @@
 """The path from process start to exec runs at every container start: it imports only what it needs.
-(Its cost is measured by benchmarks/startup.py as ratios, never by a timed test.)"""
+(Its cost is measured by benchmarks/run.py as ratios, never by a timed test.)"""
 
 import os
 import subprocess

@@ -3,16 +3,22 @@ precedence (the first that has a non-empty value wins). Adding a source means ad
 
 Interface: `base.SecretSource` (`label`, `lookup`, `findings`, `offered_names`, `variables_to_unset`);
 the guide's write backends also implement `base.WritableSource` (`write`, `delete`).
+
+The names below load on first use (PEP 562): the start-up path imports only the modules it needs.
 """
 
-from entrypoint.sources.base import SecretSource, WritableSource
-from entrypoint.sources.directory import CredentialsDirectorySource, SecretsDirectorySource
-from entrypoint.sources.env_file import EnvFileSource
-from entrypoint.sources.environment import EnvironmentSource
-from entrypoint.sources.file_indirection import FileIndirectionSource
-from entrypoint.sources.keyring import KeyringSource
+import importlib
 
-__all__ = [
-    "SecretSource", "WritableSource", "EnvironmentSource", "FileIndirectionSource", "SecretsDirectorySource",
-    "CredentialsDirectorySource", "EnvFileSource", "KeyringSource",
-]
+_HOMES = {
+    "SecretSource": "base", "WritableSource": "base", "EnvironmentSource": "environment",
+    "FileIndirectionSource": "file_indirection", "SecretsDirectorySource": "directory",
+    "CredentialsDirectorySource": "directory", "EnvFileSource": "env_file", "KeyringSource": "keyring",
+    "OptionsSource": "options",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name):
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

@@ -1,0 +1,264 @@
+"""Every deployment path's cost, as ratios against baselines measured in the same run (medians over
+interleaved rounds, so a busy machine slows both sides alike). Prints a table; never fails a build.
+
+    python benchmarks/run.py [--rounds N] [--image IMAGE] [--base BASE_IMAGE] [--only SECTION ...]
+
+Sections: startup, specs, verify (no Docker needed); container, memory, size, platforms (need an engine
+and --image, the kit's image). A section that cannot run says why in its row."""
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PROJECT = os.path.dirname(HERE)
+PYTHON = sys.executable
+BIN = os.path.dirname(PYTHON)
+ENTRYPOINT = shutil.which("deeptempo-entrypoint", path=BIN) or "deeptempo-entrypoint"
+DEPLOY = shutil.which("deeptempo-deploy", path=BIN) or "deeptempo-deploy"
+CANARY = "sk-ant-benchmark0123456789"
+ROWS = []
+
+
+def row(figure, value, baseline="", ratio=None, target=""):
+    ROWS.append((figure, value, baseline, "" if ratio is None else f"{ratio:.2f}", target))
+
+
+def timed(command, env=None, cwd=None):
+    started = time.perf_counter()
+    subprocess.run(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    return time.perf_counter() - started
+
+
+def interleaved(commands, rounds, env=None):
+    """{name: median seconds}: each round runs every command once, in turn."""
+    samples = {name: [] for name in commands}
+    for _ in range(rounds):
+        for name, command in commands.items():
+            samples[name].append(timed(command, env=env))
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def ms(seconds):
+    return f"{seconds * 1000:.0f} ms"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+# --- no Docker --------------------------------------------------------------------------------------
+
+def bench_startup(args):
+    environment = {**os.environ, "CLAUDE_API_KEY": CANARY}
+    medians = interleaved({"pass": [PYTHON, "-c", "pass"], "click": [PYTHON, "-c", "import click"],
+                           "check": [ENTRYPOINT, "check"]}, args.rounds, environment)
+    row("`python -c 'import click'` / `python -c pass`", ms(medians["click"]), ms(medians["pass"]), medians["click"] / medians["pass"])
+    row("`deeptempo-entrypoint check` / `python -c pass`", ms(medians["check"]), ms(medians["pass"]), medians["check"] / medians["pass"])
+    row("`check` / `import click` (the floor of any click program)", ms(medians["check"]), ms(medians["click"]),
+        medians["check"] / medians["click"], "<= 1.1")
+
+
+def write_spec(path, count):
+    lines = ["version: 1", "entries:",
+             "  - {name: CLAUDE_API_KEY, kind: secret, service: C, description: d., rule: required, pattern: 'sk-ant-[A-Za-z0-9_-]+'}"]
+    lines += [f"  - {{name: SECRET_{i}, kind: secret, service: S, description: d., rule: optional}}" for i in range(count - 1)]
+    with open(path, "w") as stream:
+        stream.write("\n".join(lines) + "\n")
+
+
+def bench_specs(args):
+    with tempfile.TemporaryDirectory() as scratch:
+        specs = {}
+        for count in (10, 100, 1000):
+            specs[count] = os.path.join(scratch, f"spec{count}.yaml")
+            write_spec(specs[count], count)
+        cached = {**os.environ, "CLAUDE_API_KEY": CANARY, "XDG_CACHE_HOME": os.path.join(scratch, "cache")}
+        commands = {"builtin": [ENTRYPOINT, "check"], **{count: [ENTRYPOINT, "check", "--spec", path] for count, path in specs.items()}}
+        for command in commands.values():
+            timed(command, env=cached)  # fill the cache
+        warm = interleaved(commands, args.rounds, cached)
+        # Where no cache can be written (a read-only container): every start checks in full.
+        cold = {**cached, "XDG_CACHE_HOME": "/proc/deeptempo-benchmark-no-cache"}
+        full = interleaved({count: [ENTRYPOINT, "check", "--spec", path] for count, path in specs.items()}, max(3, args.rounds // 3), cold)
+    row("`check --spec` 1000 secrets / 10 secrets (cached)", ms(warm[1000]), ms(warm[10]), warm[1000] / warm[10], "<= 1.5")
+    row("`check --spec` 100 secrets / 10 secrets (cached)", ms(warm[100]), ms(warm[10]), warm[100] / warm[10])
+    row("`check --spec` 10 secrets (cached) / built-in spec", ms(warm[10]), ms(warm["builtin"]), warm[10] / warm["builtin"])
+    row("`check --spec` 1000 / 10 secrets, no cache writable", ms(full[1000]), ms(full[10]), full[1000] / full[10])
+    row("`check --spec` 10 secrets, no cache / built-in spec", ms(full[10]), ms(warm["builtin"]), full[10] / warm["builtin"])
+
+
+def bench_verify(args):
+    baseline = interleaved({"pass": [PYTHON, "-c", "pass"]}, 5)["pass"]
+    if not shutil.which("kubectl", path=BIN) and not shutil.which("kubectl"):
+        row("`verify k8s` production overlay, 1.30-1.37", "skipped: no kubectl (the deploy extra)")
+    else:
+        k8s = statistics.median(timed([DEPLOY, "verify", "k8s", os.path.join(PROJECT, "k8s", "overlays", "production")])
+                                for _ in range(3))
+        row("`verify k8s` production overlay (8 versions) / `python -c pass`", f"{k8s:.2f} s", ms(baseline), k8s / baseline)
+    ecs = statistics.median(timed([DEPLOY, "verify", "ecs", os.path.join(PROJECT, "ecs", "task-definition.json"), "--policy",
+                                   os.path.join(PROJECT, "ecs", "execution-role-policy.json")]) for _ in range(3))
+    row("`verify ecs` with its policy / `python -c pass`", f"{ecs:.2f} s", ms(baseline), ecs / baseline)
+
+
+# --- Docker -----------------------------------------------------------------------------------------
+
+def docker(*args, check=True):
+    result = subprocess.run(["docker", *args], capture_output=True, text=True)
+    if check and result.returncode != 0:
+        raise RuntimeError(result.stderr.strip()[-300:])
+    return result.stdout.strip()
+
+
+def wait_200(port, timeout=60):
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.02)
+    raise RuntimeError("no 200 in time")
+
+
+BARE_UVICORN = ["--entrypoint", "/opt/venv/bin/python"]
+BARE_COMMAND = ["-m", "uvicorn", "entrypoint.app:app", "--host", "0.0.0.0", "--port", "6987"]
+
+
+def run_to_200(image, bare=False):
+    """Seconds from `docker run` to the first 200 on the health path; the container is removed after."""
+    port = free_port()
+    started = time.perf_counter()
+    name = f"deeptempo-benchmark-{port}"
+    docker("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:6987", "-e", f"CLAUDE_API_KEY={CANARY}",
+           *(BARE_UVICORN if bare else []), image, *(BARE_COMMAND if bare else []))
+    try:
+        wait_200(port)
+        return time.perf_counter() - started, name
+    except Exception:
+        docker("rm", "-f", name, check=False)
+        raise
+
+
+def bench_container(args):
+    kit, bare = [], []
+    for _ in range(args.container_rounds):
+        for bucket, is_bare in ((kit, False), (bare, True)):
+            seconds, name = run_to_200(args.image, is_bare)
+            docker("rm", "-f", name, check=False)
+            bucket.append(seconds)
+    k, b = statistics.median(kit), statistics.median(bare)
+    row("`docker run` to first 200 / same image, bare uvicorn", ms(k), ms(b), k / b, "<= 1.05")
+
+
+def memory_of(name):
+    usage = docker("stats", "--no-stream", "--format", "{{.MemUsage}}", name).split("/")[0].strip()
+    number = float("".join(ch for ch in usage if ch.isdigit() or ch == "."))
+    return number * {"KiB": 1 / 1024, "MiB": 1, "GiB": 1024}.get(usage.lstrip("0123456789."), 1)
+
+
+def bench_memory(args):
+    values = {}
+    for is_bare in (False, True):
+        _, name = run_to_200(args.image, is_bare)
+        try:
+            time.sleep(2)  # idle
+            values[is_bare] = memory_of(name)
+        finally:
+            docker("rm", "-f", name, check=False)
+    row("idle memory of the container / bare uvicorn", f"{values[False]:.1f} MiB", f"{values[True]:.1f} MiB",
+        values[False] / values[True])
+
+
+def bench_size(args):
+    size = int(docker("image", "inspect", "-f", "{{.Size}}", args.image))
+    if not args.base:
+        row("image size over its base", f"{size / 1e6:.1f} MB", "skipped: no --base")
+        return
+    base = int(docker("image", "inspect", "-f", "{{.Size}}", args.base))
+    row("image size added to its base", f"{(size - base) / 1e6:.1f} MB", f"{base / 1e6:.1f} MB", size / base, "<= 25 MB added")
+
+
+def bench_platforms(args):
+    reference = statistics.median(_run_and_remove(args.image) for _ in range(3))
+    with tempfile.TemporaryDirectory() as scratch:
+        env_file = os.path.join(scratch, "app.env")
+        with open(env_file, "w") as stream:
+            stream.write(f"CLAUDE_API_KEY={CANARY}\n")
+        os.chmod(env_file, 0o600)
+        compose = []
+        for index in range(3):
+            project = f"deeptempo-benchmark-{os.getpid()}-{index}"
+            environment = {**os.environ, "DEEPTEMPO_IMAGE": args.image, "DEEPTEMPO_PORT": str(free_port()),
+                           "DEEPTEMPO_COMPOSE_ENV_FILE": env_file}
+            base = ["docker", "compose", "-p", project, "--project-directory", PROJECT, "-f", os.path.join(PROJECT, "docker-compose.yml")]
+            compose.append(timed([*base, "up", "-d", "--wait", "--no-build"], env=environment))
+            subprocess.run([*base, "down", "-v"], env=environment, capture_output=True)
+        c = statistics.median(compose)
+        row("`docker compose up --wait` to healthy / `docker run` to first 200", f"{c:.2f} s", f"{reference:.2f} s", c / reference)
+        tree = os.path.join(scratch, "k8s")
+        shutil.copytree(os.path.join(PROJECT, "k8s"), tree)
+        k8s = statistics.median(timed([DEPLOY, "local", "k8s", os.path.join(tree, "overlays", "production"), "--env-file", env_file,
+                                       "--image", args.image]) for _ in range(3))
+        row("`deeptempo-deploy local k8s` to ready / `docker run` to first 200", f"{k8s:.2f} s", f"{reference:.2f} s", k8s / reference)
+        subprocess.run([DEPLOY, "render", "ecs", "--only", "CLAUDE_API_KEY", "--output-dir", scratch], capture_output=True)
+        mapping = os.path.join(scratch, "secrets.json")
+        with open(mapping, "w") as stream:
+            json.dump({"CLAUDE_API_KEY": CANARY}, stream)
+        ecs = statistics.median(timed([DEPLOY, "local", "ecs", os.path.join(scratch, "ecs", "task-definition.json"), "--secrets",
+                                       mapping, "--image", args.image]) for _ in range(3))
+        row("`deeptempo-deploy local ecs` to healthy / `docker run` to first 200", f"{ecs:.2f} s", f"{reference:.2f} s", ecs / reference)
+
+
+def _run_and_remove(image):
+    seconds, name = run_to_200(image)
+    docker("rm", "-f", name, check=False)
+    return seconds
+
+
+SECTIONS = {"startup": bench_startup, "specs": bench_specs, "verify": bench_verify, "container": bench_container,
+            "memory": bench_memory, "size": bench_size, "platforms": bench_platforms}
+NEEDS_DOCKER = {"container", "memory", "size", "platforms"}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--container-rounds", type=int, default=5)
+    parser.add_argument("--image", default=None, help="the kit's image (for the Docker sections)")
+    parser.add_argument("--base", default=None, help="the image it was built FROM (for the size figure)")
+    parser.add_argument("--only", nargs="*", choices=sorted(SECTIONS), default=sorted(SECTIONS, key=list(SECTIONS).index))
+    args = parser.parse_args()
+    engine = subprocess.run(["docker", "info"], capture_output=True).returncode == 0 if shutil.which("docker") else False
+    for section in args.only:
+        if section in NEEDS_DOCKER and not (engine and args.image):
+            row(f"[{section}]", "skipped: " + ("no Docker engine" if not engine else "no --image"))
+            continue
+        try:
+            SECTIONS[section](args)
+        except Exception as exc:  # a benchmark reports, it does not fail the build
+            row(f"[{section}]", f"failed: {type(exc).__name__}: {str(exc)[:120]}")
+    print(f"deeptempo-deploy benchmarks: {platform.node() or 'this machine'}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, {time.strftime('%Y-%m-%d')}; medians over interleaved rounds")
+    widths = [max(len(str(r[i])) for r in ROWS + [("figure", "value", "baseline", "ratio", "target")]) for i in range(5)]
+    header = ("figure", "value", "baseline", "ratio", "target")
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for r in ROWS:
+        print("| " + " | ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) + " |")
+
+
+if __name__ == "__main__":
+    main()
