@@ -80,9 +80,10 @@ def model_findings(task_definition):
     findings = []
     # The report's own text quotes the offending values; its error records name the parameter and kind.
     for kind, name, details in getattr(report, "_errors", []):
+        types = ", ".join(getattr(t, "__name__", str(t)) for t in details.get("valid_types", []))
         words = {"missing required field": f"is missing {details.get('required_name')}",
                  "unknown field": f"has an unknown field {details.get('unknown_param')}",
-                 "invalid type": f"must be of type {', '.join(t.__name__ for t in details.get('valid_types', []))}",
+                 "invalid type": f"must be of type {types}",
                  "invalid range": "is out of range", "invalid length": "has an invalid length"}.get(kind, kind)
         findings.append(Finding(None, ERROR, f"[ecs-model] {name}: {words}"))
     if report.has_errors() and not findings:

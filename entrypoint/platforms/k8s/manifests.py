@@ -34,11 +34,16 @@ def kustomize(directory):
 
 def parse_documents(text, origin):
     try:
-        return [document for document in yaml.safe_load_all(text) if document]
+        documents = [document for document in yaml.safe_load_all(text) if document is not None]
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
         raise ConfigError(f"{origin}: not valid YAML{where}") from None
+    for index, document in enumerate(documents):
+        if not isinstance(document, dict) or not isinstance(document.get("kind"), str) \
+                or not isinstance(document.get("apiVersion"), str):
+            raise ConfigError(f"{origin}: document {index + 1} is not a Kubernetes object (a mapping with apiVersion and kind)")
+    return documents
 
 
 def generator_env_files(directory):

@@ -52,7 +52,11 @@ def load_documents(target, stdin_text=None):
 
 def verify_k8s(target, spec, versions=SUPPORTED_VERSIONS, stdin_text=None):
     documents, findings = load_documents(target, stdin_text)
-    findings += schema_findings(documents, versions)
+    invalid = schema_findings(documents, versions)
+    findings += invalid
+    # The kit's rules read only objects their schema accepts (types are then what the rules expect).
+    invalid_objects = {finding.message.split(":", 1)[0] for finding in invalid if finding.is_error}
+    documents = [d for d in documents if f"[schema] {_what(d)}" not in invalid_objects]
     view = SpecView(spec)
     secrets = secrets_by_name(documents)
     sources = {}
@@ -85,7 +89,7 @@ def schema_findings(documents, versions):
     findings = []
     custom = None
     for document in documents:
-        what = f"{document.get('kind', '?')} {(document.get('metadata') or {}).get('name', '?')}"
+        what = _what(document)
         failed = {}
         for version in versions:
             try:
@@ -99,6 +103,11 @@ def schema_findings(documents, versions):
         for problem, bad_versions in failed.items():
             findings.append(Finding(None, ERROR, f"[schema] {what}: {problem} (Kubernetes {_versions(bad_versions)})"))
     return findings
+
+
+def _what(document):
+    metadata = document.get("metadata")
+    return f"{document.get('kind', '?')} {metadata.get('name', '?') if isinstance(metadata, dict) else '?'}"
 
 
 def _versions(versions):
