@@ -10,6 +10,7 @@ from entrypoint.constants import DEFAULT_PORT, HEALTH_PATH, SECRETS_DIR_VARIABLE
 from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.platforms.k8s import SUPPORTED_VERSIONS
 from entrypoint.platforms.k8s.manifests import (
+    WORKLOADS,
     kustomize,
     main_container,
     missing_generator_env_files,
@@ -52,6 +53,8 @@ def load_documents(target, stdin_text=None):
 
 def verify_k8s(target, spec, versions=SUPPORTED_VERSIONS, stdin_text=None):
     documents, findings = load_documents(target, stdin_text)
+    if not any(document.get("kind") in WORKLOADS for document in documents):
+        findings.append(Finding(None, ERROR, "[workload] no Deployment or other workload in the manifests"))
     invalid = schema_findings(documents, versions)
     findings += invalid
     # The kit's rules read only objects their schema accepts (types are then what the rules expect).
@@ -76,8 +79,6 @@ def verify_k8s(target, spec, versions=SUPPORTED_VERSIONS, stdin_text=None):
         findings += secret_findings + reachability_findings(spec, reachable, where)
         sources.update(reachable)
     findings += generator_key_findings(view, documents)
-    if not any(True for _ in pod_templates(documents)):
-        findings.append(Finding(None, ERROR, "[workload] no Deployment or other workload in the manifests"))
     return findings, sources
 
 
