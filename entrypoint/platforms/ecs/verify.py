@@ -14,6 +14,7 @@ from entrypoint.platforms.ecs import FARGATE_SIZES
 from entrypoint.platforms.ecs.arns import parse_value_from
 from entrypoint.platforms.rules import reachability_findings, writable_state_findings
 from entrypoint.platforms.spec_view import SpecView
+from entrypoint.textfile import read_text
 
 # What describe-task-definition adds and register-task-definition does not take.
 READ_ONLY_FIELDS = ("taskDefinitionArn", "revision", "status", "requiresAttributes", "compatibilities", "registeredAt",
@@ -25,11 +26,7 @@ HEALTH_RANGES = {"interval": (5, 300), "timeout": (2, 60), "retries": (1, 10), "
 
 def load_json(path, text=None, what="task definition"):
     if text is None:
-        try:
-            with open(path, encoding="utf-8") as stream:
-                text = stream.read()
-        except OSError as exc:
-            raise ConfigError(f"{what} {path}: cannot be read ({exc.strerror})") from None
+        text = read_text(path, error=ConfigError, what=what)  # refuses FIFOs and huge files, names the file
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:

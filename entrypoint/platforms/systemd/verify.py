@@ -14,6 +14,7 @@ from entrypoint.errors import ConfigError, UnavailableError
 from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.platforms.rules import reachability_findings
 from entrypoint.platforms.spec_view import SpecView
+from entrypoint.textfile import read_text
 
 EXPOSURE = re.compile(r"Overall exposure level for \S+: (?P<score>\d+(\.\d+)?)")
 DEFAULT_MAX_EXPOSURE = 2.0
@@ -57,11 +58,7 @@ def verify_systemd(paths, spec, max_exposure=DEFAULT_MAX_EXPOSURE):
         raise UnavailableError("systemd-analyze is not installed (Debian: apt-get install systemd)")
     findings, sources = [], {}
     for path in paths:
-        try:
-            with open(path, encoding="utf-8") as stream:
-                text = stream.read()
-        except OSError as exc:
-            raise ConfigError(f"unit {path}: cannot be read ({exc.strerror})") from None
+        text = read_text(path, error=ConfigError, what="unit")
         unit = parse_unit(text)
         where = os.path.basename(path)
         findings += analyze_verify(path, text)
