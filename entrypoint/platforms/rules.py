@@ -48,10 +48,3 @@ def literal_secret_finding(key, where):
     return Finding(key, ERROR, f"[no-literal-secret] {where}: {key} is written literally; pass it by reference "
                                "(an env-file, a secret, or a variable from the environment) so the value stays out of the manifest")
 
-
-def missing_field(rule, where, field, why, level=ERROR):
-    return Finding(None, level, f"[{rule}] {where}: {field} {why}")
-
-
-def warning(rule, where, message):
-    return Finding(None, WARNING, f"[{rule}] {where}: {message}")

@@ -20,10 +20,6 @@ class SpecView:
     def secrets(self):
         return [entry for entry in self.spec if entry.is_secret]
 
-    @property
-    def settings(self):
-        return [entry for entry in self.spec if not entry.is_secret]
-
     def entry_for_key(self, key):
         """The entry a manifest key stands for: its name, a legacy alias, or a secrets-directory file
         name (the lower-case form). None when the spec does not know it."""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from entrypoint.constants import DATA_DIR, DEFAULT_PORT, HEALTH_PATH, SERVICE_UID, STATE_DIR
 from entrypoint.errors import ConfigError
 from entrypoint.platforms.ecs import CONTAINER, EXECUTION_ROLE_POLICY, FARGATE_SIZES, LAYOUTS, TASK_DEFINITION
-from entrypoint.platforms.ecs.arns import parse_value_from, secret_name
+from entrypoint.platforms.ecs.arns import parse_value_from
 from entrypoint.platforms.spec_view import SpecView
 
 ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^:@]+)")
@@ -130,9 +130,3 @@ def render(spec, options=None):
     return {TASK_DEFINITION: json.dumps(task_definition, indent=2) + "\n",
             EXECUTION_ROLE_POLICY: json.dumps(policy, indent=2) + "\n"}
 
-
-def secret_names_for(task_definition):
-    """The Secrets Manager secret names a task definition reads (for the README's create-secret steps)."""
-    return sorted({secret_name(ref.resource) for container in task_definition["containerDefinitions"]
-                   for item in container.get("secrets") or [] if (ref := parse_value_from(item["valueFrom"]))
-                   and ref.service == "secretsmanager"})
