@@ -59,7 +59,7 @@ def build_image(context, tag, base=None, target=None):
         environment["DOCKER_BUILDKIT"] = "0"  # no buildx plugin (Debian's docker.io): the classic builder
     base = base or os.environ.get("BASE_IMAGE", "python:3.12-slim")
     # --network host: the build reaches the package registries the way the host does (a proxy, here).
-    command = ["docker", "build", "--force-rm", "--progress=plain", "--network", "host", "--build-arg", f"BASE_IMAGE={base}", "-t", tag,
+    command = ["docker", "build", "--force-rm", "--label", "io.deeptempo.test=1", "--progress=plain", "--network", "host", "--build-arg", f"BASE_IMAGE={base}", "-t", tag,
                str(context)]
     if target:
         command[-1:-1] = ["--target", target]
@@ -74,7 +74,7 @@ def build_from_kit(directory, tag, dockerfile, files=None):
     """An image built FROM the kit's, as a user builds theirs: a Dockerfile and files in `directory`."""
     for name, text in {"Dockerfile": dockerfile, **(files or {})}.items():
         (directory / name).write_text(text)
-    result = subprocess.run(["docker", "build", "--force-rm", "-q", "-t", tag, str(directory)], capture_output=True, text=True,
+    result = subprocess.run(["docker", "build", "--force-rm", "--label", "io.deeptempo.test=1", "-q", "-t", tag, str(directory)], capture_output=True, text=True,
                             env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return tag
@@ -83,7 +83,9 @@ def build_from_kit(directory, tag, dockerfile, files=None):
 @pytest.fixture(scope="session")
 def image(docker_engine, build_context):
     build_image(build_context, IMAGE)
-    return IMAGE
+    yield IMAGE
+    # A rebuild leaves the previous build untagged: remove such leftovers of this suite's builds only.
+    subprocess.run(["docker", "image", "prune", "-f", "--filter", "label=io.deeptempo.test=1"], capture_output=True)
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ BACKEND_IMAGE = "deeptempo-test-backend:latest"
 @pytest.fixture(scope="module")
 def backend_image(image, tmp_path_factory):
     repository = make_backend(str(tmp_path_factory.mktemp("backend-repository")))
-    result = subprocess.run(["docker", "build", "--force-rm", "-q", "--build-arg", f"KIT_IMAGE={image}", "-f",
+    result = subprocess.run(["docker", "build", "--force-rm", "--label", "io.deeptempo.test=1", "-q", "--build-arg", f"KIT_IMAGE={image}", "-f",
                              os.path.join(PROJECT, "examples", "deeptempo-backend", "Dockerfile"), "-t", BACKEND_IMAGE,
                              repository], capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

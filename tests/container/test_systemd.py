@@ -53,7 +53,7 @@ def systemd_image(docker_engine, tmp_path_factory):
     steps = [line.replace("sudo ", "") for line in readme_install_block().splitlines() if "systemctl" not in line]
     (context / "readme-install.sh").write_text("\n".join(steps) + "\n")
     (context / "Dockerfile").write_text(DOCKERFILE)
-    result = subprocess.run(["docker", "build", "--force-rm", "--network", "host", "--build-arg",
+    result = subprocess.run(["docker", "build", "--force-rm", "--label", "io.deeptempo.test=1", "--network", "host", "--build-arg",
                              f"BASE_IMAGE={os.environ.get('BASE_IMAGE', 'python:3.12-slim')}", "-t", SYSTEMD_IMAGE, str(context)],
                             capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=1200)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
