@@ -123,6 +123,21 @@ def memory_keyring():
     keyring.set_keyring(previous)
 
 
+def wait_for_url(url, process, timeout=30):
+    """Poll `url` until it answers; fail naming `url` if `process` ends or `timeout` passes first."""
+    import time
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as answer:
+                return answer.status
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline, f"{url} did not answer"
+            time.sleep(0.1)
+
+
 def write(path, text, mode=0o600):
     with open(path, "w", encoding="utf-8", newline="") as stream:
         stream.write(text)

@@ -7,11 +7,10 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 import pytest
 
-from conftest import ENTRYPOINT, PROJECT, write
+from conftest import ENTRYPOINT, PROJECT, wait_for_url, write
 
 CANARY = "sk-ant-LEAKCANARY0123456789abcdef"
 DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
@@ -74,16 +73,7 @@ def test_serve_keeps_the_canary_off_every_command_line(sources, tmp_path):
     process = subprocess.Popen([*ENTRYPOINT, "serve", "--host", "127.0.0.1", "--port", str(port)],
                                env={**os.environ, **sources["env-file"]}, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
-        deadline = time.monotonic() + 20
-        import urllib.request
-
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1)
-                break
-            except OSError:
-                assert process.poll() is None and time.monotonic() < deadline
-                time.sleep(0.1)
+        wait_for_url(f"http://127.0.0.1:{port}/api/health", process)
         for entry in os.listdir("/proc"):
             if entry.isdigit():
                 try:

@@ -7,12 +7,10 @@ import os
 import socket
 import subprocess
 import sys
-import time
-import urllib.request
 
 import pytest
 
-from conftest import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, write
+from conftest import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, wait_for_url, write
 
 BIN = os.path.dirname(sys.executable)
 DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
@@ -35,14 +33,7 @@ def moto():
                                env={**os.environ, "MOTO_ACCOUNT_ID": ACCOUNT}, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"{endpoint}/moto-api/", timeout=1)
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, "moto_server did not start"
-            time.sleep(0.2)
+    wait_for_url(f"{endpoint}/moto-api/", process)
     yield endpoint
     process.terminate()
     process.wait(timeout=10)
