@@ -19,20 +19,22 @@ def render_env_example(spec):
     for service, entries in services.items():
         lines = [f"# --- {service} ---"]
         for entry in entries:
-            lines.append(f"# {entry.description} [{_rule_text(entry, spec)}]")
-            lines.append(_assignment(entry, spec))
+            lines.append(f"# {entry.description} [{rule_text(entry, spec)}]")
+            lines.append(example_line(entry, spec))
         blocks.append("\n".join(lines) + "\n")
     return "\n".join(blocks)
 
 
-def _rule_text(entry, spec):
+def rule_text(entry, spec):
+    """The entry's rule in words, for a comment above its line."""
     if entry.rule in ("required", "optional"):
         return entry.rule
     others = " and ".join(member.name for member in spec.groups[entry.group] if member is not entry)
     return f"required unless {others} is set" if entry.rule == "one_of" else f"optional; together with {others}"
 
 
-def _assignment(entry, spec):
+def example_line(entry, spec):
+    """NAME=placeholder, commented out unless the entry must be set (a one_of group's first member is)."""
     value = entry.placeholders[0] if entry.placeholders else (entry.default or "")
     active = entry.rule == "required" or (entry.rule == "one_of" and spec.groups[entry.group][0] is entry)
     return f"{'' if active else '# '}{entry.name}={value}"

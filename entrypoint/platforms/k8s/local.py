@@ -20,7 +20,14 @@ import time
 
 from entrypoint.deploy.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, writable_tmpfs
 from entrypoint.errors import ConfigError
-from entrypoint.platforms.k8s.manifests import generator_env_files, kustomize, main_container, pod_templates, rendered_copy
+from entrypoint.platforms.k8s.manifests import (
+    container_port,
+    generator_env_files,
+    kustomize,
+    main_container,
+    pod_templates,
+    rendered_copy,
+)
 
 VARIABLE_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 REFERENCE = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
@@ -161,7 +168,7 @@ def container_spec(pod_spec, container, documents, image, stand_in_secret_text=N
     command = [expand(part, environment) for part in container.get("command") or []] or None
     args = [expand(part, environment) for part in container.get("args") or []] or None
     readiness = (container.get("readinessProbe") or {}).get("httpGet") or {}
-    port = _port_number(container, readiness.get("port"))
+    port = container_port(container, readiness.get("port"))
     spec = ContainerSpec(
         image=image or container["image"], entrypoint=command, command=args, environment=environment,
         user=f"{user}:{group}" if user is not None and group is not None else (str(user) if user is not None else None),
@@ -172,12 +179,6 @@ def container_spec(pod_spec, container, documents, image, stand_in_secret_text=N
         healthcheck={"test": ["NONE"]},  # a kubelet ignores the image's HEALTHCHECK; the probe below decides
         extra=extra)
     return spec, (readiness.get("path"), port), cleanup
-
-
-def _port_number(container, port):
-    if isinstance(port, int) or port is None:
-        return port
-    return next((p.get("containerPort") for p in container.get("ports") or [] if p.get("name") == port), None)
 
 
 def _tmpfs_size(limit):

@@ -133,6 +133,13 @@ def secrets_by_name(documents):
     return found
 
 
+def container_port(container, port):
+    """A probe's port as a number: itself, or the containerPort of the port it names."""
+    if isinstance(port, int) or port is None:
+        return port
+    return next((p.get("containerPort") for p in container.get("ports") or [] if p.get("name") == port), None)
+
+
 def main_container(pod_spec):
     containers = pod_spec.get("containers") or []
     return next((c for c in containers if "deeptempo" in (c.get("image") or "")), containers[0] if containers else None)

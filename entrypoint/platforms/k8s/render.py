@@ -3,6 +3,7 @@ External Secrets Operator component's data list, from the spec."""
 
 import yaml
 
+from entrypoint.env_example import example_line, rule_text
 from entrypoint.platforms.k8s import EXTERNAL_SECRET_KEY, OVERLAYS, SECRET_NAME
 from entrypoint.platforms.spec_view import SpecView
 
@@ -13,19 +14,10 @@ def render_secrets_env_example(spec, overlay):
     lines = [f"# Secrets of the {overlay} overlay: cp secrets.env.example secrets.env (gitignored), put the real",
              "# values in, bare KEY=value (Kustomize keeps quotes as part of the value), one per line.",
              f"# {GENERATED}", ""]
-    for entry in SpecView(spec).secrets:
-        lines.append(f"# {entry.description} [{_rule(entry, spec)}]")
-        needed = entry.rule == "required" or (entry.rule == "one_of" and spec.groups[entry.group][0] is entry)
-        placeholder = entry.placeholders[0] if entry.placeholders else ""
-        lines.append(f"{'' if needed else '# '}{entry.name}={placeholder}")
+    for entry in SpecView(spec).secrets:  # env.example's lines, secrets only: the generator's keys
+        lines.append(f"# {entry.description} [{rule_text(entry, spec)}]")
+        lines.append(example_line(entry, spec))
     return "\n".join(lines) + "\n"
-
-
-def _rule(entry, spec):
-    if entry.rule in ("required", "optional"):
-        return entry.rule
-    others = " and ".join(member.name for member in spec.groups[entry.group] if member is not entry)
-    return f"required unless {others} is set" if entry.rule == "one_of" else f"optional; together with {others}"
 
 
 def render_external_secret(spec):

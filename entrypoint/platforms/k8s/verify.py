@@ -11,6 +11,7 @@ from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.platforms.k8s import SUPPORTED_VERSIONS
 from entrypoint.platforms.k8s.manifests import (
     WORKLOADS,
+    container_port,
     kustomize,
     main_container,
     missing_generator_env_files,
@@ -164,7 +165,7 @@ def restricted_findings(pod_spec, where):
         if not (context.get("runAsNonRoot") is True or (pod_context.get("runAsNonRoot") is True
                                                          and context.get("runAsNonRoot") is not False)):
             fail("restricted", f"{name}: runAsNonRoot must be true (pod or container securityContext)")
-        if 0 in (context.get("runAsUser"), pod_context.get("runAsUser") if "runAsUser" not in context else None):
+        if context.get("runAsUser", pod_context.get("runAsUser")) == 0:
             fail("restricted", f"{name}: runAsUser must not be 0")
         seccomp = (context.get("seccompProfile") or pod_context.get("seccompProfile") or {}).get("type")
         if seccomp not in ("RuntimeDefault", "Localhost"):
@@ -174,12 +175,6 @@ def restricted_findings(pod_spec, where):
     return findings
 
 
-def _port_number(container, port):
-    if isinstance(port, int):
-        return port
-    return next((p.get("containerPort") for p in container.get("ports") or [] if p.get("name") == port), None)
-
-
 def probe_findings(container, where):
     findings = []
     for probe_name in ("readinessProbe", "livenessProbe"):
@@ -187,7 +182,7 @@ def probe_findings(container, where):
         http = (probe or {}).get("httpGet") or {}
         if not probe:
             findings.append(Finding(None, ERROR, f"[probes] {where}: container {container.get('name')} has no {probe_name}"))
-        elif http.get("path") != HEALTH_PATH or _port_number(container, http.get("port")) != DEFAULT_PORT:
+        elif http.get("path") != HEALTH_PATH or container_port(container, http.get("port")) != DEFAULT_PORT:
             findings.append(Finding(None, ERROR, f"[probes] {where}: {probe_name} must be an httpGet of {HEALTH_PATH} on "
                                                  f"port {DEFAULT_PORT}"))
     return findings
