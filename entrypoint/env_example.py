@@ -12,8 +12,11 @@ HEADER = """\
 """
 
 
-def render_env_example(spec):
-    blocks, services = [HEADER], {}
+from entrypoint.spec.model import ONE_OF, OPTIONAL, REQUIRED, Entry, Spec
+
+
+def render_env_example(spec: Spec) -> str:
+    blocks, services = [HEADER], dict[str, list[Entry]]()
     for entry in spec:
         services.setdefault(entry.service, []).append(entry)
     for service, entries in services.items():
@@ -25,16 +28,15 @@ def render_env_example(spec):
     return "\n".join(blocks)
 
 
-def rule_text(entry, spec):
+def rule_text(entry: Entry, spec: Spec) -> str:
     """The entry's rule in words, for a comment above its line."""
-    if entry.rule in ("required", "optional"):
+    if entry.rule in (REQUIRED, OPTIONAL):
         return entry.rule
-    others = " and ".join(member.name for member in spec.groups[entry.group] if member is not entry)
-    return f"required unless {others} is set" if entry.rule == "one_of" else f"optional; together with {others}"
+    others = " and ".join(member.name for member in spec.groups[entry.group or ""] if member is not entry)
+    return f"required unless {others} is set" if entry.rule == ONE_OF else f"optional; together with {others}"
 
 
-def example_line(entry, spec):
+def example_line(entry: Entry, spec: Spec) -> str:
     """NAME=placeholder, commented out unless the entry must be set (a one_of group's first member is)."""
     value = entry.placeholders[0] if entry.placeholders else (entry.default or "")
-    active = entry.rule == "required" or (entry.rule == "one_of" and spec.groups[entry.group][0] is entry)
-    return f"{'' if active else '# '}{entry.name}={value}"
+    return f"{'' if spec.is_active_example(entry) else '# '}{entry.name}={value}"

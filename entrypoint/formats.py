@@ -1,8 +1,17 @@
-"""Named value formats a spec entry may require. Each check returns None when the value fits, or a
-reason that describes the expectation without quoting the value."""
+"""Named value formats a spec entry may require, the one boolean parser, and whether a value may be
+quoted in a message. Each format check returns None when the value fits, or a reason that describes the
+expectation without quoting the value."""
+
+import re
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from entrypoint.spec.model import Spec
+
+ECHO_LIMIT = 40  # a setting's value longer than this is never quoted: it could be a pasted secret
 
 
-def _postgresql_url(value):
+def _postgresql_url(value: str) -> str | None:
     from urllib.parse import urlsplit
 
     try:
@@ -17,21 +26,19 @@ def _postgresql_url(value):
     return None
 
 
-def _boolean(value):
+def _boolean(value: str) -> str | None:
     return None if value.strip().lower() in BOOLEAN_WORDS else "must be true/false (also 1/0, yes/no, on/off)"
 
 
-def _port(value):
+def _port(value: str) -> str | None:
     return None if value.isdigit() and 1 <= int(value) <= 65535 else "must be a port number from 1 to 65535"
 
 
-def _positive_integer(value):
+def _positive_integer(value: str) -> str | None:
     return None if value.isdigit() and int(value) >= 1 else "must be a whole number of at least 1"
 
 
-def _asgi_app(value):
-    import re
-
+def _asgi_app(value: str) -> str | None:
     if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", value):
         return None
     return "must be module:attribute, a Python module path and the app's name in it (backend.main:app)"
@@ -41,7 +48,7 @@ TRUE_WORDS = frozenset({"true", "1", "yes", "on"})
 FALSE_WORDS = frozenset({"false", "0", "no", "off", ""})
 BOOLEAN_WORDS = TRUE_WORDS | FALSE_WORDS
 
-FORMATS = {
+FORMATS: dict[str, Callable[[str], str | None]] = {
     "postgresql-url": _postgresql_url,
     "boolean": _boolean,
     "port": _port,
@@ -50,7 +57,15 @@ FORMATS = {
 }
 
 
-def parse_boolean(value, *, name):
+def is_true(value: object) -> bool:
+    """A switch that is on: true/1/yes/on in any case, or the boolean True (YAML and JSON manifests).
+    The one reading of a boolean for the kit, its manifests' fields and systemd's own words alike."""
+    if isinstance(value, bool):
+        return value
+    return isinstance(value, str) and value.strip().lower() in TRUE_WORDS
+
+
+def parse_boolean(value: str | None, *, name: str) -> bool:
     """ENABLE_KEYRING-style switches; anything else is an error naming the setting."""
     from entrypoint.errors import ConfigError
 
@@ -59,7 +74,17 @@ def parse_boolean(value, *, name):
         return True
     if word in FALSE_WORDS:
         return False
-    from entrypoint.validation import safe_to_echo
-
-    shown = f"={value!r}" if safe_to_echo(value) else ""
+    shown = f"={value!r}" if value is not None and safe_to_echo(value) else ""
     raise ConfigError(f"{name}{shown} is not a boolean: use true/false (also 1/0, yes/no, on/off)")
+
+
+def safe_to_echo(value: str, spec: "Spec | None" = None) -> bool:
+    """Whether a setting's value may appear in a message: short, one printable line, and matching no
+    secret format of the spec (so `SECRETS_BACKEND=<a pasted API key>` is never echoed)."""
+    if len(value) > ECHO_LIMIT or not value.isprintable():
+        return False
+    if spec is None:
+        from entrypoint.spec import builtin_spec
+
+        spec = builtin_spec()
+    return not any(entry.pattern and re.search(entry.pattern, value) for entry in spec if entry.is_secret)

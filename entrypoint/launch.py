@@ -12,7 +12,8 @@ from entrypoint.findings import ERROR, Finding, has_errors
 from entrypoint.resolution import Resolution, resolve
 from entrypoint.sources.chains import deployment_sources, process_environ
 from entrypoint.sources.options import OptionsSource
-from entrypoint.validation import safe_to_echo, validate, value_problem
+from entrypoint.formats import safe_to_echo
+from entrypoint.validation import validate, value_problem
 
 # uvicorn's settings, and the serve options that set them (an option wins over its variable).
 SERVER_SETTINGS = ("APP_MODULE", "APP_DIR", "HOST", "PORT", "WEB_CONCURRENCY", "LOG_LEVEL", "FORWARDED_ALLOW_IPS")

@@ -36,7 +36,7 @@ _DESCRIPTIONS = {
 def write_backend_from(environ) -> str:
     name = (environ.get(SECRETS_BACKEND_VARIABLE) or DEFAULT_WRITE_BACKEND).strip().lower()
     if name not in WRITE_BACKENDS:
-        from entrypoint.validation import safe_to_echo
+        from entrypoint.formats import safe_to_echo
 
         shown = f"={name!r}" if safe_to_echo(name) else ""
         raise BackendError(f"{SECRETS_BACKEND_VARIABLE}{shown} is not a secrets backend: use one of {', '.join(WRITE_BACKENDS)}")

@@ -1,46 +1,62 @@
 """The validation engine: a spec and a resolution in, every finding out (errors and warnings).
-check, serve, status and each platform's renderers all call `validate`. No message holds a value."""
+check, serve, status and every platform's verify call it. No message holds a value."""
 
 import re
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
-from entrypoint.findings import ERROR, WARNING, Finding
-from entrypoint.formats import FORMATS
+from entrypoint.findings import ERROR, WARNING, Finding, Where
+from entrypoint.formats import FORMATS, safe_to_echo
+from entrypoint.spec.model import ALL_OR_NONE, ONE_OF, REQUIRED, Entry, Spec, Unmet
 
-ECHO_LIMIT = 40  # a setting's value longer than this is never quoted: it could be a pasted secret
+if TYPE_CHECKING:  # types only: the start-up path imports what it uses, no more
+    from entrypoint.resolution import Resolution
+
+# Rule ids of the findings below (`check --json`'s "rule").
+RULE_REQUIRED = "required"
+RULE_ONE_OF = "one-of"
+RULE_ALL_OR_NONE = "all-or-none"
+RULE_PLACEHOLDER = "placeholder"
+RULE_FORMAT = "format"
+RULE_WHITE_SPACE = "white-space"
+RULE_LEGACY_NAME = "legacy-name"
 
 
-def validate(spec, resolution):
+def validate(spec: Spec, resolution: "Resolution") -> list[Finding]:
     findings = list(resolution.findings)
     for entry in spec:
         resolved = resolution.secrets.get(entry.name)
-        if resolved is None:
-            if entry.rule == "required":
-                findings.append(Finding(entry.name, ERROR, f"is required but not set ({entry.description})"
-                                                           + _note(resolution, entry.name)))
-            continue
-        findings.extend(_value_findings(entry, resolved, spec))
-    findings.extend(_group_findings(spec, resolution))
+        if resolved is not None:
+            findings.extend(value_findings(entry, resolved.value, resolved.source, spec, found_as=resolved.found_as))
+    for unmet in spec.unmet(resolution.secrets):
+        findings.extend(_unmet_findings(spec, unmet, resolution))
     return findings
 
 
-def _value_findings(entry, resolved, spec):
-    value, where = resolved.value, f"from {resolved.source}"
-    if resolved.found_as != entry.name:
-        yield Finding(entry.name, WARNING, f"found under the legacy name {resolved.found_as} ({where}); rename it to {entry.name}")
+def value_findings(entry: Entry, value: str, source: str, spec: Spec, *, found_as: str | None = None,
+                   at: Where | None = None) -> Iterator[Finding]:
+    """What is wrong with `value` as the entry's value, found in `source` (a label or a file's line);
+    `at` is where the findings say they are (default: that source)."""
+    where, at = f"from {source}", at or Where(source=source)
+    if found_as and found_as != entry.name:
+        yield Finding(entry.name, WARNING, f"found under the legacy name {found_as} ({where}); rename it to {entry.name}",
+                      RULE_LEGACY_NAME, at)
     if value.casefold() in {placeholder.casefold() for placeholder in entry.placeholders}:
-        yield Finding(entry.name, ERROR, f"still holds the placeholder from env.example ({where}); put the real value in")
+        yield Finding(entry.name, ERROR, f"still holds the placeholder from env.example ({where}); put the real value in",
+                      RULE_PLACEHOLDER, at)
         return
     reason = value_problem(entry, value, spec)
     stray_space = _stray_white_space(value)
     if reason and stray_space and not value_problem(entry, value.strip(), spec):
-        yield Finding(entry.name, ERROR, f"{stray_space} ({where}); without it the value would be valid")
+        yield Finding(entry.name, ERROR, f"{stray_space} ({where}); without it the value would be valid", RULE_WHITE_SPACE, at)
     elif reason:
-        yield Finding(entry.name, ERROR, f"{reason}{'; it also ' + stray_space if stray_space else ''} ({where})")
+        yield Finding(entry.name, ERROR, f"{reason}{'; it also ' + stray_space if stray_space else ''} ({where})",
+                      RULE_FORMAT, at)
     elif entry.is_secret and stray_space:
-        yield Finding(entry.name, WARNING, f"{stray_space} ({where}); is that intended?")
+        yield Finding(entry.name, WARNING, f"{stray_space} ({where}); is that intended?", RULE_WHITE_SPACE, at)
 
 
-def _stray_white_space(value):
+def _stray_white_space(value: str) -> str | None:
     if value.endswith("\r"):
         return "ends with a carriage return (a file saved with Windows line ends?)"
     if value != value.strip():
@@ -48,19 +64,7 @@ def _stray_white_space(value):
     return None
 
 
-def safe_to_echo(value, spec=None):
-    """Whether a setting's value may appear in a message: short, one printable line, and matching no
-    secret format of the spec (so `SECRETS_BACKEND=<a pasted API key>` is never echoed)."""
-    if len(value) > ECHO_LIMIT or not value.isprintable():
-        return False
-    if spec is None:
-        from entrypoint.spec import builtin_spec
-
-        spec = builtin_spec()
-    return not any(entry.pattern and re.search(entry.pattern, value) for entry in spec if entry.is_secret)
-
-
-def value_problem(entry, value, spec=None):
+def value_problem(entry: Entry, value: str, spec: Spec | None = None) -> str | None:
     """Why `value` breaks the entry's choices, format or pattern, in words that do not quote it."""
     if entry.choices and value not in entry.choices:
         shown = f" (got {value!r})" if not entry.is_secret and safe_to_echo(value, spec) else ""
@@ -74,21 +78,24 @@ def value_problem(entry, value, spec=None):
     return None
 
 
-def _note(resolution, name):
+def _note(resolution: "Resolution", name: str) -> str:
     note = resolution.missing_notes.get(name)
     return f"; {note}" if note else ""
 
 
-def _group_findings(spec, resolution):
-    for group, members in spec.groups.items():
-        names = [entry.name for entry in members]
-        present = [name for name in names if name in resolution.secrets]
-        rule = members[0].rule
-        if rule == "one_of" and not present:
-            notes = "".join(_note(resolution, name) for name in names)
-            yield Finding(names[0], ERROR, f"is not set: set {' or '.join(names)} ({members[0].description}){notes}")
-        elif rule == "all_or_none" and present and len(present) < len(names):
-            for name in names:
-                if name not in present:
-                    yield Finding(name, ERROR, f"is not set, but {', '.join(present)} is: the {group} group needs all of "
-                                               f"{', '.join(names)} or none of them")
+def _unmet_findings(spec: Spec, unmet: Unmet, resolution: "Resolution") -> Iterator[Finding]:
+    first = spec.by_name[unmet.names[0]]
+    if unmet.kind == REQUIRED:
+        yield Finding(first.name, ERROR, f"is required but not set ({first.description}){_note(resolution, first.name)}",
+                      RULE_REQUIRED)
+    elif unmet.kind == ONE_OF:
+        notes = "".join(_note(resolution, name) for name in unmet.names)
+        yield Finding(first.name, ERROR, f"is not set: set {' or '.join(unmet.names)} ({first.description}){notes}",
+                      RULE_ONE_OF)
+    elif unmet.kind == ALL_OR_NONE:
+        for name in unmet.missing:
+            yield Finding(name, ERROR, f"is not set, but {', '.join(unmet.present)} is: the {unmet.group} group needs all "
+                                       f"of {', '.join(unmet.names)} or none of them", RULE_ALL_OR_NONE)
+
+
+__all__ = ["validate", "value_findings", "value_problem", "safe_to_echo"]

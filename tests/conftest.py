@@ -1,19 +1,16 @@
+"""Fixtures for every test: a clean environment, the real entry point in a child process, and CI's
+rule that a skipped test is a failed one. Shared helpers live in tests/helpers.py."""
+
 import os
 import subprocess
-import sys
 import tempfile
 
 import pytest
 
 from entrypoint.constants import FILE_SUFFIX, KIT_VARIABLES
 from entrypoint.spec import builtin_spec
+from tests.helpers import ENTRYPOINT
 
-PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ENTRYPOINT = [sys.executable, "-m", "entrypoint"]
-# Values no output may ever contain.
-CANARY_CLAUDE = "sk-ant-CANARYclaude0123456789"
-CANARY_PASSWORD = "Canary-Splunk-Passw0rd"
-NOBODY = 65534
 
 def _kit_names():
     names = set(KIT_VARIABLES)
@@ -70,29 +67,6 @@ def shared_tmp():
     subprocess.run(["rm", "-rf", directory], check=False)
 
 
-def as_nobody(function, *args):
-    """Call function(*args) in a forked child running as nobody (as root, mode 000 does not stop a
-    read); return the message of what it raised, or None."""
-    read_end, write_end = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: never returns into pytest
-        message = b""
-        try:
-            os.setgroups([])
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-            function(*args)
-        except BaseException as exc:  # noqa: BLE001 - reported to the parent
-            message = (str(exc) or type(exc).__name__).encode()
-        os.write(write_end, message)
-        os._exit(0)
-    os.close(write_end)
-    with os.fdopen(read_end, "rb") as stream:
-        message = stream.read().decode()
-    os.waitpid(pid, 0)
-    return message or None
-
-
 @pytest.fixture
 def memory_keyring():
     keyring = pytest.importorskip("keyring")
@@ -123,23 +97,3 @@ def memory_keyring():
     keyring.set_keyring(previous)
 
 
-def wait_for_url(url, process, timeout=30):
-    """Poll `url` until it answers; fail naming `url` if `process` ends or `timeout` passes first."""
-    import time
-    import urllib.request
-
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=1) as answer:
-                return answer.status
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, f"{url} did not answer"
-            time.sleep(0.1)
-
-
-def write(path, text, mode=0o600):
-    with open(path, "w", encoding="utf-8", newline="") as stream:
-        stream.write(text)
-    os.chmod(path, mode)
-    return path

@@ -14,7 +14,7 @@ import pytest
 from standin_backend import make_backend
 from test_serve import free_port
 
-from conftest import CANARY_CLAUDE, ENTRYPOINT, write
+from tests.helpers import CANARY_CLAUDE, ENTRYPOINT, write
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from conftest import CANARY_CLAUDE, CANARY_PASSWORD, write
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, write
 
 VALID = {"CLAUDE_API_KEY": CANARY_CLAUDE}
 PASTED_KEY = "sk-ant-api03-PASTEDKEY0123456789abcdef"

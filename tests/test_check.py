@@ -5,11 +5,11 @@ import sys
 
 import pytest
 
-from conftest import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, write
 from entrypoint.cli import main
 from entrypoint.constants import KEYRING_SERVICE as SERVICE_NAME
 from entrypoint.env_example import render_env_example
 from entrypoint.spec import builtin_spec
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, write
 
 VALID = {"CLAUDE_API_KEY": CANARY_CLAUDE}
 
@@ -74,7 +74,8 @@ def test_legacy_alias_is_accepted_with_a_warning(run_entrypoint):
     report = json.loads(run_entrypoint("check", "--json", env={"claude_api_key": CANARY_CLAUDE}).stdout)
     assert report["ok"] is True
     assert report["findings"] == [{"secret": "CLAUDE_API_KEY", "level": "warning",
-                                   "message": "found under the legacy name claude_api_key (from environment); rename it to CLAUDE_API_KEY"}]
+                                   "message": "found under the legacy name claude_api_key (from environment); rename it to CLAUDE_API_KEY",
+                                   "rule": "legacy-name", "where": {"source": "environment"}}]
 
 
 @pytest.mark.parametrize("setup, message", [

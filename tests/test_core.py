@@ -6,7 +6,6 @@ import json
 import click
 import pytest
 
-from conftest import CANARY_CLAUDE, CANARY_PASSWORD
 from entrypoint import constants
 from entrypoint.cli import run_click
 from entrypoint.errors import ConfigError, UnavailableError
@@ -25,6 +24,7 @@ from entrypoint.sources.chains import deployment_sources
 from entrypoint.sources.options import OptionsSource
 from entrypoint.spec import builtin_spec
 from entrypoint.status import secrets_status
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD
 
 SPEC = builtin_spec()
 

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import sys
 
-from conftest import PROJECT
+from tests.helpers import PROJECT
 
 DOCKERFILE = os.path.join(PROJECT, "Dockerfile")
 

@@ -16,7 +16,6 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import as_nobody, write
 from entrypoint.cli import run_click
 from entrypoint.deploy.cli import cli as deploy_cli
 from entrypoint.envfile import read_env_file, update_env_file
@@ -24,6 +23,7 @@ from entrypoint.errors import KitError
 from entrypoint.resolution import resolve
 from entrypoint.sources.chains import deployment_sources
 from entrypoint.spec import builtin_spec
+from tests.helpers import as_nobody, write
 
 MARKER = "Zq9FUZZMARKER"
 SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-5, 70000), st.text(max_size=12),

@@ -6,14 +6,12 @@ local, have their own canary checks: tests/container/.)"""
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
-from conftest import ENTRYPOINT, PROJECT, wait_for_url, write
+from tests.helpers import DEPLOY, ENTRYPOINT, PROJECT, wait_for_url, write
 
 CANARY = "sk-ant-LEAKCANARY0123456789abcdef"
-DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
 
 
 @pytest.fixture

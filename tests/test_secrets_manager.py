@@ -2,11 +2,11 @@ import os
 
 import pytest
 
-from conftest import write
 from entrypoint import secrets_manager
 from entrypoint.constants import KEYRING_SERVICE as SERVICE_NAME
 from entrypoint.errors import BackendError, ConfigError
 from entrypoint.secrets_manager import SecretsManager, delete_secret, get_secret, get_secrets_manager, set_secret
+from tests.helpers import write
 
 
 @pytest.fixture

@@ -9,9 +9,9 @@ import urllib.request
 
 import pytest
 
-from conftest import CANARY_CLAUDE, CANARY_PASSWORD, ENTRYPOINT, write
 from entrypoint.launch import ValidationFailed, prepare_serve
 from entrypoint.spec import builtin_spec
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, ENTRYPOINT, write
 
 SPEC = builtin_spec()
 VALID = {"CLAUDE_API_KEY": CANARY_CLAUDE}

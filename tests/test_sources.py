@@ -2,11 +2,11 @@ import os
 
 import pytest
 
-from conftest import as_nobody, write
 from entrypoint.launch import program_environment
 from entrypoint.resolution import resolve
 from entrypoint.sources.chains import deployment_sources
 from entrypoint.spec import builtin_spec
+from tests.helpers import as_nobody, write
 
 SPEC = builtin_spec()
 NAME = "SPLUNK_PASSWORD"

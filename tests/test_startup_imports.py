@@ -5,7 +5,7 @@ import os
 import subprocess
 import sys
 
-from conftest import write
+from tests.helpers import write
 
 PROBE = """
 import sys

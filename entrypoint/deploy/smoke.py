@@ -22,7 +22,7 @@ from entrypoint.constants import (
     SECRETS_BACKEND_VARIABLE,
     STATE_DIR,
 )
-from entrypoint.deploy.runner import (
+from entrypoint.platforms.runner import (
     ContainerSpec,
     DockerRunner,
     NotHealthy,
@@ -58,14 +58,6 @@ class SmokeOptions:
     writable: tuple[str, ...] = ()  # paths a read-only root needs writable (tmpfs), beside /tmp
 
 
-def required_secret_names(spec) -> list[str]:
-    """The secrets the image must refuse to start without: every `required` entry and the first
-    entry of each `one_of` group."""
-    names = [entry.name for entry in spec if entry.is_secret and entry.rule == "required"]
-    names += [members[0].name for members in spec.groups.values() if members[0].rule == "one_of"]
-    return names
-
-
 def canary_for(entry) -> str:
     """A fresh random value that passes the entry's checks: its pattern's literal prefix, then random."""
     prefix = re.match(r"[A-Za-z0-9_\-]*", entry.pattern or "").group(0)
@@ -80,7 +72,7 @@ class Smoke:
     def __init__(self, runner: DockerRunner, options: SmokeOptions, spec):
         self.runner = runner
         self.options = options
-        self.required = required_secret_names(spec)
+        self.required = spec.required_names()  # the image must refuse to start without each
         if not self.required:
             raise ConfigError("smoke: the spec requires no secret, so there is nothing to refuse a start without")
         self.canaries = {name: canary_for(spec.by_name[name]) for name in self.required}

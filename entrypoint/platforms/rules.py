@@ -1,50 +1,240 @@
-"""The rules every platform's verify shares, over a platform-neutral view of a manifest. Each returns
-findings (entrypoint.findings) that name the secret or field and the rule, never a value."""
+"""The rules every platform shares, run once over the workload model (platforms/model.py) with the spec
+in use. One id per rule, the same on every platform; each rule is a small function that yields findings
+naming the secret or field, never a value. A rule whose subject a platform cannot express (None in the
+workload) says nothing for it. A platform adds only the rules only it can have, in its own verify."""
 
-from entrypoint.constants import DATA_DIR, STATE_DIR
+from collections.abc import Callable, Iterable, Iterator
+from typing import NamedTuple
+
+from entrypoint.constants import STATE_DIR_NAME
 from entrypoint.findings import ERROR, WARNING, Finding
+from entrypoint.platforms.model import HOST_PATH, Workload
+from entrypoint.platforms.spec_view import SpecView
+from entrypoint.spec.model import ALL_OR_NONE, ONE_OF, REQUIRED, Spec, Unmet
+from entrypoint.validation import value_findings, value_problem
+
+LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+# Host paths no workload of the kit mounts: the engine's socket (root on the host) and system trees.
+SYSTEM_DIRECTORIES = frozenset({"/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib64", "/opt", "/proc", "/root",
+                                "/run", "/sbin", "/srv", "/sys", "/usr", "/var", "/var/lib", "/var/log", "/var/run"})
+SYSTEM_TREES = ("/boot/", "/dev/", "/etc/", "/proc/", "/root/", "/sys/", "/usr/", "/var/lib/docker", "/var/lib/kubelet",
+                "/var/lib/containerd", "/run/containerd", "/var/run/docker", "/run/docker")
 
 
-def reachability_findings(spec, reachable, where):
-    """Every required secret must reach the container, `one_of` groups by at least one member and
-    `all_or_none` groups by all of their members or none. `reachable` maps a spec name to how it
-    arrives (for the report's sources); `where` names the manifest part, for the message."""
-    findings = []
-    for entry in spec:
-        if entry.rule == "required" and entry.name not in reachable:
-            findings.append(Finding(entry.name, ERROR, f"[secret-reachable] {where}: the required {entry.name} reaches "
-                                                       "the container by no env-file, environment reference or secret"))
-    for group, members in spec.groups.items():
-        names = [member.name for member in members]
-        present = [name for name in names if name in reachable]
-        if members[0].rule == "one_of" and not present:
-            findings.append(Finding(names[0], ERROR, f"[secret-reachable] {where}: none of {', '.join(names)} reaches the "
-                                                     "container; one of them is required"))
-        elif members[0].rule == "all_or_none" and present and len(present) < len(names):
-            missing = [name for name in names if name not in present]
-            findings.append(Finding(missing[0], ERROR, f"[secret-reachable] {where}: {', '.join(present)} reaches the "
-                                                       f"container but {', '.join(missing)} does not; the {group} group "
-                                                       "needs all of them or none"))
-    return findings
+class Rule(NamedTuple):
+    id: str
+    check: Callable[[Workload, Spec], Iterable[Finding]]
+    summary: str
 
 
-def writable_state_findings(read_only, mounted_paths, where):
+def finding(workload: Workload, rule: str, message: str, *, level: str = ERROR, secret: str | None = None,
+            line: int | None = None) -> Finding:
+    return Finding(secret, level, message, rule, workload.where.at(line) if line else workload.where)
+
+
+# --- secrets ----------------------------------------------------------------------------------------
+
+def secret_reachable(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    """Every required secret reaches the service, a one_of group by at least one member, an all_or_none
+    group by all of its members or none."""
+    for unmet in spec.unmet(workload.secret_routes):
+        yield finding(workload, "secret-reachable", _unmet_message(unmet), secret=unmet.missing[0])
+
+
+def _unmet_message(unmet: Unmet) -> str:
+    if unmet.kind == REQUIRED:
+        return f"the required {unmet.names[0]} reaches the service by no env-file, environment reference or secret"
+    if unmet.kind == ONE_OF:
+        return f"none of {', '.join(unmet.names)} reaches the service; one of them is required"
+    assert unmet.kind == ALL_OR_NONE
+    return (f"{', '.join(unmet.present)} reaches the service but {', '.join(unmet.missing)} does not; the {unmet.group} "
+            "group needs all of them or none")
+
+
+def no_literal_secret(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    """A secret written in the manifest: under a secret's name (or a name that looks like one), or a
+    value of a secret's format whatever it is called. A NAME_FILE path is a route, not a literal."""
+    view = SpecView(spec)
+    for item in workload.environment:
+        if view.entry_for_file_variable(item.name):
+            continue
+        shaped_name = spec.secret_shaped(item.name)
+        if shaped_name:  # a list item with no `=`: the "name" is a pasted value, so it is never quoted
+            yield finding(workload, "no-literal-secret", f"an environment entry has the format of {shaped_name.name}: a "
+                                                         "secret pasted into the manifest; pass it by reference",
+                          line=item.line)
+            continue
+        if not item.literal:
+            continue
+        shaped = spec.secret_shaped(item.literal)
+        if view.is_secret_key(item.name) or shaped:
+            why = f" has the format of {shaped.name}" if shaped and not view.is_secret_key(item.name) else " is a secret"
+            yield finding(workload, "no-literal-secret", f"{item.name} is written literally and{why}; pass it by "
+                                                         "reference (an env-file, a secret, a variable from the "
+                                                         "environment) so the value stays out of the manifest",
+                          secret=item.name, line=item.line)
+
+
+def secret_value(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    """The secret values a deployment carries, checked as `check` checks them in the container, and the
+    quotes that Docker's --env-file, Compose and Kustomize keep as part of a value."""
+    for carried in workload.carried_values:
+        entry = spec.entry_for(carried.name)
+        if entry is None or not carried.value:
+            continue  # an unknown key is its platform's finding; an empty value is a value not set
+        unquoted = carried.value[1:-1] if len(carried.value) > 1 and carried.value[0] == carried.value[-1] in "\"'" else None
+        if unquoted is not None and value_problem(entry, unquoted, spec) is None and value_problem(entry, carried.value, spec):
+            yield finding(workload, "secret-value", f"the value in {carried.origin} is wrapped in quotes, which "
+                                                    "become part of it here; write it bare (KEY=value)",
+                          secret=entry.name)
+            continue
+        for problem in value_findings(entry, carried.value, carried.origin, spec, at=workload.where):
+            yield problem._replace(rule="secret-value")
+
+
+# --- hardening ---------------------------------------------------------------------------------------
+
+def non_root(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    user = (workload.user or "").split(":")[0]
+    if user in ("0", "root"):
+        yield finding(workload, "non-root", "runs as root; run it as the service user 10001:10001")
+    elif not user and not workload.non_root_enforced:
+        yield finding(workload, "non-root", "sets no user, so the image's decides; set 10001:10001 (or enforce non-root)")
+
+
+def read_only_root(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    if workload.read_only_root is False:
+        yield finding(workload, "read-only-root", "the root filesystem is writable; make it read-only")
+
+
+def tmp_writable(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    if workload.read_only_root and not workload.mounted("/tmp"):
+        yield finding(workload, "tmp-writable", "nothing writable is mounted at /tmp (a read-only root needs it)")
+
+
+def writable_state(workload: Workload, spec: Spec) -> Iterator[Finding]:
     """A read-only root needs writable mounts where the backend writes: ~/.deeptempo (it opens its log
     there at import, so it dies at start without one) and its JSON storage (used without PostgreSQL)."""
-    if not read_only:
-        return []
-    mounted = {path.rstrip("/") for path in mounted_paths}
-    findings = []
-    if STATE_DIR not in mounted:
-        findings.append(Finding(None, ERROR, f"[writable-state] {where}: the root is read-only but nothing writable is "
-                                             f"mounted at {STATE_DIR} (the app's log and saved settings)"))
-    if DATA_DIR not in mounted:
-        findings.append(Finding(None, WARNING, f"[writable-state] {where}: nothing writable at {DATA_DIR}: the "
-                                               "backend's JSON storage fails on its first save without PostgreSQL"))
-    return findings
+    if not workload.read_only_root:
+        return
+    if workload.home and not workload.mounted(f"{workload.home}/{STATE_DIR_NAME}"):
+        yield finding(workload, "writable-state", f"the root is read-only but nothing writable is mounted at "
+                                                  f"{workload.home}/{STATE_DIR_NAME} (the app's log and saved settings)")
+    if workload.data_dir and not workload.mounted(workload.data_dir):
+        yield finding(workload, "writable-state", f"nothing writable at {workload.data_dir}: the backend's JSON storage "
+                                                  "fails on its first save without PostgreSQL", level=WARNING)
 
 
-def literal_secret_finding(key, where):
-    return Finding(key, ERROR, f"[no-literal-secret] {where}: {key} is written literally; pass it by reference "
-                               "(an env-file, a secret, or a variable from the environment) so the value stays out of the manifest")
+def cap_drop_all(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    if workload.cap_drop is not None and "ALL" not in workload.cap_drop:
+        yield finding(workload, "cap-drop-all", "not every capability is dropped; drop ALL (the service needs none)")
 
+
+def no_added_capabilities(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    if workload.cap_add:
+        yield finding(workload, "no-added-capabilities", f"adds {', '.join(workload.cap_add)}; the service needs no capability")
+
+
+def no_privilege_escalation(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    if workload.privilege_escalation:
+        yield finding(workload, "no-privilege-escalation", "privilege escalation is not prevented (no-new-privileges)")
+
+
+def no_privileged(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    if workload.privileged:
+        yield finding(workload, "no-privileged", "runs privileged (every capability and device of the host)")
+
+
+def no_host_namespace(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    shared = [name for name, on in (("network", workload.host_network), ("PID", workload.host_pid),
+                                    ("IPC", workload.host_ipc)) if on]
+    if shared:
+        yield finding(workload, "no-host-namespace", f"shares the host's {', '.join(shared)} namespace")
+
+
+def no_host_path(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    for mount in workload.mounts:
+        source = (mount.source or "").rstrip("/") or "/"
+        if mount.backing != HOST_PATH:
+            continue
+        if source.endswith(".sock"):
+            yield finding(workload, "no-host-path", f"mounts the host's {source} at {mount.path}: an engine's socket is "
+                                                    "root on the host")
+        elif source in SYSTEM_DIRECTORIES or source.startswith(SYSTEM_TREES):
+            yield finding(workload, "no-host-path", f"mounts the host's system directory {source} at {mount.path}")
+
+
+def init(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    if workload.init is False:
+        yield finding(workload, "init", "runs without an init (it reaps the MCP servers' zombies); turn it on")
+
+
+# --- reaching the service -----------------------------------------------------------------------------
+
+def health_probe(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    """The probes ask the spec's health path on the spec's port."""
+    if workload.probes is None:
+        return
+    target = f"GET {spec.health_path} on port {spec.port}"
+    names = {probe.name for probe in workload.probes}
+    for name in workload.expected_probes:
+        if name not in names:
+            yield finding(workload, "health-probe", f"no {name}; probe {target}")
+    if not workload.probes and not workload.expected_probes:
+        yield finding(workload, "health-probe", f"no health probe; probe {target}")
+    for probe in workload.probes:
+        if (probe.path, probe.port) != (spec.health_path, spec.port):
+            yield finding(workload, "health-probe", f"the {probe.name} does not {target}")
+
+
+def service_port(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    if workload.container_ports is not None and spec.port not in workload.container_ports:
+        yield finding(workload, "service-port", f"no container port {spec.port}, where the service listens")
+
+
+def loopback_only(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    for port in workload.published_ports or []:
+        published = f"{port.host_port or ''}:{port.container_port}"
+        if port.bind_address is None:
+            yield finding(workload, "loopback-only", f"port {published} is published on every interface; publish it on "
+                                                     "127.0.0.1 (or set the bind address explicitly)")
+        elif port.bind_address not in LOOPBACK:
+            yield finding(workload, "loopback-only", f"port {published} is published on {port.bind_address} (an explicit "
+                                                     "wider bind)", level=WARNING)
+
+
+def resources(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    if workload.resources is None:
+        return
+    kinds = [("limits", workload.resources.limits), ("requests", workload.resources.requests)]
+    missing = [f"{kind}.{name}" for kind, values in kinds if values is not None for name in ("cpu", "memory")
+               if not values.get(name)]
+    if missing:
+        yield finding(workload, "resources", f"sets no {', '.join(missing)}")
+
+
+RULES = (
+    Rule("secret-reachable", secret_reachable, "every required secret reaches the service (one_of, all_or_none)"),
+    Rule("no-literal-secret", no_literal_secret, "no secret written in the manifest, by name or by format"),
+    Rule("secret-value", secret_value, "values the deployment carries pass the spec's checks"),
+    Rule("non-root", non_root, "runs as a non-root user"),
+    Rule("read-only-root", read_only_root, "a read-only root filesystem"),
+    Rule("tmp-writable", tmp_writable, "a writable /tmp beside a read-only root"),
+    Rule("writable-state", writable_state, "writable ~/.deeptempo and data directory beside a read-only root"),
+    Rule("cap-drop-all", cap_drop_all, "every capability dropped"),
+    Rule("no-added-capabilities", no_added_capabilities, "no capability added"),
+    Rule("no-privilege-escalation", no_privilege_escalation, "no privilege escalation (no-new-privileges)"),
+    Rule("no-privileged", no_privileged, "not privileged"),
+    Rule("no-host-namespace", no_host_namespace, "no host network, PID or IPC namespace"),
+    Rule("no-host-path", no_host_path, "no engine socket or system directory of the host mounted"),
+    Rule("init", init, "an init process"),
+    Rule("health-probe", health_probe, "health probes on the spec's health path and port"),
+    Rule("service-port", service_port, "the spec's port among the container's ports"),
+    Rule("loopback-only", loopback_only, "ports published on loopback only"),
+    Rule("resources", resources, "CPU and memory limits (and requests where the platform has them)"),
+)
+RULE_IDS = tuple(rule.id for rule in RULES)
+
+
+def shared_findings(workloads: Iterable[Workload], spec: Spec) -> list[Finding]:
+    return [found for workload in workloads for rule in RULES for found in rule.check(workload, spec)]

@@ -1,58 +1,132 @@
-"""The secrets spec as objects: entries and the groups their rules form."""
+"""The secrets spec as objects: entries, the groups their rules form, and what the spec decides for
+everyone who reads it: its rule kinds and group checks, the service's port and health path, and which
+values look like one of its secrets."""
+
+import re
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any, NamedTuple
+
+from entrypoint.constants import DEFAULT_PORT, HEALTH_PATH
 
 SECRET = "secret"
+
+# The rule kinds an entry may have (spec.yaml's header says what each means).
+REQUIRED = "required"
+OPTIONAL = "optional"
+ONE_OF = "one_of"
+ALL_OR_NONE = "all_or_none"
 
 
 class Entry:
     __slots__ = ("name", "kind", "service", "description", "rule", "group", "aliases", "pattern",
                  "format", "choices", "default", "placeholders")
 
-    def __init__(self, data):
-        self.name = data["name"]
-        self.kind = data["kind"]
-        self.service = data["service"]
-        self.description = data["description"]
-        self.rule = data["rule"]
-        self.group = data.get("group")
-        self.aliases = tuple(data.get("aliases", ()))
-        self.pattern = data.get("pattern")
-        self.format = data.get("format")
-        self.choices = tuple(data.get("choices", ()))
-        self.default = data.get("default")
-        self.placeholders = tuple(data.get("placeholders", ()))
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.name: str = data["name"]
+        self.kind: str = data["kind"]
+        self.service: str = data["service"]
+        self.description: str = data["description"]
+        self.rule: str = data["rule"]
+        self.group: str | None = data.get("group")
+        self.aliases: tuple[str, ...] = tuple(data.get("aliases", ()))
+        self.pattern: str | None = data.get("pattern")
+        self.format: str | None = data.get("format")
+        self.choices: tuple[str, ...] = tuple(data.get("choices", ()))
+        self.default: str | None = data.get("default")
+        self.placeholders: tuple[str, ...] = tuple(data.get("placeholders", ()))
 
     @property
-    def is_secret(self):
+    def is_secret(self) -> bool:
         return self.kind == SECRET
 
     @property
-    def lookup_names(self):
+    def lookup_names(self) -> tuple[str, ...]:
         """The canonical name first, then the legacy aliases it is also found under."""
         return (self.name, *self.aliases)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Entry({self.name!r}, rule={self.rule!r})"
 
 
+class Unmet(NamedTuple):
+    """A rule of the spec that a set of present names breaks: `kind` is the entry's rule (required,
+    one_of, all_or_none), `names` the entries it concerns, `missing` those absent."""
+
+    kind: str
+    group: str | None
+    names: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def present(self) -> tuple[str, ...]:
+        return tuple(name for name in self.names if name not in self.missing)
+
+
 class Spec:
-    def __init__(self, data, origin):
+    def __init__(self, data: Mapping[str, Any], origin: str) -> None:
         self.origin = origin
         self.entries = tuple(Entry(item) for item in data["entries"])
         self.by_name = {entry.name: entry for entry in self.entries}
-        self.groups = {}
+        self.groups: dict[str, list[Entry]] = {}
         for entry in self.entries:
             if entry.group:
                 self.groups.setdefault(entry.group, []).append(entry)
+        self.health_path: str = data.get("health_path", HEALTH_PATH)
 
-    def entry_for(self, name):
+    def entry_for(self, name: str) -> Entry | None:
         """The entry a canonical name or a legacy alias belongs to, or None."""
         entry = self.by_name.get(name)
         if entry is None:
             entry = next((e for e in self.entries if name in e.aliases), None)
         return entry
 
-    def __iter__(self):
+    @property
+    def secrets(self) -> list[Entry]:
+        return [entry for entry in self.entries if entry.is_secret]
+
+    @property
+    def port(self) -> int:
+        """The port the service listens on unless told otherwise: the spec's PORT default."""
+        entry = self.by_name.get("PORT")
+        default = entry.default if entry else None
+        return int(default) if default and default.isascii() and default.isdigit() else DEFAULT_PORT
+
+    def unmet(self, present: Collection[str]) -> Iterator[Unmet]:
+        """Every rule that `present` (the names that are set, or that reach a container) breaks: a
+        required entry absent, a one_of group with no member, an all_or_none group with some."""
+        for entry in self.entries:
+            if entry.rule == REQUIRED and entry.name not in present:
+                yield Unmet(REQUIRED, None, (entry.name,), (entry.name,))
+        for group, members in self.groups.items():
+            names = tuple(member.name for member in members)
+            missing = tuple(name for name in names if name not in present)
+            if members[0].rule == ONE_OF and len(missing) == len(names):
+                yield Unmet(ONE_OF, group, names, missing)
+            elif members[0].rule == ALL_OR_NONE and 0 < len(missing) < len(names):
+                yield Unmet(ALL_OR_NONE, group, names, missing)
+
+    def required_names(self) -> list[str]:
+        """The secrets whose absence alone stops a start: every required one and the first member of
+        each one_of group."""
+        names = [entry.name for entry in self.secrets if entry.rule == REQUIRED]
+        return names + [members[0].name for members in self.groups.values() if members[0].rule == ONE_OF]
+
+    def is_active_example(self, entry: Entry) -> bool:
+        """Whether env.example sets the entry rather than commenting it out: it must be set."""
+        return entry.rule == REQUIRED or (entry.rule == ONE_OF and self.groups[entry.group or ""][0] is entry)
+
+    def secret_shaped(self, value: str) -> Entry | None:
+        """The secret whose format `value` has (its pattern in full, or a URL with a password where the
+        format is one), or None: a literal of that shape is a secret, whatever its variable is called."""
+        for entry in self.secrets:
+            if entry.pattern and re.fullmatch(entry.pattern, value):
+                return entry
+            if entry.format == "postgresql-url" and re.fullmatch(r"postgres(ql)?://[^:/@\s]*:[^@\s]+@\S+", value):
+                return entry
+        return None
+
+    def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Spec({self.origin!r}, {len(self.entries)} entries)"

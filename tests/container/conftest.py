@@ -1,6 +1,6 @@
 """The image, built once per test session from a copy of the project with secrets planted in it (the
 canary test then proves none reached a layer). Containers run through the kit's own Docker runner
-(entrypoint.deploy.runner), published on 127.0.0.1 only, and are removed after each test."""
+(entrypoint.platforms.runner), published on 127.0.0.1 only, and are removed after each test."""
 
 import os
 import shutil
@@ -8,8 +8,8 @@ import subprocess
 
 import pytest
 
-from conftest import PROJECT
-from entrypoint.deploy.runner import ContainerSpec, DockerRunner
+from entrypoint.platforms.runner import ContainerSpec, DockerRunner
+from tests.helpers import PROJECT
 
 IMAGE = "deeptempo-ai-soc:smoke-test"
 BUILD_CANARY = "sk-ant-BUILDCONTEXTCANARY0123456789"

@@ -6,16 +6,14 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import urllib.request
 
 import pytest
 from standin_backend import make_backend
 
-from conftest import CANARY_CLAUDE, PROJECT, write
 from tests.container.test_compose import Project
+from tests.helpers import CANARY_CLAUDE, DEPLOY, PROJECT, write
 
-DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
 BACKEND_IMAGE = "deeptempo-test-backend:latest"
 
 

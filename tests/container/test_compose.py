@@ -16,12 +16,11 @@ import uuid
 import pytest
 import yaml
 
-from conftest import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, write
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, PROJECT, write
 
 COMPOSE_FILE = os.path.join(PROJECT, "docker-compose.yml")
 SECRETS_OVERRIDE = os.path.join(PROJECT, "docker-compose.secrets.yml")
 SHIPPED = [[COMPOSE_FILE], [COMPOSE_FILE, SECRETS_OVERRIDE]]
-DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
 
 
 def free_port():
@@ -190,11 +189,11 @@ def _without_secret_delivery(service):
 
 
 BROKEN = {
-    "literal-secret": (lambda s: s["environment"].update(CLAUDE_API_KEY=CANARY_CLAUDE), "[no-literal-secret]"),
-    "all-interfaces": (lambda s: s.update(ports=["6987:6987"]), "[loopback-only]"),
-    "read-only-removed": (lambda s: s.pop("read_only"), "[read-only-root]"),
-    "required-secret-unreachable": (_without_secret_delivery, "[secret-reachable]"),
-    "no-writable-state": (lambda s: s.update(volumes=[v for v in s["volumes"] if ".deeptempo" not in v]), "[writable-state]"),
+    "literal-secret": (lambda s: s["environment"].update(CLAUDE_API_KEY=CANARY_CLAUDE), "no-literal-secret"),
+    "all-interfaces": (lambda s: s.update(ports=["6987:6987"]), "loopback-only"),
+    "read-only-removed": (lambda s: s.pop("read_only"), "read-only-root"),
+    "required-secret-unreachable": (_without_secret_delivery, "secret-reachable"),
+    "no-writable-state": (lambda s: s.update(volumes=[v for v in s["volumes"] if ".deeptempo" not in v]), "writable-state"),
 }
 
 
@@ -204,6 +203,6 @@ def test_verify_compose_fails_naming_the_rule(docker_engine, tmp_path, case):
     path = _broken(tmp_path, change)
     result = subprocess.run([*DEPLOY, "verify", "compose", str(path), "--json"], capture_output=True, text=True)
     assert result.returncode == 78, result.stdout + result.stderr
-    errors = [f["message"] for f in json.loads(result.stdout)["findings"] if f["level"] == "error"]
-    assert errors and all(message.startswith(rule) for message in errors), errors
+    errors = [f["rule"] for f in json.loads(result.stdout)["findings"] if f["level"] == "error"]
+    assert errors and all(found == rule for found in errors), errors
     assert CANARY_CLAUDE not in result.stdout + result.stderr

@@ -7,13 +7,12 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 import time
 
 import pytest
 
-DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
+from tests.helpers import DEPLOY
 
 
 class SocketRelay:

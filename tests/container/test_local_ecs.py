@@ -10,10 +10,9 @@ import sys
 
 import pytest
 
-from conftest import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, wait_for_url, write
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, PROJECT, wait_for_url, write
 
 BIN = os.path.dirname(sys.executable)
-DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
 ACCOUNT, REGION = "111122223333", "us-east-1"
 SECRETS = {"CLAUDE_API_KEY": CANARY_CLAUDE, "SPLUNK_PASSWORD": CANARY_PASSWORD}
 LAYOUTS = ["secret-per-variable", "json-secret", "ssm"]

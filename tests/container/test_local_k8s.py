@@ -5,13 +5,10 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import pytest
 
-from conftest import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, write
-
-DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, PROJECT, write
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,12 @@ FROM it with the user's own app, and on a control image whose entrypoint was rep
 
 import json
 import subprocess
-import sys
 
 import pytest
 
 from tests.container.conftest import build_from_kit
+from tests.helpers import DEPLOY
 
-DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
 USER_APP = '''\
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse

@@ -11,8 +11,8 @@ import time
 
 import pytest
 
-from conftest import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT
-from entrypoint.deploy.runner import ContainerSpec
+from entrypoint.platforms.runner import ContainerSpec
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT
 
 SYSTEMD_IMAGE = "deeptempo-test-systemd:latest"
 PYTHON = "/opt/deeptempo/venv/bin/python"

@@ -37,8 +37,3 @@ def parse_value_from(value_from):
     if not value_from.startswith("arn:") and SSM_NAME.fullmatch(value_from):
         return SecretRef("ssm", value_from, value_from)  # a parameter name in the task's region
     return None
-
-
-def secret_name(resource):
-    """The Secrets Manager secret's name from a (partial) ARN: what follows `:secret:`."""
-    return resource.split(":secret:", 1)[1]

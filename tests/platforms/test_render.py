@@ -3,19 +3,17 @@
 
 import os
 import subprocess
-import sys
 
 import pytest
 
-from conftest import PROJECT
 from entrypoint.platforms.compose.render import render as render_compose
 from entrypoint.platforms.ecs.render import render as render_ecs
 from entrypoint.platforms.k8s.render import render as render_k8s
 from entrypoint.platforms.systemd.render import render as render_systemd
 from entrypoint.spec import builtin_spec
+from tests.helpers import DEPLOY, PROJECT
 
 RENDERERS = {"compose": render_compose, "k8s": render_k8s, "ecs": render_ecs, "systemd": render_systemd}
-DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
 
 
 @pytest.mark.parametrize("platform", RENDERERS)

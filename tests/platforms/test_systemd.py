@@ -5,13 +5,11 @@ import json
 import os
 import re
 import subprocess
-import sys
 
 import pytest
 
-from conftest import CANARY_CLAUDE, PROJECT
+from tests.helpers import CANARY_CLAUDE, DEPLOY, PROJECT
 
-DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
 UNITS = sorted(os.path.join(PROJECT, "systemd", name) for name in os.listdir(os.path.join(PROJECT, "systemd")))
 
 
@@ -37,12 +35,12 @@ def test_each_shipped_unit_passes_with_an_exposure_of_at_most_2(unit):
 
 BROKEN = {
     "secret-in-environment": (lambda t: t.replace("Environment=SECRETS_BACKEND=env", f"Environment=SECRETS_BACKEND=env\nEnvironment=CLAUDE_API_KEY={CANARY_CLAUDE}"),
-                              "[no-secret-in-environment]"),
-    "no-restart-prevent": (lambda t: re.sub(r"RestartPreventExitStatus=78\n", "", t), "[restart-prevent]"),
-    "protect-system-removed": (lambda t: t.replace("ProtectSystem=strict\n", ""), "[hardening]"),
-    "misspelt-key": (lambda t: t.replace("ProtectClock=yes", "ProtectClok=yes"), "[systemd-verify]"),
-    "not-serve": (lambda t: t.replace(" serve\n", " check\n"), "[exec-start]"),
-    "root": (lambda t: t.replace("User=deeptempo", "User=root"), "[non-root]"),
+                              "no-literal-secret"),
+    "no-restart-prevent": (lambda t: re.sub(r"RestartPreventExitStatus=78\n", "", t), "restart-prevent"),
+    "protect-system-removed": (lambda t: t.replace("ProtectSystem=strict\n", ""), "read-only-root"),
+    "misspelt-key": (lambda t: t.replace("ProtectClock=yes", "ProtectClok=yes"), "systemd-verify"),
+    "not-serve": (lambda t: t.replace(" serve\n", " check\n"), "exec-start"),
+    "root": (lambda t: t.replace("User=deeptempo", "User=root"), "non-root"),
 }
 
 
@@ -53,11 +51,11 @@ def test_verify_fails_naming_the_rule_on_a_copy_broken_one_way(tmp_path, case):
     unit.write_text(change(open(os.path.join(PROJECT, "systemd", "deeptempo.service")).read()))
     code, report, stderr = verify(unit)
     assert code == 78, stderr
-    errors = [f["message"] for f in report["findings"] if f["level"] == "error"]
-    assert errors and all(message.startswith(rule) for message in errors), errors
+    errors = [f["rule"] for f in report["findings"] if f["level"] == "error"]
+    assert errors and all(found == rule for found in errors), errors
     assert CANARY_CLAUDE not in json.dumps(report) + stderr
 
 
 def test_an_exposure_above_the_maximum_is_a_finding(tmp_path):
     code, report, _ = verify(os.path.join(PROJECT, "systemd", "deeptempo.service"), options=("--max-exposure", "0.5"))
-    assert code == 78 and [f["message"][:10] for f in report["findings"] if f["level"] == "error"] == ["[exposure]"]
+    assert code == 78 and [f["rule"] for f in report["findings"] if f["level"] == "error"] == ["exposure"]

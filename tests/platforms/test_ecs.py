@@ -5,14 +5,12 @@ import copy
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
-from conftest import CANARY_PASSWORD, PROJECT, write
 from entrypoint.platforms.ecs.arns import parse_value_from
+from tests.helpers import CANARY_PASSWORD, DEPLOY, PROJECT, write
 
-DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
 TASK_DEFINITION = os.path.join(PROJECT, "ecs", "task-definition.json")
 POLICY = os.path.join(PROJECT, "ecs", "execution-role-policy.json")
 
@@ -59,23 +57,23 @@ def _container(task):
 
 BROKEN = {
     "plaintext-secret": (lambda t, p: _container(t)["environment"].append({"name": "SPLUNK_PASSWORD", "value": CANARY_PASSWORD}),
-                         "[no-plaintext-secret]"),
-    "fargate-size": (lambda t, p: t.update(cpu="256", memory="8192"), "[fargate]"),
-    "network-mode": (lambda t, p: t.update(networkMode="bridge"), "[fargate]"),
-    "value-from": (lambda t, p: _container(t)["secrets"][0].update(valueFrom="deeptempo:production:CLAUDE_API_KEY"), "[value-from]"),
-    "unknown-enum": (lambda t, p: _container(t)["portMappings"][0].update(protocol="tcpx"), "[ecs-enum]"),
-    "health-range": (lambda t, p: _container(t)["healthCheck"].update(interval=1), "[healthcheck]"),
-    "unknown-field": (lambda t, p: t.update(cpuUnits="512"), "[ecs-model]"),
-    "policy-star": (lambda t, p: p["Statement"][0].update(Resource="*"), "[least-privilege]"),
-    "policy-missing-one": (lambda t, p: p["Statement"][0]["Resource"].pop(), "[least-privilege]"),
+                         "no-literal-secret"),
+    "fargate-size": (lambda t, p: t.update(cpu="256", memory="8192"), "fargate"),
+    "network-mode": (lambda t, p: t.update(networkMode="bridge"), "fargate"),
+    "value-from": (lambda t, p: _container(t)["secrets"][0].update(valueFrom="deeptempo:production:CLAUDE_API_KEY"), "value-from"),
+    "unknown-enum": (lambda t, p: _container(t)["portMappings"][0].update(protocol="tcpx"), "ecs-enum"),
+    "health-range": (lambda t, p: _container(t)["healthCheck"].update(interval=1), "healthcheck"),
+    "unknown-field": (lambda t, p: t.update(cpuUnits="512"), "ecs-model"),
+    "policy-star": (lambda t, p: p["Statement"][0].update(Resource="*"), "least-privilege"),
+    "policy-missing-one": (lambda t, p: p["Statement"][0]["Resource"].pop(), "least-privilege"),
     "policy-more": (lambda t, p: p["Statement"][0]["Resource"].append(
-        "arn:aws:secretsmanager:us-east-1:111122223333:secret:someone-else-??????"), "[least-privilege]"),
+        "arn:aws:secretsmanager:us-east-1:111122223333:secret:someone-else-??????"), "least-privilege"),
     "required-missing": (lambda t, p: _container(t).update(secrets=[s for s in _container(t)["secrets"]
                                                                     if s["name"] not in ("CLAUDE_API_KEY", "ANTHROPIC_API_KEY")]),
-                         "[secret-reachable]"),
-    "writable-root": (lambda t, p: _container(t).update(readonlyRootFilesystem=False), "[read-only-root]"),
+                         "secret-reachable"),
+    "writable-root": (lambda t, p: _container(t).update(readonlyRootFilesystem=False), "read-only-root"),
     "no-writable-state": (lambda t, p: _container(t).update(mountPoints=[m for m in _container(t)["mountPoints"]
-                                                                          if m["sourceVolume"] != "state"]), "[writable-state]"),
+                                                                          if m["sourceVolume"] != "state"]), "writable-state"),
 }
 
 
@@ -92,8 +90,8 @@ def test_verify_fails_naming_the_rule_on_a_copy_broken_one_way(tmp_path, case):
     # A valueFrom that is no ARN also leaves the policy granting what nothing reads: judge it alone.
     code, report, stderr = verify(task_path, None if case == "value-from" else policy_path)
     assert code == 78, stderr
-    errors = [f["message"] for f in report["findings"] if f["level"] == "error"]
-    assert errors and all(message.startswith(rule) for message in errors), errors
+    errors = [f["rule"] for f in report["findings"] if f["level"] == "error"]
+    assert errors and all(found == rule for found in errors), errors
     assert CANARY_PASSWORD not in json.dumps(report) + stderr
 
 

@@ -1,0 +1,221 @@
+"""Kubernetes, loaded: every workload's pod template in rendered manifests (manifests.py renders and
+parses them), its DeepTempo container as a Workload. A pure function of the documents."""
+
+import base64
+import binascii
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+from entrypoint.constants import DATA_DIR, DEFAULT_SECRETS_DIR, SECRETS_DIR_VARIABLE, SERVICE_HOME
+from entrypoint.findings import WARNING, Finding, Where
+from entrypoint.platforms.model import (
+    HOST_PATH,
+    OTHER,
+    SECRET_FILES,
+    TMPFS,
+    VOLUME,
+    CarriedValue,
+    EnvironmentEntry,
+    HealthProbe,
+    Mount,
+    PublishedPort,
+    Resources,
+    Workload,
+    command_probe,
+    pick_main,
+)
+from entrypoint.platforms.spec_view import SpecView
+from entrypoint.spec.model import Spec
+
+PLATFORM = "k8s"
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "CronJob"}
+PROBES = ("readinessProbe", "livenessProbe")
+Document = Mapping[str, Any]
+# Secret name -> {key: value}; a value is None where the manifests do not hold it (an ExternalSecret).
+SecretKeys = dict[str, dict[str, str | None]]
+
+
+class PodTemplate:
+    """One workload's pod template: the object, its pod spec, and which container runs the service."""
+
+    def __init__(self, document: Document, pod_spec: Document) -> None:
+        self.document = document
+        self.pod_spec = pod_spec
+        self.kind = str(document.get("kind"))
+        self.name = str((document.get("metadata") or {}).get("name", "?"))
+        containers = list(pod_spec.get("containers") or [])
+        index = pick_main([(c.get("name", ""), c.get("image", "")) for c in containers])
+        self.container: dict[str, Any] | None = None if index is None else containers[index]
+
+    @property
+    def where(self) -> Where:
+        return Where(object=f"{self.kind} {self.name}", container=(self.container or {}).get("name"))
+
+
+def pod_templates(documents: Sequence[Document]) -> Iterator[PodTemplate]:
+    for document in documents:
+        kind = document.get("kind")
+        if kind not in WORKLOADS:
+            continue
+        spec = document.get("spec") or {}
+        if kind == "Pod":
+            yield PodTemplate(document, spec)
+            continue
+        if kind == "CronJob":
+            spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+        yield PodTemplate(document, (spec.get("template") or {}).get("spec") or {})
+
+
+def secrets_by_name(documents: Sequence[Document]) -> SecretKeys:
+    """{Secret name: {key: value}}, from Secret objects and ExternalSecrets' targets (values unknown)."""
+    found: SecretKeys = {}
+    for document in documents:
+        name = (document.get("metadata") or {}).get("name")
+        if document.get("kind") == "Secret":
+            found[name] = {**{key: _decoded(value) for key, value in (document.get("data") or {}).items()},
+                           **{key: str(value) for key, value in (document.get("stringData") or {}).items()}}
+        elif document.get("kind") == "ExternalSecret":
+            spec = document.get("spec") or {}
+            target = (spec.get("target") or {}).get("name") or name
+            found[target] = {item["secretKey"]: None for item in spec.get("data") or [] if item.get("secretKey")}
+    return found
+
+
+def _decoded(value: object) -> str | None:
+    try:
+        return base64.b64decode(str(value), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def container_port(container: Document, port: object) -> int | None:
+    """A probe's port as a number: itself, or the containerPort of the port it names."""
+    if isinstance(port, int) or port is None:
+        return port
+    return next((p.get("containerPort") for p in container.get("ports") or [] if p.get("name") == port), None)
+
+
+def load(documents: Sequence[Document], spec: Spec, *, carried: bool = True) -> tuple[list[Workload], list[Finding]]:
+    """A Workload per pod template with a DeepTempo container, and what loading found. `carried`: the
+    Secrets' values are the deployment's own (not an .example standing in), so they are judged."""
+    secrets = secrets_by_name(documents)
+    workloads, findings = [], []
+    for template in pod_templates(documents):
+        if template.container is None:
+            continue
+        workload = _workload(template, template.container)
+        findings += _secret_routes(workload, SpecView(spec), template, secrets)
+        if carried:
+            workload.carried_values += _carried(workload, secrets)
+        workloads.append(workload)
+    return workloads, findings
+
+
+def _workload(template: PodTemplate, container: Document) -> Workload:
+    pod_context, context = template.pod_spec.get("securityContext") or {}, container.get("securityContext") or {}
+    user = context.get("runAsUser", pod_context.get("runAsUser"))
+    capabilities = context.get("capabilities") or {}
+    resources = container.get("resources") or {}
+    return Workload(
+        PLATFORM, template.where, image=container.get("image"), user=None if user is None else str(user),
+        non_root_enforced=context.get("runAsNonRoot", pod_context.get("runAsNonRoot")) is True,
+        read_only_root=context.get("readOnlyRootFilesystem") is True, mounts=_mounts(template.pod_spec, container),
+        cap_add=list(capabilities.get("add") or []), cap_drop=list(capabilities.get("drop") or []),
+        privilege_escalation=context.get("allowPrivilegeEscalation") is not False,
+        privileged=context.get("privileged") is True, host_network=template.pod_spec.get("hostNetwork") is True,
+        host_pid=template.pod_spec.get("hostPID") is True, host_ipc=template.pod_spec.get("hostIPC") is True,
+        container_ports=[p.get("containerPort") for p in container.get("ports") or []],
+        published_ports=[PublishedPort(p.get("containerPort"), str(p["hostPort"]), p.get("hostIP") or None)
+                         for p in container.get("ports") or [] if p.get("hostPort")],
+        probes=list(_probes(container)), expected_probes=PROBES,
+        environment=[_environment_entry(variable) for variable in container.get("env") or []],
+        resources=Resources(dict(resources.get("limits") or {}), dict(resources.get("requests") or {})),
+        home=SERVICE_HOME, data_dir=DATA_DIR)
+
+
+def _mounts(pod_spec: Document, container: Document) -> list[Mount]:
+    volumes = {volume.get("name"): volume for volume in pod_spec.get("volumes") or []}
+    mounts = []
+    for mount in container.get("volumeMounts") or []:
+        volume = volumes.get(mount.get("name")) or {}
+        path, writable = mount.get("mountPath", ""), not mount.get("readOnly")
+        if "emptyDir" in volume:
+            mounts.append(Mount(path, TMPFS, mount.get("name"), writable))
+        elif "persistentVolumeClaim" in volume or "ephemeral" in volume:
+            mounts.append(Mount(path, VOLUME, mount.get("name"), writable))
+        elif "secret" in volume:
+            mounts.append(Mount(path, SECRET_FILES, (volume["secret"] or {}).get("secretName"), writable=False))
+        elif "hostPath" in volume:
+            mounts.append(Mount(path, HOST_PATH, (volume["hostPath"] or {}).get("path"), writable))
+        else:
+            mounts.append(Mount(path, OTHER, mount.get("name"), writable=False))
+    return mounts
+
+
+def _probes(container: Document) -> Iterator[HealthProbe]:
+    for name in (*PROBES, "startupProbe"):
+        probe = container.get(name)
+        if not probe:
+            continue
+        if "httpGet" in probe:
+            http = probe["httpGet"] or {}
+            yield HealthProbe(name, http.get("path"), container_port(container, http.get("port")))
+        elif "exec" in probe:
+            yield command_probe(name, (probe["exec"] or {}).get("command") or [])
+        else:
+            yield HealthProbe(name, None, container_port(container, (probe.get("tcpSocket") or {}).get("port")))
+
+
+def _environment_entry(variable: Document) -> EnvironmentEntry:
+    if "valueFrom" in variable:
+        ref = variable.get("valueFrom") or {}
+        return EnvironmentEntry(variable.get("name", ""), reference=", ".join(sorted(ref)) or "valueFrom")
+    return EnvironmentEntry(variable.get("name", ""), literal=str(variable.get("value") or ""))
+
+
+def _secret_routes(workload: Workload, view: SpecView, template: PodTemplate, secrets: SecretKeys) -> list[Finding]:
+    """How each spec secret reaches the container: envFrom, secretKeyRef, or a mounted Secret the serve
+    path reads as its secrets directory. A key whose value is known to be empty reaches nothing."""
+    container, findings = template.container or {}, []
+
+    def keys_of(name: str, how: str) -> dict[str, str | None]:
+        if name in secrets:
+            return {key: value for key, value in secrets[name].items() if value != ""}
+        findings.append(Finding(None, WARNING, f"Secret {name} ({how}) is created outside these manifests, so its keys "
+                                               "are not checked; every secret is taken to be in it", "secret-reachable",
+                                workload.where))
+        return dict.fromkeys((entry.name for entry in view.secrets), None)
+
+    def reach(key: str, how: str) -> None:
+        entry = view.secret_entry_for_key(key)
+        if entry:
+            workload.secret_routes.setdefault(entry.name, how)
+
+    for source in container.get("envFrom") or []:
+        name = (source.get("secretRef") or {}).get("name")
+        for key in keys_of(name, "envFrom") if name else ():
+            reach(key, f"envFrom Secret {name}")
+    for variable in container.get("env") or []:
+        ref = (variable.get("valueFrom") or {}).get("secretKeyRef")
+        if ref:
+            reach(variable.get("name", ""), f"secretKeyRef {ref.get('name')}/{ref.get('key')}")
+        elif view.entry_for_file_variable(variable.get("name", "")) and variable.get("value"):
+            reach(variable["name"][: -len("_FILE")], variable["name"])
+    secrets_dir = next((v.get("value") for v in container.get("env") or [] if v.get("name") == SECRETS_DIR_VARIABLE),
+                       DEFAULT_SECRETS_DIR).rstrip("/")
+    volumes = {volume.get("name"): volume for volume in template.pod_spec.get("volumes") or []}
+    for mount in container.get("volumeMounts") or []:
+        secret = (volumes.get(mount.get("name")) or {}).get("secret")
+        if secret and mount.get("mountPath", "").rstrip("/") == secrets_dir:
+            items = secret.get("items")
+            keys = [item.get("path") or "" for item in items] if items else keys_of(secret.get("secretName"), "volume")
+            for key in keys:
+                reach(os.path.basename(key), f"files of Secret {secret.get('secretName')}")
+    return findings
+
+
+def _carried(workload: Workload, secrets: SecretKeys) -> list[CarriedValue]:
+    """The values of the Secrets in the manifests (a secretGenerator's env-file): the deployment's own."""
+    return [CarriedValue(key, value, f"Secret {name}") for name, data in sorted(secrets.items())
+            for key, value in data.items() if value]
