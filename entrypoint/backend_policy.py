@@ -2,10 +2,18 @@
 off. Anything else would lose what the UI saves at the next restart, or wait on a keyring that a
 container does not have, so it stops the start unless deliberately allowed."""
 
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from entrypoint.constants import ALLOW_PERSISTENT_BACKEND_VARIABLE as OPT_IN
 from entrypoint.constants import ENABLE_KEYRING_VARIABLE, SECRETS_BACKEND_VARIABLE
 from entrypoint.findings import ERROR, Finding
-from entrypoint.formats import TRUE_WORDS
+from entrypoint.formats import is_true
+
+if TYPE_CHECKING:
+    from entrypoint.resolution import Resolution
 
 SERVE_SETTINGS = {SECRETS_BACKEND_VARIABLE: "env", ENABLE_KEYRING_VARIABLE: "false"}
 
@@ -18,24 +26,19 @@ _HOW = (f"use SECRETS_BACKEND=env (the default here) and give secrets through th
         f"dotenv deliberately, mount a persistent volume at ~/.deeptempo and set {OPT_IN}=true")
 
 
-def serve_backend_findings(resolution):
-    if _is_true(resolution.value(OPT_IN)):
+def serve_backend_findings(resolution: Resolution) -> list[Finding]:
+    if is_true(resolution.value(OPT_IN)):
         return []
     findings = []
     backend = (resolution.value(SECRETS_BACKEND_VARIABLE) or "env").strip().lower()
     if backend in _WHY:
         findings.append(Finding(SECRETS_BACKEND_VARIABLE, ERROR, f"is {backend}, refused by serve: {_WHY[backend]}; {_HOW}"))
-    if _is_true(resolution.value(ENABLE_KEYRING_VARIABLE)):
+    if is_true(resolution.value(ENABLE_KEYRING_VARIABLE)):
         findings.append(Finding(ENABLE_KEYRING_VARIABLE, ERROR, f"is on, refused by serve: {_WHY['keyring']}; unset it or set "
                                                          f"ENABLE_KEYRING=false ({OPT_IN}=true overrides, on a host with a keyring)"))
     return findings
 
 
-def serve_settings(resolution):
+def serve_settings(resolution: Resolution) -> dict[str, str]:
     """SECRETS_BACKEND=env and ENABLE_KEYRING=false unless the user allowed and chose otherwise."""
     return {name: resolution.value(name) or default for name, default in SERVE_SETTINGS.items()}
-
-
-def _is_true(value):
-    # A value that is no boolean at all is reported by validation (the spec's boolean format).
-    return (value or "").strip().lower() in TRUE_WORDS

@@ -4,8 +4,12 @@ codes). Configuration errors exit 78 with the problem named and no traceback.
 Like the official images' entrypoints: `deeptempo-entrypoint --port 8000` means `serve --port 8000`,
 and a command that is not one of ours (`sh`, `python -c ...`) is run with the secrets loaded."""
 
+
+from __future__ import annotations
+
 import os
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -22,6 +26,11 @@ from entrypoint.constants import (
 )
 from entrypoint.errors import KitError
 
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
+    from entrypoint.resolution import Resolution
+
 env_file_option = click.option(
     "--env-file", type=click.Path(dir_okay=True), default=None,
     help="Env-file to read (default: $DEEPTEMPO_ENV_FILE, else ~/.deeptempo/.env when present).")
@@ -34,7 +43,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 class EntrypointGroup(click.Group):
     """Like the official images: leading options mean `serve`, an unknown first word is a command to run."""
 
-    def parse_args(self, ctx, args):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("--help", "--version"):
             if args[0].startswith("-"):
                 _refuse_options_before_a_command(args, self.commands)
@@ -44,7 +53,7 @@ class EntrypointGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _refuse_options_before_a_command(args, commands):
+def _refuse_options_before_a_command(args: list[str], commands: Mapping[str, click.Command]) -> None:
     own = args[: args.index("--")] if "--" in args else args
     command = next((arg for arg in own if arg in commands), None)
     if command:
@@ -56,7 +65,7 @@ class ServeCommand(click.Command):
     """serve's own options, then `--` and uvicorn's options unchanged. An unknown option before `--` is
     the kit's error, not uvicorn's usage text."""
 
-    def parse_args(self, ctx, args):
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         split = args.index("--") if "--" in args else len(args)
         ctx.meta["uvicorn_args"] = args[split + 1:]
         try:
@@ -68,7 +77,7 @@ class ServeCommand(click.Command):
 
 @click.group(cls=EntrypointGroup, context_settings={"help_option_names": ["--help"]})
 @click.version_option(__version__, "--version", prog_name="deeptempo-entrypoint")
-def cli():
+def cli() -> None:
     """Validated start-up and secrets tooling for the DeepTempo AI SOC backend."""
 
 
@@ -76,7 +85,7 @@ def cli():
 @env_file_option
 @spec_option
 @json_option
-def check(env_file, spec_path, as_json):
+def check(env_file: str | None, spec_path: str | None, as_json: bool) -> None:
     """Check every secret of the spec; exit 0 when valid, 78 on any configuration error."""
     from entrypoint.findings import has_errors
     from entrypoint.launch import check_configuration, load_spec_reporting
@@ -94,7 +103,7 @@ def check(env_file, spec_path, as_json):
     sys.exit(EXIT_OK if ok else EXIT_CONFIG)
 
 
-def _sources_line(resolution):
+def _sources_line(resolution: Resolution) -> str:
     sources = resolution.sources()
     return ("\n  set: " + ", ".join(f"{name} ({source})" for name, source in sources.items())) if sources else ""
 
@@ -103,7 +112,7 @@ def _sources_line(resolution):
 @env_file_option
 @spec_option
 @json_option
-def status(env_file, spec_path, as_json):
+def status(env_file: str | None, spec_path: str | None, as_json: bool) -> None:
     """The secrets backends, and which source provides each secret (never its value); exit 78 when the
     configuration has errors, as `check`."""
     from entrypoint.launch import load_spec_reporting
@@ -125,7 +134,7 @@ def status(env_file, spec_path, as_json):
               help="The .env file to write (default: $DEEPTEMPO_ENV_FILE, else ~/.deeptempo/.env).")
 @click.option("--delete", is_flag=True, help="Delete the moved secrets from the keyring afterwards.")
 @spec_option
-def migrate_keyring_command(target, delete, spec_path):
+def migrate_keyring_command(target: str | None, delete: bool, spec_path: str | None) -> None:
     """Move the spec's secrets from the OS keyring into a .env file (mode 0600)."""
     from entrypoint.constants import ENV_FILE_VARIABLE
     from entrypoint.keyring_migration import migrate_keyring
@@ -145,7 +154,7 @@ def migrate_keyring_command(target, delete, spec_path):
 
 @cli.command("env-example")
 @spec_option
-def env_example(spec_path):
+def env_example(spec_path: str | None) -> None:
     """Print env.example for the spec (every entry, described, grouped by service)."""
     from entrypoint.env_example import render_env_example
     from entrypoint.spec import load_spec
@@ -160,7 +169,8 @@ def env_example(spec_path):
 @click.option("--app-dir", default=None, help="Directory to import the app from (default: $APP_DIR, else the working directory).")
 @click.option("--host", default=None, help="Listen address (default: $HOST, else 0.0.0.0).")
 @click.option("--port", default=None, help=f"Listen port (default: $PORT, else {DEFAULT_PORT}).")
-def serve(env_file, spec_path, app_module, app_dir, host, port):
+def serve(env_file: str | None, spec_path: str | None, app_module: str | None, app_dir: str | None, host: str | None,
+          port: int | None) -> None:
     """Load secrets from every platform source, validate them, then exec uvicorn.
 
     Options after `--` go to uvicorn unchanged. An option is checked exactly like its variable."""
@@ -180,7 +190,7 @@ def serve(env_file, spec_path, app_module, app_dir, host, port):
 @env_file_option
 @spec_option
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
-def exec_command(env_file, spec_path, command):
+def exec_command(env_file: str | None, spec_path: str | None, command: tuple[str, ...]) -> None:
     """Run COMMAND with the secrets loaded (no validation): `docker run IMAGE sh`."""
     from entrypoint.launch import prepare_exec, replace_process
     from entrypoint.report import format_findings
@@ -199,7 +209,7 @@ def exec_command(env_file, spec_path, command):
         sys.exit(EXIT_NOT_EXECUTABLE)
 
 
-def _did_you_mean(word):
+def _did_you_mean(word: str) -> str:
     """A first word that is no program but close to a subcommand was most likely a typo of it."""
     import difflib
 
@@ -207,11 +217,12 @@ def _did_you_mean(word):
     return f"; did you mean `{close[0]}`? (deeptempo-entrypoint {close[0]} --help)" if close else ""
 
 
-def main(argv=None):
+def main(argv: list[str] | None = None) -> None:
     sys.exit(run_click(cli, argv, "deeptempo-entrypoint", _report_config_error))
 
 
-def run_click(group, argv, prog_name, report_config_error):
+def run_click(group: click.Group, argv: list[str] | None, prog_name: str,
+              report_config_error: Callable[[KitError], None]) -> int:
     """Run a click group and return the exit code: click's own (its return value with
     standalone_mode=False, where ctx.exit(n) returns n), the KitError's (78, 69), 70 for a bug."""
     try:
@@ -232,7 +243,7 @@ def run_click(group, argv, prog_name, report_config_error):
     return code if isinstance(code, int) else EXIT_OK
 
 
-def _report_config_error(exc):
+def _report_config_error(exc: KitError) -> None:
     from entrypoint.launch import ValidationFailed
 
     if isinstance(exc, ValidationFailed):

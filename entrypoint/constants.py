@@ -27,7 +27,6 @@ SERVICE_NAME = "deeptempo-ai-soc"
 DEFAULT_PORT = 6987
 HEALTH_PATH = "/api/health"
 SERVICE_UID = 10001
-SERVICE_GID = 10001
 SERVICE_HOME = "/home/deeptempo"
 STATE_DIR = f"{SERVICE_HOME}/{STATE_DIR_NAME}"  # the app's log and saved settings: a writable mount everywhere
 APP_ROOT = "/srv/deeptempo"  # where an image built FROM the kit puts the backend's repository

@@ -1,6 +1,8 @@
 """env.example, rendered from the spec so the two cannot drift. Values are bare (no quotes): Docker's
 --env-file, Compose env_file, systemd EnvironmentFile= and Kustomize keep quotes as part of the value."""
 
+from entrypoint.spec.model import ONE_OF, OPTIONAL, REQUIRED, Entry, Spec
+
 HEADER = """\
 # DeepTempo AI SOC: secrets and settings.
 # Generated from the secrets spec by `deeptempo-entrypoint env-example`; a test keeps them in step.
@@ -10,9 +12,6 @@ HEADER = """\
 #             a Kubernetes Secret, ECS secrets); see README.md.
 # A value left at its placeholder is refused at start-up. Uncomment what you use.
 """
-
-
-from entrypoint.spec.model import ONE_OF, OPTIONAL, REQUIRED, Entry, Spec
 
 
 def render_env_example(spec: Spec) -> str:

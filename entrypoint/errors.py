@@ -1,6 +1,14 @@
 """Errors of the kit. Messages name secrets, files and fields, never a secret's value."""
 
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from entrypoint.constants import EXIT_CONFIG, EXIT_UNAVAILABLE
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
 
 class KitError(Exception):
@@ -22,7 +30,7 @@ class UnavailableError(KitError):
 class SpecError(ConfigError):
     """The secrets spec is not YAML or breaks its schema; `problems` lists each one."""
 
-    def __init__(self, message, problems=()):
+    def __init__(self, message: str, problems: Iterable[str] = ()) -> None:
         super().__init__(message)
         self.problems = list(problems) or [message]
 

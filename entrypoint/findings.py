@@ -1,26 +1,24 @@
 """The one finding type: what `check`, `serve`, `status` and every `verify` report. A finding names a
 secret, a file or a field, the rule it breaks and where; it says what is wrong and never holds a value."""
 
-from collections import namedtuple
 from collections.abc import Iterable
+from typing import NamedTuple
 
 ERROR = "error"
 WARNING = "warning"
 
 
-# A namedtuple, not a dataclass: `import dataclasses` costs about 2 ms at every container start (4% of
-# `check` on the 2-core machines this was measured on), a namedtuple nothing (collections is loaded).
-class Where(namedtuple("Where", ("file", "object", "container", "line", "source"), defaults=(None,) * 5)):
+# NamedTuples, not dataclasses: `import dataclasses` costs about 2 ms at every container start (4% of
+# `check` on the 2-core machines this was measured on), typing's NamedTuple nothing (click loads typing).
+class Where(NamedTuple):
     """Where a finding is, as far as it is known: a file, an object in it (a service, a Deployment, a
     unit), a container, a line, or the source a value came from (`env-file`)."""
 
-    __slots__ = ()
-
-    file: str | None
-    object: str | None
-    container: str | None
-    line: int | None
-    source: str | None
+    file: str | None = None
+    object: str | None = None
+    container: str | None = None
+    line: int | None = None
+    source: str | None = None
 
     def __str__(self) -> str:
         parts = [self.object or self.file or "", f"container {self.container}" if self.container else "",
@@ -34,18 +32,16 @@ class Where(namedtuple("Where", ("file", "object", "container", "line", "source"
         return {key: value for key, value in self._asdict().items() if value is not None}
 
 
-class Finding(namedtuple("Finding", ("secret", "level", "message", "rule", "where"), defaults=(None, None))):
+class Finding(NamedTuple):
     """One problem: the secret (or None for a whole file or manifest), its level, a message, the id of
     the rule it breaks, and where it was found (a file, an object, a container; None when it is the
     whole configuration)."""
 
-    __slots__ = ()
-
     secret: str | None
     level: str
     message: str
-    rule: str | None
-    where: Where | None
+    rule: str | None = None
+    where: Where | None = None
 
     @property
     def is_error(self) -> bool:

@@ -1,12 +1,22 @@
 """The guide's "Migration from Keyring" as one step: the spec's secrets found in the OS keyring are
 copied into a .env file (mode 0600, one atomic write), and optionally deleted from the keyring."""
 
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from entrypoint.envfile import update_env_file
 from entrypoint.resolution import first_found
 from entrypoint.sources.keyring import KeyringSource
 
+if TYPE_CHECKING:
+    from entrypoint.sources.keyring import KeyringSource
+    from entrypoint.spec.model import Spec
 
-def migrate_keyring(spec, target_path, delete=False, keyring_source=None) -> list[tuple[str, str]]:
+
+def migrate_keyring(spec: Spec, target_path: str, delete: bool = False,
+                    keyring_source: KeyringSource | None = None) -> list[tuple[str, str]]:
     """Returns [(canonical name, name it was stored under)] of the secrets moved."""
     keyring_source = keyring_source or KeyringSource()
     found = {}

@@ -3,17 +3,27 @@
 `prepare_serve` and `prepare_exec` return what to exec (argv, environment) or raise ValidationFailed;
 `replace_process` execs it, so the PID stays and no wrapper process remains."""
 
+
+from __future__ import annotations
+
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from entrypoint.constants import DEFAULT_LABEL, SOURCES_VARIABLE
 from entrypoint.errors import ConfigError, SpecError
 from entrypoint.findings import ERROR, Finding, has_errors
+from entrypoint.formats import safe_to_echo
 from entrypoint.resolution import Resolution, resolve
 from entrypoint.sources.chains import deployment_sources, process_environ
 from entrypoint.sources.options import OptionsSource
-from entrypoint.formats import safe_to_echo
 from entrypoint.validation import validate, value_problem
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+    from typing import Any
+
+    from entrypoint.spec.model import Entry, Spec
 
 # uvicorn's settings, and the serve options that set them (an option wins over its variable).
 SERVER_SETTINGS = ("APP_MODULE", "APP_DIR", "HOST", "PORT", "WEB_CONCURRENCY", "LOG_LEVEL", "FORWARDED_ALLOW_IPS")
@@ -21,7 +31,7 @@ SERVER_OPTIONS = {"APP_MODULE": "--app", "APP_DIR": "--app-dir", "HOST": "--host
 
 
 class ValidationFailed(ConfigError):
-    def __init__(self, findings):
+    def __init__(self, findings: list[Finding]) -> None:
         super().__init__(f"{sum(f.is_error for f in findings)} configuration error(s)")
         self.findings = findings
 
@@ -30,16 +40,16 @@ class ValidationFailed(ConfigError):
 class Launch:
     __slots__ = ("argv", "environment", "findings")
 
-    def __init__(self, argv, environment, findings):
+    def __init__(self, argv: list[str], environment: dict[str, str], findings: list[Finding]) -> None:
         self.argv = argv
         self.environment = environment
         self.findings = findings
 
-    def __repr__(self):  # the environment holds secrets: show its keys only
+    def __repr__(self) -> str:  # the environment holds secrets: show its keys only
         return f"Launch(argv={self.argv!r}, environment_keys={sorted(self.environment)})"
 
 
-def load_spec_reporting(spec_path):
+def load_spec_reporting(spec_path: str | None) -> tuple[Spec | None, list[Finding]]:
     """(the spec, []) or, when it cannot be used, (None, one finding per problem), so that `check
     --json` reports a broken spec in the same document as everything else."""
     from entrypoint.spec import load_spec
@@ -50,7 +60,8 @@ def load_spec_reporting(spec_path):
         return None, [Finding(None, ERROR, problem) for problem in exc.problems]
 
 
-def check_configuration(spec, environ=None, env_file=None):
+def check_configuration(spec: Spec | None, environ: MutableMapping[str, str] | None = None,
+                        env_file: str | None = None) -> tuple[Resolution, list[Finding]]:
     """What `check` and `status` report: the resolution and every finding (a spec of None: nothing)."""
     if spec is None:
         return Resolution({}, {}, [], set()), []
@@ -58,7 +69,8 @@ def check_configuration(spec, environ=None, env_file=None):
     return resolution, validate(spec, resolution)
 
 
-def prepare_serve(spec, options, uvicorn_args=(), environ=None, env_file=None):
+def prepare_serve(spec: Spec, options: Mapping[str, Any], uvicorn_args: Sequence[str] = (),
+                  environ: MutableMapping[str, str] | None = None, env_file: str | None = None) -> Launch:
     from entrypoint.backend_policy import serve_backend_findings, serve_settings
 
     environ = process_environ(environ)
@@ -77,14 +89,16 @@ def prepare_serve(spec, options, uvicorn_args=(), environ=None, env_file=None):
     return Launch(uvicorn_argv(settings, uvicorn_args), environment, findings)
 
 
-def prepare_exec(spec, command, environ=None, env_file=None):
+def prepare_exec(spec: Spec, command: Sequence[str], environ: MutableMapping[str, str] | None = None,
+                 env_file: str | None = None) -> Launch:
     """Pass-through (`docker run IMAGE sh`): secrets loaded, nothing validated, problems only reported."""
     environ = process_environ(environ)
     resolution = resolve(spec, deployment_sources(environ, env_file))
     return Launch(list(command), program_environment(environ, resolution), resolution.findings)
 
 
-def program_environment(environ, resolution, defaulted=()):
+def program_environment(environ: MutableMapping[str, str], resolution: Resolution,
+                        defaulted: Iterable[str] = ()) -> dict[str, str]:
     import json
 
     environment = {key: value for key, value in environ.items() if key not in resolution.unset}
@@ -94,18 +108,18 @@ def program_environment(environ, resolution, defaulted=()):
     return environment
 
 
-def _builtin_entry(name):
+def _builtin_entry(name: str) -> Entry:
     from entrypoint.spec import builtin_spec
 
     return builtin_spec().by_name[name]
 
 
-def _default(spec, name):
+def _default(spec: Spec, name: str) -> str | None:
     entry = spec.by_name.get(name) or _builtin_entry(name)  # a user's own spec may leave the server settings out
     return entry.default
 
 
-def _unlisted_server_setting_findings(spec, resolution):
+def _unlisted_server_setting_findings(spec: Spec, resolution: Resolution) -> list[Finding]:
     """A user's spec without the server settings: they are still checked, by the built-in entries."""
     findings = []
     for name in SERVER_SETTINGS:
@@ -117,7 +131,7 @@ def _unlisted_server_setting_findings(spec, resolution):
     return findings
 
 
-def app_module_findings(settings, environ):
+def app_module_findings(settings: Mapping[str, Any], environ: MutableMapping[str, str]) -> list[Finding]:
     """APP_MODULE's module must be findable where uvicorn will look (APP_DIR, PYTHONPATH, the installed
     packages), found without importing it: importing the app is uvicorn's job, after the exec."""
     module = settings["APP_MODULE"].partition(":")[0]
@@ -132,7 +146,7 @@ def app_module_findings(settings, environ):
                                          "packages; set APP_DIR to the directory that holds it")]
 
 
-def module_findable(module, search_path):
+def module_findable(module: str, search_path: Iterable[str]) -> bool:
     """Whether `a.b.c` exists where the import system would find it with `search_path` as sys.path
     (editable installs' finders included), without running any package's __init__."""
     parts = module.split(".")
@@ -147,7 +161,7 @@ def module_findable(module, search_path):
     return True
 
 
-def _find_spec(fullname, path, top_level):
+def _find_spec(fullname: str, path: list[str] | None, top_level: bool) -> Any:
     from importlib.machinery import PathFinder
 
     for finder in sys.meta_path:
@@ -162,7 +176,7 @@ def _find_spec(fullname, path, top_level):
     return None
 
 
-def uvicorn_argv(settings, extra=()):
+def uvicorn_argv(settings: Mapping[str, Any], extra: Sequence[str] = ()) -> list[str]:
     """uvicorn's command line: settings only; secrets travel in the environment, never on argv."""
     argv = [sys.executable, "-m", "uvicorn", settings["APP_MODULE"], "--host", settings["HOST"],
             "--port", str(settings["PORT"]), "--workers", str(settings["WEB_CONCURRENCY"]),
@@ -174,7 +188,7 @@ def uvicorn_argv(settings, extra=()):
     return argv + list(extra)
 
 
-def serve_in_process(launch):
+def serve_in_process(launch: Launch) -> None:
     """Hand over to uvicorn's own command line in this process: the same PID (the platform's signals
     reach uvicorn directly, no wrapper stays behind), without starting a second interpreter, so a
     container answers as soon as bare uvicorn would. The environment becomes exactly the one an exec
@@ -191,7 +205,7 @@ def serve_in_process(launch):
     uvicorn_command.main(args=launch.argv[3:], prog_name="uvicorn")  # exits with uvicorn's own code
 
 
-def replace_process(launch):
+def replace_process(launch: Launch) -> None:
     """exec: the program takes over this PID, so it receives the platform's signals directly."""
     sys.stdout.flush()
     sys.stderr.flush()

@@ -2,11 +2,20 @@
 non-empty value under its name or a legacy alias. Problems are collected, never raised, so that every
 one of them is reported at once."""
 
+
+from __future__ import annotations
+
 from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from entrypoint.errors import ConfigError
 from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.sources.base import SecretSource
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from entrypoint.spec.model import Spec
 
 
 # __slots__ classes, not dataclasses, on the start-up path: see entrypoint.findings.
@@ -15,13 +24,13 @@ class Resolved:
 
     __slots__ = ("name", "value", "source", "found_as")
 
-    def __init__(self, name: str, value: str, source: str, found_as: str):
+    def __init__(self, name: str, value: str, source: str, found_as: str) -> None:
         self.name = name
         self.value = value
         self.source = source  # the label of the source that had it
         self.found_as = found_as  # the name it was found under (a legacy alias, perhaps)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Resolved({self.name!r}, source={self.source!r}, found_as={self.found_as!r})"
 
 
@@ -45,7 +54,7 @@ def first_found(sources: Sequence[SecretSource], lookup_names: Sequence[str], na
 
 class Resolution:
     def __init__(self, secrets: dict[str, Resolved], extra: dict[str, Resolved], findings: list[Finding],
-                 unset: set[str], missing_notes: dict[str, str] | None = None):
+                 unset: set[str], missing_notes: dict[str, str] | None = None) -> None:
         self.secrets = secrets  # spec name -> Resolved
         self.extra = extra  # names a source offers beyond the spec (env-file keys) -> Resolved
         self.findings = findings
@@ -63,18 +72,18 @@ class Resolution:
         """Every resolved value by its canonical name: what the started program is given."""
         return {name: resolved.value for name, resolved in {**self.extra, **self.secrets}.items()}
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Resolution(secrets={sorted(self.secrets)}, extra={sorted(self.extra)}, findings={len(self.findings)})"
 
 
-def resolve(spec, sources: Sequence[SecretSource]) -> Resolution:
+def resolve(spec: Spec, sources: Sequence[SecretSource]) -> Resolution:
     findings = []
     names = [name for entry in spec for name in entry.lookup_names]
     for source in sources:
         findings.extend(source.findings(names))
     reported = {finding.message for finding in findings}
 
-    def record(name, exc):
+    def record(name: str, exc: ConfigError) -> None:
         if str(exc) not in reported:  # a broken file is reported once, not per name
             reported.add(str(exc))
             findings.append(Finding(name, ERROR, str(exc)))
@@ -86,7 +95,7 @@ def resolve(spec, sources: Sequence[SecretSource]) -> Resolution:
             secrets[entry.name] = found
 
     known = set(names)
-    extra = {}
+    extra: dict[str, Resolved] = {}
     for name in _offered(sources):
         if name not in known and name not in extra:
             found = first_found(sources, (name,), on_error=record)
@@ -98,7 +107,7 @@ def resolve(spec, sources: Sequence[SecretSource]) -> Resolution:
     return Resolution(secrets, extra, findings, unset, _missing_notes(spec, sources, secrets))
 
 
-def _missing_notes(spec, sources, secrets):
+def _missing_notes(spec: Spec, sources: Sequence[SecretSource], secrets: dict[str, Resolved]) -> dict[str, str]:
     notes = {}
     for entry in spec:
         if entry.name not in secrets:
@@ -108,7 +117,7 @@ def _missing_notes(spec, sources, secrets):
     return notes
 
 
-def _alias_conflicts(spec, sources, secrets):
+def _alias_conflicts(spec: Spec, sources: Sequence[SecretSource], secrets: dict[str, Resolved]) -> Iterator[Finding]:
     """A legacy name and its canonical name both set, to different values: say which one is used."""
     for entry in spec:
         if not entry.aliases or entry.name not in secrets:
@@ -125,6 +134,6 @@ def _alias_conflicts(spec, sources, secrets):
                                                f"values; {used.found_as} (from {used.source}) is used, remove the other")
 
 
-def _offered(sources: Iterable[SecretSource]):
+def _offered(sources: Iterable[SecretSource]) -> Iterator[str]:
     for source in sources:
         yield from source.offered_names()

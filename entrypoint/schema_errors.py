@@ -2,14 +2,22 @@
 (a validator's own message often quotes it). The spec, compose and Kubernetes checks all use this."""
 
 
-def field_path(path):
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from typing import Any
+def field_path(path: Iterable[str | int]) -> str:
     field = "(top level)"
     for part in path:
         field = f"{field}[{part}]" if isinstance(part, int) else (part if field == "(top level)" else f"{field}.{part}")
     return field
 
 
-def describe_schema_error(error):
+def describe_schema_error(error: Any) -> str:
     """A schema failure in words that name the expectation, not the offending content."""
     expected = error.validator_value
     match error.validator:
@@ -30,7 +38,7 @@ def describe_schema_error(error):
         case "uniqueItems":
             return "must not repeat items"
         case "required" | "additionalProperties":
-            return error.message  # names the property, which is a key, not a value
+            return str(error.message)  # names the property, which is a key, not a value
         case "not":
             return "has a field not allowed here (secrets take no default or choices; only grouped rules take a group)"
         case _:

@@ -7,9 +7,13 @@ keyring when ENABLE_KEYRING is true. Writes go to SECRETS_BACKEND (dotenv by def
 An empty value is a missing value; the legacy lower-case names are honoured as aliases.
 """
 
+
+from __future__ import annotations
+
 import functools
 import os
 from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any, cast
 
 from entrypoint.constants import (
     ENABLE_KEYRING_VARIABLE,
@@ -23,6 +27,14 @@ from entrypoint.resolution import first_found
 from entrypoint.sources.base import WritableSource
 from entrypoint.sources.chains import guide_sources, keyring_enabled, process_environ
 
+if TYPE_CHECKING:
+
+    from entrypoint.errors import ConfigError
+    from entrypoint.sources.env_file import EnvFileSource
+    from entrypoint.sources.environment import EnvironmentSource
+    from entrypoint.sources.keyring import KeyringSource
+    from entrypoint.spec.model import Spec
+
 WRITE_BACKENDS = ("dotenv", "env", "keyring")
 DEFAULT_WRITE_BACKEND = "dotenv"
 
@@ -33,7 +45,7 @@ _DESCRIPTIONS = {
 }
 
 
-def write_backend_from(environ) -> str:
+def write_backend_from(environ: MutableMapping[str, str]) -> str:
     name = (environ.get(SECRETS_BACKEND_VARIABLE) or DEFAULT_WRITE_BACKEND).strip().lower()
     if name not in WRITE_BACKENDS:
         from entrypoint.formats import safe_to_echo
@@ -45,14 +57,15 @@ def write_backend_from(environ) -> str:
 
 class SecretsManager:
     def __init__(self, write_backend: str | None = None, enable_keyring: bool | None = None,
-                 dotenv_path: str | None = None, environ: MutableMapping[str, str] | None = None):
+                 dotenv_path: str | None = None, environ: MutableMapping[str, str] | None = None) -> None:
         self.environ = process_environ(environ)
         self.write_backend = write_backend_from({SECRETS_BACKEND_VARIABLE: write_backend} if write_backend else self.environ)
         if enable_keyring is None:
             enable_keyring = keyring_enabled(self.environ)
         self.enable_keyring = enable_keyring
         self._sources = guide_sources(self.environ, dotenv_path, with_keyring=enable_keyring)
-        self._environment, self._dotenv = self._sources[0], self._sources[1]
+        self._environment = cast("EnvironmentSource", self._sources[0])
+        self._dotenv = cast("EnvFileSource", self._sources[1])
         self.dotenv_path = self._dotenv.path
 
     def get_secret(self, name: str, default: str | None = None) -> str | None:
@@ -75,10 +88,10 @@ class SecretsManager:
         if self.write_backend == "keyring":
             from entrypoint.sources.keyring import KeyringSource
 
-            return self._sources[2] if self.enable_keyring else KeyringSource()
+            return cast("KeyringSource", self._sources[2]) if self.enable_keyring else KeyringSource()
         return self._environment if self.write_backend == "env" else self._dotenv
 
-    def get_backend_status(self) -> dict:
+    def get_backend_status(self) -> dict[str, Any]:
         from entrypoint.sources.keyring import KeyringSource
 
         dotenv_dir = os.path.dirname(self.dotenv_path)
@@ -116,11 +129,11 @@ class SecretsManager:
     def delete(self, key: str) -> bool:
         return self.delete_secret(key)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"SecretsManager(write_backend={self.write_backend!r}, enable_keyring={self.enable_keyring!r}, dotenv_path={self.dotenv_path!r})"
 
 
-def _skip_unusable_keyring(name, error):
+def _skip_unusable_keyring(name: str, error: ConfigError) -> None:
     """A read finds nothing in a keyring that cannot be used (enabled in the UI, absent in a container);
     any other source's problem (a broken .env file) is raised."""
     if not isinstance(error, BackendError):
@@ -144,7 +157,7 @@ def _lookup_names(name: str) -> tuple[str, ...]:
 
 
 @functools.cache
-def _builtin_spec():
+def _builtin_spec() -> Spec:
     from entrypoint.spec import builtin_spec
 
     return builtin_spec()
@@ -153,7 +166,7 @@ def _builtin_spec():
 # The process-wide manager. The original module's name for it, so that the backend's settings endpoint
 # (`secrets_manager._secrets_manager = None`, then get_secrets_manager(enable_keyring=...)) works unchanged.
 _secrets_manager: SecretsManager | None = None
-_settings_seen: tuple | None = None
+_settings_seen: tuple[object, ...] | None = None
 _MANAGER_SETTINGS = (SECRETS_BACKEND_VARIABLE, ENABLE_KEYRING_VARIABLE, ENV_FILE_VARIABLE, "HOME")
 
 

@@ -1,14 +1,27 @@
 """`status`: the guide's get_backend_status() plus, per spec entry, the source that provides it.
 It replaces the guide's `printenv | grep` step, which printed the values."""
 
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from entrypoint.constants import DEFAULT_LABEL
 from entrypoint.errors import ConfigError
 from entrypoint.launch import check_configuration
 from entrypoint.secrets_manager import DEFAULT_WRITE_BACKEND, SecretsManager
 from entrypoint.sources.chains import process_environ
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping, MutableMapping, Sequence
+    from typing import Any
 
-def secrets_status(spec, environ=None, env_file=None, spec_findings=()):
+    from entrypoint.findings import Finding
+    from entrypoint.spec.model import Spec
+
+
+def secrets_status(spec: Spec | None, environ: MutableMapping[str, str] | None = None, env_file: str | None = None,
+                   spec_findings: Sequence[Finding] = ()) -> dict[str, Any]:
     """The status document; `spec` may be None when it could not be loaded (`spec_findings` say why)."""
     environ = process_environ(environ)
     resolution, findings = check_configuration(spec, environ, env_file)
@@ -23,7 +36,7 @@ def secrets_status(spec, environ=None, env_file=None, spec_findings=()):
             "findings": [finding.as_dict() for finding in (*spec_findings, *findings)]}
 
 
-def _backends(environ, env_file):
+def _backends(environ: MutableMapping[str, str], env_file: str | None) -> dict[str, Any]:
     try:
         return SecretsManager(environ=environ, dotenv_path=env_file).get_backend_status()
     except ConfigError:  # SECRETS_BACKEND or ENABLE_KEYRING is invalid: a finding names it
@@ -31,7 +44,7 @@ def _backends(environ, env_file):
         return {**status, "write_backend": None}
 
 
-def format_status(report):
+def format_status(report: Mapping[str, Any]) -> str:
     backends = report["backends"]
     lines = [f"write backend: {backends['write_backend'] or 'invalid (see below)'}", "backends:"]
     for name in ("environment", "dotenv", "keyring"):

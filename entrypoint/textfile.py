@@ -3,13 +3,17 @@
 Every refusal names the file (and the line where there is one) and never quotes the content.
 """
 
+
+from __future__ import annotations
+
 import os
 import stat
 
 MAX_BYTES = 1024 * 1024  # a secrets file is small; a 50 MB "env-file" is a mistake
 
 
-def read_text(path, *, error, what="file", max_bytes=MAX_BYTES):
+def read_text(path: str | os.PathLike[str], *, error: type[Exception], what: str = "file",
+              max_bytes: int = MAX_BYTES) -> str:
     """Return the file's text (UTF-8, BOM removed, line ends kept) or raise `error` naming it."""
     data = read_bytes(path, error=error, what=what, max_bytes=max_bytes)
     nul = data.find(b"\0")
@@ -22,7 +26,8 @@ def read_text(path, *, error, what="file", max_bytes=MAX_BYTES):
     return text[1:] if text.startswith("\ufeff") else text
 
 
-def read_bytes(path, *, error, what="file", max_bytes=MAX_BYTES):
+def read_bytes(path: str | os.PathLike[str], *, error: type[Exception], what: str = "file",
+               max_bytes: int = MAX_BYTES) -> bytes:
     try:
         # O_NONBLOCK: opening a FIFO with no writer, or a device, must not hang the start.
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
@@ -53,7 +58,7 @@ def read_bytes(path, *, error, what="file", max_bytes=MAX_BYTES):
         os.close(fd)
 
 
-def _refuse_special(fd, mode, path, error, what):
+def _refuse_special(fd: int, mode: int, path: object, error: type[Exception], what: str) -> None:
     """Regular files and anonymous pipes (process substitution, a shell pipe) are read; anything that
     could block forever or never end is refused by name."""
     if stat.S_ISREG(mode):
@@ -69,25 +74,25 @@ def _refuse_special(fd, mode, path, error, what):
     raise error(f"{what} {path}: is not a regular file")
 
 
-def _is_anonymous_pipe(fd):
+def _is_anonymous_pipe(fd: int) -> bool:
     try:
         return os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
     except OSError:  # no /proc: a FIFO cannot be told from a pipe, so it is not trusted to end
         return False
 
 
-def _read_some(fd, path, error, what):
+def _read_some(fd: int, path: object, error: type[Exception], what: str) -> bytes:
     try:
         return os.read(fd, 65536)
     except OSError as exc:
         raise error(f"{what} {path}: cannot be read ({exc.strerror})") from None
 
 
-def _line_of(data, offset):
+def _line_of(data: bytes, offset: int) -> int:
     return data.count(b"\n", 0, offset) + 1
 
 
-def strip_one_newline(text):
+def strip_one_newline(text: str) -> str:
     """Secret files end with the newline editors add; only that one is not part of the value."""
     if text.endswith("\r\n"):
         return text[:-2]

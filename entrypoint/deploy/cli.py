@@ -16,7 +16,8 @@ from entrypoint.cli import json_option, run_click, spec_option
 from entrypoint.constants import DEFAULT_PORT, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, HEALTH_PATH
 from entrypoint.errors import KitError
 from entrypoint.findings import has_errors
-from entrypoint.platforms.registry import Platform, Verb, Verdict, platforms
+from entrypoint.platforms.platform import Platform, Verb, Verdict
+from entrypoint.platforms.registry import platforms
 from entrypoint.report import findings_json, format_findings
 
 PROG = "deeptempo-deploy"

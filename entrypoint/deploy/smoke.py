@@ -4,6 +4,9 @@ A generated canary stands in for each secret the spec requires. It reaches the c
 a mounted secrets directory (never as `-e`, which `docker inspect` would show), and the last check
 proves it appears in no log line and no `docker inspect` output."""
 
+
+from __future__ import annotations
+
 import json
 import os
 import re
@@ -12,6 +15,7 @@ import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING, Any
 
 from entrypoint.constants import (
     DATA_DIR,
@@ -22,6 +26,7 @@ from entrypoint.constants import (
     SECRETS_BACKEND_VARIABLE,
     STATE_DIR,
 )
+from entrypoint.errors import ConfigError
 from entrypoint.platforms.runner import (
     ContainerSpec,
     DockerRunner,
@@ -31,14 +36,18 @@ from entrypoint.platforms.runner import (
     numeric_user,
     writable_tmpfs,
 )
-from entrypoint.errors import ConfigError
 from entrypoint.validation import value_problem
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from entrypoint.spec.model import Entry, Spec
 
 STOP_LIMIT_SECONDS = 3
 REFUSAL_LIMIT_SECONDS = 15  # the kit exits 78 within about a second; a server still up by then will not exit
 CLEAN_EXIT_CODES = (0, 143)  # 143: a graceful exit re-raising SIGTERM, when no init maps it to 0
 ORPHANS = "for i in 1 2 3 4 5; do (sleep 0.3 &); done"
-HARDENING = dict(read_only=True, tmpfs={"/tmp": "rw,noexec,nosuid,size=16m"}, cap_drop=["ALL"],
+HARDENING: dict[str, Any] = dict(read_only=True, tmpfs={"/tmp": "rw,noexec,nosuid,size=16m"}, cap_drop=["ALL"],
                  security_opt=["no-new-privileges"])
 
 
@@ -58,9 +67,10 @@ class SmokeOptions:
     writable: tuple[str, ...] = ()  # paths a read-only root needs writable (tmpfs), beside /tmp
 
 
-def canary_for(entry) -> str:
+def canary_for(entry: Entry) -> str:
     """A fresh random value that passes the entry's checks: its pattern's literal prefix, then random."""
-    prefix = re.match(r"[A-Za-z0-9_\-]*", entry.pattern or "").group(0)
+    match = re.match(r"[A-Za-z0-9_\-]*", entry.pattern or "")
+    prefix = match.group(0) if match else ""
     value = f"{prefix}smokecanary{secrets.token_hex(12)}"
     if value_problem(entry, value):
         raise ConfigError(f"smoke: cannot generate a value for {entry.name} that its spec pattern accepts; "
@@ -69,7 +79,7 @@ def canary_for(entry) -> str:
 
 
 class Smoke:
-    def __init__(self, runner: DockerRunner, options: SmokeOptions, spec):
+    def __init__(self, runner: DockerRunner, options: SmokeOptions, spec: Spec) -> None:
         self.runner = runner
         self.options = options
         self.required = spec.required_names()  # the image must refuse to start without each
@@ -94,7 +104,8 @@ class Smoke:
         return self.results
 
     # --- containers ---
-    def _start(self, secrets_dir=None, environment=None, publish=True, **hardening):
+    def _start(self, secrets_dir: str | None = None, environment: dict[str, str] | None = None, publish: bool = True,
+               **hardening: Any) -> RunningContainer:
         volumes = {secrets_dir: {"bind": DEFAULT_SECRETS_DIR, "mode": "ro"}} if secrets_dir else {}
         spec = ContainerSpec(self.options.image, environment=environment or {}, volumes=volumes,
                              publish=(self.options.port,) if publish else (), **hardening)
@@ -103,27 +114,27 @@ class Smoke:
             self.with_canary.append(running)
         return running
 
-    def _write_canaries(self, secrets_dir):
+    def _write_canaries(self, secrets_dir: str) -> None:
         for name, value in self.canaries.items():
             path = os.path.join(secrets_dir, name)
             with open(path, "w", encoding="utf-8") as stream:
                 stream.write(value + "\n")
             os.chmod(path, 0o644)  # a generated canary, readable by the image's non-root user
 
-    def _hardened_tmpfs(self):
+    def _hardened_tmpfs(self) -> dict[str, str]:
         # What every manifest mounts writable beside /tmp (the state and data directories), and --writable.
         paths = (STATE_DIR, DATA_DIR, *self.options.writable)
         options = writable_tmpfs(*numeric_user(self.image_user), size="64m")
         return {**HARDENING["tmpfs"], **dict.fromkeys(paths, options)}
 
     # --- checks ---
-    def _record(self, name, ok, detail):
+    def _record(self, name: str, ok: bool, detail: str) -> bool:
         for secret, value in self.canaries.items():  # a leaking image's log tail must not spread the canary
             detail = detail.replace(value, f"<{secret} canary>")
         self.results.append(CheckResult(name, ok, detail))
         return ok
 
-    def _check_healthy(self, name, running):
+    def _check_healthy(self, name: str, running: RunningContainer) -> bool:
         what = {"healthy": "started with the required secrets",
                 "hardened": "read-only root, all capabilities dropped, no-new-privileges"}[name]
         try:
@@ -132,14 +143,14 @@ class Smoke:
             return self._record(name, False, f"{what}: {exc.reason}; last log lines:\n{_indent(exc.log_tail)}")
         return self._record(name, True, f"{what}: healthy after {seconds:.1f} s, GET {self.options.health_path} -> 200")
 
-    def _check_not_root(self, running):
+    def _check_not_root(self, running: RunningContainer) -> bool:
         code, output = running.exec(["cat", "/proc/1/status"])
         uid = next((line.split()[1] for line in output.splitlines() if line.startswith("Uid:")), None)
         if code != 0 or uid is None:
             return self._record("non-root", False, f"cannot read PID 1's status in the container (exit {code})")
         return self._record("non-root", uid != "0", f"PID 1 runs as uid {uid}")
 
-    def _check_zombies_reaped(self, running):
+    def _check_zombies_reaped(self, running: RunningContainer) -> bool:
         code, _ = running.exec(["sh", "-c", ORPHANS])
         if code != 0:
             return self._record("reaps-zombies", False, f"cannot start orphan processes with sh (exit {code})")
@@ -150,12 +161,12 @@ class Smoke:
                             "5 orphaned children were reaped" if zombies == 0 else
                             f"{zombies} zombie process(es) left: PID 1 does not reap (run an init such as tini)")
 
-    def _check_stop(self, running):
+    def _check_stop(self, running: RunningContainer) -> bool:
         seconds, code = running.stop(timeout=10)
         ok = seconds < STOP_LIMIT_SECONDS and code in CLEAN_EXIT_CODES
         return self._record("stops-cleanly", ok, f"docker stop took {seconds:.1f} s (limit {STOP_LIMIT_SECONDS} s), exit code {code}")
 
-    def _check_refuses_without_secrets(self):
+    def _check_refuses_without_secrets(self) -> bool:
         running = self._start(publish=False)
         code = running.wait_exit(min(self.options.timeout, REFUSAL_LIMIT_SECONDS))
         logs = running.logs()
@@ -166,14 +177,14 @@ class Smoke:
                             f"without secrets: {state} (want {EXIT_CONFIG}); the log names "
                             f"{', '.join(named) or 'none'} of {', '.join(self.required)}")
 
-    def _check_refuses_keyring(self, secrets_dir):
+    def _check_refuses_keyring(self, secrets_dir: str) -> bool:
         running = self._start(secrets_dir, environment={SECRETS_BACKEND_VARIABLE: "keyring"}, publish=False)
         code = running.wait_exit(min(self.options.timeout, REFUSAL_LIMIT_SECONDS))
         ok = code == EXIT_CONFIG and SECRETS_BACKEND_VARIABLE in running.logs()
         state = f"still running after {REFUSAL_LIMIT_SECONDS} s" if code is None else f"exit code {code}"
         return self._record("refuses-keyring", ok, f"SECRETS_BACKEND=keyring: {state} (want {EXIT_CONFIG}, naming SECRETS_BACKEND)")
 
-    def _check_no_canary(self):
+    def _check_no_canary(self) -> bool:
         leaks = []
         for running in self.with_canary:
             for where, text in (("logs", running.logs()), ("docker inspect", inspect_json(running))):
@@ -183,7 +194,7 @@ class Smoke:
                             f"no canary value in the logs or docker inspect of {len(self.with_canary)} containers")
 
 
-def run_smoke(options: SmokeOptions, spec) -> list[CheckResult]:
+def run_smoke(options: SmokeOptions, spec: Spec) -> list[CheckResult]:
     # A directory the image's non-root user can traverse (mkdtemp makes it 0700).
     secrets_dir = tempfile.mkdtemp(prefix="deeptempo-smoke-")
     try:
@@ -205,5 +216,5 @@ def results_json(image: str, results: list[CheckResult]) -> str:
     return json.dumps({"image": image, "ok": all(r.ok for r in results), "checks": [asdict(r) for r in results]}, indent=2)
 
 
-def _indent(text):
+def _indent(text: str) -> str:
     return "\n".join("      " + line for line in text.splitlines()) or "      (no output)"

@@ -1,19 +1,26 @@
 """Updating a .env file safely: 0600 from the first byte, atomic replace, an exclusive lock against
 concurrent writers, every line it does not own kept as it was."""
 
+
+from __future__ import annotations
+
 import fcntl
 import os
 import re
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from entrypoint.envfile.reader import VALID_NAME, parse_bindings
 from entrypoint.errors import EnvFileError
 from entrypoint.textfile import read_text
 
+if TYPE_CHECKING:
+    from collections.abc import Iterator, Mapping
+
 _UNQUOTED_UNSAFE = re.compile(r"[\r\n]|^\s|\s$|\s#|^['\"]")
 
 
-def update_env_file(path, changes):
+def update_env_file(path: str, changes: Mapping[str, str | None]) -> None:
     """Set (a str) or remove (None) each key of `changes` in the .env file at `path`."""
     for key, value in changes.items():
         _check_assignment(key, value)
@@ -24,7 +31,7 @@ def update_env_file(path, changes):
         _replace_atomically(path, render(existing, changes, path))
 
 
-def render(existing, changes, path="<text>"):
+def render(existing: str, changes: Mapping[str, str | None], path: str = "<text>") -> str:
     newline = "\r\n" if "\r\n" in existing else "\n"
     pending = dict(changes)
     parts = []
@@ -35,7 +42,7 @@ def render(existing, changes, path="<text>"):
             continue
         prefix = original[: len(original) - len(original.lstrip())]
         if binding.key in pending and pending[binding.key] is not None:
-            parts.append(prefix + format_line(binding.key, pending.pop(binding.key)) + newline)
+            parts.append(prefix + format_line(binding.key, pending.pop(binding.key) or "") + newline)
         else:  # removed, or a later duplicate of a key already written: drop it so ours wins
             pending.pop(binding.key, None)
             parts.append(prefix)
@@ -46,11 +53,11 @@ def render(existing, changes, path="<text>"):
     return text + "".join(additions)
 
 
-def format_line(key, value):
+def format_line(key: str, value: str) -> str:
     return f"{key}={encode_value(key, value)}"
 
 
-def encode_value(key, value):
+def encode_value(key: str, value: str) -> str:
     """The form python-dotenv reads back to exactly `value`: bare when it can be (Docker's --env-file,
     Compose, systemd and Kustomize keep quotes literally, so a bare value means the same to all of
     them), else double-quoted with escapes."""
@@ -67,7 +74,7 @@ def encode_value(key, value):
     )
 
 
-def _check_assignment(key, value):
+def _check_assignment(key: str, value: str | None) -> None:
     if not isinstance(key, str) or not VALID_NAME.fullmatch(key):
         raise ValueError("a secret's name must be a valid variable name (letters, digits, _)")
     if value is None:
@@ -84,7 +91,7 @@ def _check_assignment(key, value):
 
 
 @contextmanager
-def _exclusive_lock(path):
+def _exclusive_lock(path: str) -> Iterator[None]:
     # A sidecar lock file: the .env itself is replaced by rename, so a lock on it would not hold.
     fd = os.open(f"{path}.lock", os.O_RDWR | os.O_CREAT, 0o600)
     try:
@@ -94,7 +101,7 @@ def _exclusive_lock(path):
         os.close(fd)
 
 
-def _replace_atomically(path, text):
+def _replace_atomically(path: str, text: str) -> None:
     temporary = f"{path}.{os.getpid()}.tmp"
     if os.path.lexists(temporary):
         os.unlink(temporary)  # left by a crashed writer with this PID; we hold the lock

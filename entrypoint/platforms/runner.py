@@ -3,6 +3,9 @@ container, wait for its health check, read its logs, stop it, and remove everyth
 Ctrl-C and SIGTERM too. Containers publish ports on 127.0.0.1 only and carry the label below, so
 anything left by a killed run can be found with `docker ps -a --filter label=io.deeptempo.deploy`."""
 
+
+from __future__ import annotations
+
 import json
 import signal
 import time
@@ -10,9 +13,13 @@ import urllib.error
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from entrypoint.constants import DEFAULT_PORT, EXIT_INTERRUPTED, HEALTH_PATH
 from entrypoint.errors import ConfigError, UnavailableError
+
+if TYPE_CHECKING:
+    from typing import Any
 
 LABEL = "io.deeptempo.deploy"
 LOOPBACK = "127.0.0.1"
@@ -33,7 +40,7 @@ class LocalResult:
 class NotHealthy(Exception):
     """The container did not turn healthy; `reason` says why, `log_tail` is its last log lines."""
 
-    def __init__(self, reason: str, log_tail: str = ""):
+    def __init__(self, reason: str, log_tail: str = "") -> None:
         super().__init__(reason)
         self.reason = reason
         self.log_tail = log_tail
@@ -55,14 +62,14 @@ class ContainerSpec:
     cap_add: list[str] = field(default_factory=list)
     security_opt: list[str] = field(default_factory=list)
     init: bool | None = None
-    volumes: dict[str, dict] = field(default_factory=dict)  # host path -> {"bind": path, "mode": "ro"}
+    volumes: dict[str, dict[str, str]] = field(default_factory=dict)  # host path -> {"bind": path, "mode": "ro"}
     publish: tuple[int, ...] = (DEFAULT_PORT,)  # container ports published on 127.0.0.1, random host ports
-    healthcheck: dict | None = field(default_factory=lambda: dict(FAST_HEALTHCHECK))
+    healthcheck: dict[str, Any] | None = field(default_factory=lambda: dict(FAST_HEALTHCHECK))
     mem_limit: str | None = None
-    extra: dict = field(default_factory=dict)  # any other docker SDK `containers.create` argument
+    extra: dict[str, Any] = field(default_factory=dict)  # any other docker SDK `containers.create` argument
 
 
-def writable_tmpfs(user=None, group=None, size=None):
+def writable_tmpfs(user: object = None, group: object = None, size: str | None = None) -> str:
     """tmpfs options for a directory the container's user must write: Docker gives a tmpfs mounted over
     an image directory that directory's owner and mode, so ownership is set explicitly."""
     options = ["rw", "nosuid", "nodev", "mode=0770"]
@@ -75,31 +82,33 @@ def writable_tmpfs(user=None, group=None, size=None):
     return ",".join(options)
 
 
-def numeric_user(user):
+def numeric_user(user: str | None) -> tuple[str | None, str | None]:
     """(uid, gid) from a `docker run --user` form ("10001:10001", "10001"); None parts when not numeric."""
     uid, _, gid = (user or "").partition(":")
     return (uid if uid.isdigit() else None), (gid if gid.isdigit() else (uid if uid.isdigit() else None))
 
 
 class RunningContainer:
-    def __init__(self, container, spec: ContainerSpec):
+    def __init__(self, container: Any, spec: ContainerSpec) -> None:
         self._container = container
         self.spec = spec
 
     @property
     def id(self) -> str:
-        return self._container.id
+        return str(self._container.id)
 
     @property
     def name(self) -> str:
-        return self._container.name
+        return str(self._container.name)
 
-    def inspect(self) -> dict:
+    def inspect(self) -> dict[str, Any]:
         self._container.reload()
-        return self._container.attrs
+        attrs: dict[str, Any] = self._container.attrs
+        return attrs
 
-    def state(self) -> dict:
-        return self.inspect()["State"]
+    def state(self) -> dict[str, Any]:
+        state: dict[str, Any] = self.inspect()["State"]
+        return state
 
     def host_port(self, container_port: int = DEFAULT_PORT) -> int:
         bindings = (self.inspect()["NetworkSettings"]["Ports"] or {}).get(f"{container_port}/tcp") or []
@@ -108,7 +117,7 @@ class RunningContainer:
         return int(bindings[0]["HostPort"])
 
     def logs(self) -> str:
-        return self._container.logs().decode("utf-8", errors="replace")
+        return bytes(self._container.logs()).decode("utf-8", errors="replace")
 
     def log_tail(self, lines: int = 20) -> str:
         return "\n".join(self.logs().splitlines()[-lines:])
@@ -156,7 +165,7 @@ class RunningContainer:
         while time.monotonic() < deadline:
             state = self.state()
             if state["Status"] in ("exited", "dead"):
-                return state["ExitCode"]
+                return int(state["ExitCode"])
             time.sleep(0.2)
         return None
 
@@ -167,7 +176,7 @@ class RunningContainer:
         elapsed = time.monotonic() - started
         return elapsed, self.state()["ExitCode"]
 
-    def remove(self):
+    def remove(self) -> None:
         from docker.errors import NotFound
 
         try:
@@ -179,18 +188,18 @@ class RunningContainer:
 class DockerRunner:
     """Use as a context manager: whatever it started is removed at exit, however the block ends."""
 
-    def __init__(self, purpose: str = "run", client=None):
+    def __init__(self, purpose: str = "run", client: Any = None) -> None:
         self.purpose = purpose
         self.client = client or connect()
         self.started: list[RunningContainer] = []
-        self._previous_sigterm = None
+        self._previous_sigterm: Any = None
 
-    def __enter__(self):
+    def __enter__(self) -> "DockerRunner":
         # SIGTERM (a CI job cancelled) unwinds like Ctrl-C, so the cleanup below runs.
         self._previous_sigterm = signal.signal(signal.SIGTERM, _raise_interrupt)
         return self
 
-    def __exit__(self, exc_type, exc, traceback):
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: object) -> None:
         signal.signal(signal.SIGTERM, self._previous_sigterm or signal.SIG_DFL)
         try:
             self.remove_all()
@@ -201,13 +210,13 @@ class DockerRunner:
             left = ", ".join(container.name for container in self.started)
             raise UnavailableError(f"the Docker engine stopped answering ({_short(exc)})"
                                    + (f"; containers that may be left: {left}" if left else "")) from None
-        return False
 
-    def ensure_image(self, image: str) -> dict:
+    def ensure_image(self, image: str) -> dict[str, Any]:
         from docker.errors import ImageNotFound
 
         try:
-            return self.client.images.get(image).attrs
+            attrs: dict[str, Any] = self.client.images.get(image).attrs
+            return attrs
         except ImageNotFound:
             raise ConfigError(f"image {image}: not found on the Docker engine (build or pull it first)") from None
 
@@ -224,13 +233,13 @@ class DockerRunner:
         container._container.start()
         return container
 
-    def remove_all(self):
+    def remove_all(self) -> None:
         while self.started:
             self.started[-1].remove()
             self.started.pop()
 
 
-def connect():
+def connect() -> Any:
     """A docker SDK client for the engine of DOCKER_HOST (default: the local socket)."""
     try:
         import docker
@@ -248,7 +257,7 @@ def inspect_json(running: RunningContainer) -> str:
     return json.dumps(running.inspect())
 
 
-def _is_engine_error(exc) -> bool:
+def _is_engine_error(exc: BaseException) -> bool:
     """The engine is gone or refused: the docker SDK's errors and the HTTP connection errors beneath it."""
     import requests
     from docker.errors import DockerException, ImageNotFound, NotFound
@@ -258,13 +267,13 @@ def _is_engine_error(exc) -> bool:
     return isinstance(exc, (DockerException, requests.exceptions.ConnectionError))
 
 
-def _without_none(arguments: dict) -> dict:
+def _without_none(arguments: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in arguments.items() if value is not None}
 
 
-def _short(exc) -> str:
+def _short(exc: BaseException) -> str:
     return str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
 
 
-def _raise_interrupt(signum, frame):
+def _raise_interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(EXIT_INTERRUPTED)

@@ -7,6 +7,9 @@ the guide's write backends also implement `base.WritableSource` (`write`, `delet
 The names below load on first use (PEP 562): the start-up path imports only the modules it needs.
 """
 
+
+from __future__ import annotations
+
 import importlib
 
 _HOMES = {
@@ -18,7 +21,7 @@ _HOMES = {
 __all__ = sorted(_HOMES)
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> object:
     if name not in _HOMES:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)

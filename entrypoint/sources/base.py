@@ -1,5 +1,8 @@
 """The interface every secret source implements, and the one writable sources add."""
 
+
+from __future__ import annotations
+
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Sequence
 
@@ -36,7 +39,7 @@ class SecretSource(ABC):
         """Environment variables the started program must not see (the `_FILE` indirections)."""
         return ()
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({self.label!r})"
 
 

@@ -1,7 +1,11 @@
 """The ordered source lists (the precedence) of the two ways secrets are read."""
 
+
+from __future__ import annotations
+
 import os
 from collections.abc import MutableMapping
+from typing import TYPE_CHECKING
 
 from entrypoint.constants import (
     CREDENTIALS_DIRECTORY_VARIABLE,
@@ -19,6 +23,9 @@ from entrypoint.sources.environment import EnvironmentSource
 from entrypoint.sources.file_indirection import FileIndirectionSource
 from entrypoint.sources.keyring import KeyringSource
 
+if TYPE_CHECKING:
+    pass
+
 
 def process_environ(environ: MutableMapping[str, str] | None = None) -> MutableMapping[str, str]:
     """The environment the kit reads: the process's own unless a mapping is given (tests, embedders)."""
@@ -29,12 +36,13 @@ def default_dotenv_path() -> str:
     return os.path.join(os.path.expanduser("~"), STATE_DIR_NAME, ".env")
 
 
-def keyring_enabled(environ) -> bool:
+def keyring_enabled(environ: MutableMapping[str, str]) -> bool:
     """ENABLE_KEYRING as the library reads it: anything but a boolean is an error naming it."""
     return parse_boolean(environ.get(ENABLE_KEYRING_VARIABLE), name=ENABLE_KEYRING_VARIABLE)
 
 
-def deployment_sources(environ, env_file=None, options=None) -> list[SecretSource]:
+def deployment_sources(environ: MutableMapping[str, str], env_file: str | None = None,
+                       options: SecretSource | None = None) -> list[SecretSource]:
     """What check, status, serve and exec read, highest precedence first: command-line options (serve's
     settings), environment, NAME_FILE, secrets directory, systemd credentials, the mounted env-file,
     and the OS keyring when ENABLE_KEYRING is true (serve then refuses to start unless
@@ -55,7 +63,8 @@ def deployment_sources(environ, env_file=None, options=None) -> list[SecretSourc
     return sources
 
 
-def guide_sources(environ, dotenv_path=None, with_keyring=False) -> list[SecretSource]:
+def guide_sources(environ: MutableMapping[str, str], dotenv_path: str | None = None,
+                  with_keyring: bool = False) -> list[SecretSource]:
     """The user guide's read order: environment, the .env file, then the keyring when enabled."""
     path = dotenv_path or environ.get(ENV_FILE_VARIABLE) or default_dotenv_path()
     sources: list[SecretSource] = [EnvironmentSource(environ), EnvFileSource(path, explicit=False, check_permissions=False)]

@@ -1,3 +1,6 @@
+
+from __future__ import annotations
+
 import os
 from collections.abc import Sequence
 
@@ -15,7 +18,7 @@ class SecretsDirectorySource(SecretSource):
 
     label = SECRETS_DIR_LABEL
 
-    def __init__(self, path: str | os.PathLike, explicit: bool = True):
+    def __init__(self, path: str | os.PathLike[str], explicit: bool = True) -> None:
         self.path = os.fspath(path)
         self.explicit = explicit
 
@@ -56,7 +59,7 @@ class SecretsDirectorySource(SecretSource):
                 return None
         return None
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r})"
 
 

@@ -1,11 +1,20 @@
+
+from __future__ import annotations
+
 import os
 import stat
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from entrypoint.constants import ENV_FILE_LABEL
 from entrypoint.errors import EnvFileError
 from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.sources.base import WritableSource
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from entrypoint.envfile.reader import EnvFile
 
 
 class EnvFileSource(WritableSource):
@@ -14,18 +23,18 @@ class EnvFileSource(WritableSource):
 
     label = ENV_FILE_LABEL
 
-    def __init__(self, path: str | os.PathLike, explicit: bool = True, check_permissions: bool = True):
+    def __init__(self, path: str | os.PathLike[str], explicit: bool = True, check_permissions: bool = True) -> None:
         self.path = os.fspath(path)
         self.explicit = explicit
         self.check_permissions = check_permissions
-        self._cache = (None, None)
+        self._cache: tuple[object, EnvFile | None] = (None, None)
 
-    def _values(self):
+    def _values(self) -> dict[str, str | None]:
         if not self.explicit and not os.path.exists(self.path):
             return {}
         return self._read().values
 
-    def _read(self):
+    def _read(self) -> EnvFile:
         """The file as it is on disk now; re-parsed only when its identity or mtime changed."""
         from entrypoint.envfile import read_env_file
 
@@ -37,7 +46,9 @@ class EnvFileSource(WritableSource):
             identity = (info.st_ino, info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else ("pipe", info.st_ino)
         if identity is None or self._cache[0] != identity:
             self._cache = (identity, read_env_file(self.path, strict=False))
-        return self._cache[1]
+        env_file = self._cache[1]
+        assert env_file is not None
+        return env_file
 
     def lookup(self, name: str) -> str | None:
         return self._values().get(name) or None
@@ -60,7 +71,7 @@ class EnvFileSource(WritableSource):
         found += self._misspelt_key_findings(env_file.values, names)
         return self._permission_findings() + found if self.check_permissions else found
 
-    def _misspelt_key_findings(self, keys, names):
+    def _misspelt_key_findings(self, keys: Iterable[str], names: Sequence[str]) -> list[Finding]:
         unknown = [key for key in keys if key not in names]
         if not unknown:
             return []
@@ -74,7 +85,7 @@ class EnvFileSource(WritableSource):
                                                    f"did you mean {close[0]}?"))
         return found
 
-    def _permission_findings(self):
+    def _permission_findings(self) -> list[Finding]:
         mode = os.stat(self.path).st_mode
         if mode & stat.S_IWOTH:
             return [Finding(None, ERROR, f"env-file {self.path}: is world-writable (anyone could change the secrets); chmod 600 it")]
@@ -96,5 +107,5 @@ class EnvFileSource(WritableSource):
         update_env_file(self.path, {name: None})
         return True
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"EnvFileSource({self.path!r})"

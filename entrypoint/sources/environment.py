@@ -9,7 +9,7 @@ class EnvironmentSource(WritableSource):
 
     label = ENVIRONMENT_LABEL
 
-    def __init__(self, environ: MutableMapping[str, str]):
+    def __init__(self, environ: MutableMapping[str, str]) -> None:
         self.environ = environ
 
     def lookup(self, name: str) -> str | None:

@@ -1,3 +1,6 @@
+
+from __future__ import annotations
+
 from collections.abc import Mapping, Sequence
 
 from entrypoint.constants import FILE_INDIRECTION_LABEL, FILE_SUFFIX
@@ -12,7 +15,7 @@ class FileIndirectionSource(SecretSource):
 
     label = FILE_INDIRECTION_LABEL
 
-    def __init__(self, environ: Mapping[str, str]):
+    def __init__(self, environ: Mapping[str, str]) -> None:
         self.environ = environ
 
     def label_for(self, name: str) -> str:
@@ -33,7 +36,7 @@ class FileIndirectionSource(SecretSource):
                 found.append(Finding(name, WARNING, f"the file named by {name}{FILE_SUFFIX} is empty, so {name} counts as not set"))
         return found
 
-    def _is_empty(self, name):
+    def _is_empty(self, name: str) -> bool:
         try:
             return self.lookup(name) is None
         except SecretFileError:  # reported by the lookup itself

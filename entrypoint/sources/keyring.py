@@ -1,5 +1,13 @@
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from entrypoint.constants import KEYRING_LABEL, KEYRING_SERVICE
 from entrypoint.sources.base import WritableSource
+
+if TYPE_CHECKING:
+    from typing import Any
 
 
 class KeyringSource(WritableSource):
@@ -8,11 +16,11 @@ class KeyringSource(WritableSource):
 
     label = KEYRING_LABEL
 
-    def __init__(self, service: str = KEYRING_SERVICE):
+    def __init__(self, service: str = KEYRING_SERVICE) -> None:
         self.service = service
 
     @staticmethod
-    def backend():
+    def backend() -> Any:
         """The active keyring backend, or None when the package or a usable backend is missing."""
         try:
             import keyring
@@ -22,7 +30,7 @@ class KeyringSource(WritableSource):
         backend = keyring.get_keyring()
         return None if isinstance(backend, fail.Keyring) else backend
 
-    def _require_backend(self):
+    def _require_backend(self) -> Any:
         backend = self.backend()
         if backend is None:
             from entrypoint.errors import BackendError

@@ -10,7 +10,7 @@ class OptionsSource(SecretSource):
 
     label = OPTIONS_LABEL
 
-    def __init__(self, values: Mapping[str, str | None], option_names: Mapping[str, str]):
+    def __init__(self, values: Mapping[str, str | None], option_names: Mapping[str, str]) -> None:
         self.values = {name: value for name, value in values.items() if value is not None}
         self.option_names = option_names  # setting name -> "--port"
 

@@ -23,7 +23,7 @@ def builtin_spec() -> Spec:
     return Spec(SPEC, origin="built-in")
 
 
-def load_spec(path: str | os.PathLike | None = None) -> Spec:
+def load_spec(path: str | os.PathLike[str] | None = None) -> Spec:
     """The spec at `path`, else at $DEEPTEMPO_SECRETS_SPEC, else the built-in one."""
     path = path or os.environ.get(SPEC_ENV) or None
     if path is None:

@@ -5,17 +5,24 @@ and the kit's version, so a later start loads it as JSON instead of parsing YAML
 container), every start checks the spec in full, as before; a cache file not owned by this user, or
 readable by others, is ignored."""
 
+
+from __future__ import annotations
+
 import hashlib
 import json
 import os
 import stat
+from typing import TYPE_CHECKING
 
 from entrypoint import __version__
 from entrypoint.errors import SpecError
 from entrypoint.textfile import read_text
 
+if TYPE_CHECKING:
+    from typing import Any
 
-def cache_directory():
+
+def cache_directory() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "deeptempo")
 
@@ -23,7 +30,7 @@ def cache_directory():
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema.json")  # as compile.py's, without its imports
 
 
-def _key(text):
+def _key(text: str) -> str:
     digest = hashlib.sha256(f"{__version__}\0".encode())
     with open(SCHEMA_PATH, "rb") as stream:
         digest.update(stream.read())
@@ -31,7 +38,7 @@ def _key(text):
     return digest.hexdigest()
 
 
-def compile_spec_file_cached(path):
+def compile_spec_file_cached(path: str | os.PathLike[str]) -> dict[str, Any]:
     text = read_text(path, error=SpecError, what="spec")
     cached = os.path.join(cache_directory(), f"spec-{_key(text)}.json")
     data = _read_cache(cached)
@@ -44,7 +51,7 @@ def compile_spec_file_cached(path):
     return data
 
 
-def _read_cache(path):
+def _read_cache(path: str) -> dict[str, Any] | None:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except OSError:
@@ -54,12 +61,13 @@ def _read_cache(path):
         if info.st_uid != os.getuid() or stat.S_IMODE(info.st_mode) & 0o077:
             return None
         try:
-            return json.load(stream)
+            data: dict[str, Any] = json.load(stream)
+            return data
         except ValueError:
             return None
 
 
-def _write_cache(path, data):
+def _write_cache(path: str, data: dict[str, Any]) -> None:
     try:
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
         temporary = f"{path}.{os.getpid()}.tmp"

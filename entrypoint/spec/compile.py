@@ -4,8 +4,12 @@ consistent groups, defaults that pass their own checks).
 `python -m entrypoint.spec.compile` regenerates builtin.py from spec.yaml.
 """
 
+
+from __future__ import annotations
+
 import json
 import os
+from typing import TYPE_CHECKING
 
 import jsonschema
 import yaml
@@ -16,15 +20,19 @@ from entrypoint.spec.model import Entry
 from entrypoint.textfile import read_text
 from entrypoint.validation import value_problem
 
+if TYPE_CHECKING:
+    from typing import Any
+
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema.json")
 
 
-def load_schema():
+def load_schema() -> dict[str, Any]:
     with open(SCHEMA_PATH, encoding="utf-8") as stream:
-        return json.load(stream)
+        schema: dict[str, Any] = json.load(stream)
+    return schema
 
 
-def compile_spec_file(path):
+def compile_spec_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     text = read_text(path, error=SpecError, what="spec")
     return compile_spec_text(text, origin=os.fspath(path))
 
@@ -33,16 +41,17 @@ def compile_spec_file(path):
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def _load_yaml(text):
+def _load_yaml(text: str) -> Any:
     """YAML without aliases: a spec needs none, and `*alias` trees (a billion laughs) would make the
     schema check walk an exponential document. The events are scanned first, in C too."""
     for event in yaml.parse(text, Loader=_LOADER):
         if isinstance(event, yaml.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a spec", event.start_mark)
+            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a spec",
+                                              event.start_mark)  # type: ignore[arg-type]
     return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
 
 
-def compile_spec_text(text, origin):
+def compile_spec_text(text: str, origin: str) -> dict[str, Any]:
     try:
         data = _load_yaml(text)
         problems = schema_problems(data) or consistency_problems(data)
@@ -54,26 +63,27 @@ def compile_spec_text(text, origin):
         listing = "\n".join(f"  - {problem}" for problem in problems)
         raise SpecError(f"spec {origin}: {len(problems)} problem(s):\n{listing}",
                         problems=[f"spec {origin}: {problem}" for problem in problems])
-    return data
+    compiled: dict[str, Any] = data
+    return compiled
 
 
-def _yaml_position(exc):
+def _yaml_position(exc: yaml.YAMLError) -> str:
     mark = getattr(exc, "problem_mark", None)
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
     problem = getattr(exc, "problem", None)
     return f"{where}: {problem}" if problem else where
 
 
-def schema_problems(data):
+def schema_problems(data: Any) -> list[str]:
     validator = jsonschema.Draft202012Validator(load_schema(), format_checker=jsonschema.FormatChecker())
     errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     return [f"{field_path(error.absolute_path)}: {describe_schema_error(error)}" for error in errors]
 
 
-def consistency_problems(data):
+def consistency_problems(data: Any) -> list[str]:
     problems = []
-    seen = {}
-    group_rules = {}
+    seen: dict[str, str] = {}
+    group_rules: dict[str, str] = {}
     for index, entry in enumerate(data["entries"]):
         where = f"entries[{index}]"
         for name in (entry["name"], *entry.get("aliases", ())):
@@ -91,7 +101,7 @@ def consistency_problems(data):
     return problems
 
 
-def render_builtin_module(data):
+def render_builtin_module(data: Any) -> str:
     import pprint
 
     return ("# Generated from spec.yaml by `python -m entrypoint.spec.compile`: do not edit; a test checks it.\n"
@@ -99,7 +109,7 @@ def render_builtin_module(data):
             f"SPEC = {pprint.pformat(data, width=110, sort_dicts=False)}\n")
 
 
-def main():
+def main() -> None:
     from entrypoint.spec import BUILTIN_MODULE, SOURCE_YAML
 
     with open(BUILTIN_MODULE, "w", encoding="utf-8") as stream:

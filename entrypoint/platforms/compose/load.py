@@ -106,9 +106,9 @@ def _raw_environment(written: Document) -> dict[str, str | None]:
 
 def _environment(written: Document) -> list[EnvironmentEntry]:
     entries = []
-    for index, (key, value) in enumerate(_raw_environment(written).items(), 1):
+    for key, value in _raw_environment(written).items():
         if value is None:
-            entries.append(EnvironmentEntry(key, reference="the environment of `docker compose`", line=None))
+            entries.append(EnvironmentEntry(key, reference="the environment of `docker compose`"))
         elif REFERENCE.fullmatch(value):
             entries.append(EnvironmentEntry(key, reference=value))
         else:
@@ -117,34 +117,44 @@ def _environment(written: Document) -> list[EnvironmentEntry]:
 
 
 def _secret_routes(workload: Workload, view: SpecView, run: Document, written: Document) -> list[Finding]:
-    routes = workload.secret_routes
     raw_environment = _raw_environment(written)
-    for key, value in raw_environment.items():
-        entry = view.entry_for_file_variable(key) if value else None
-        entry = entry or view.entry_for_key(key)
-        if entry:
-            routes.setdefault(entry.name, key if key != entry.name and key.endswith("_FILE") else "environment")
-    # Keys Compose added from env_file entries (it reads them while interpolating): values the
-    # deployment carries, reachable by file.
-    for key, value in (run.get("environment") or {}).items():
-        entry = view.entry_for_key(key)
-        if key not in raw_environment:
-            workload.carried_values.append(CarriedValue(key, value or "", "the env_file"))
-            if entry:
-                routes.setdefault(entry.name, "env_file")
+    _environment_routes(workload, view, raw_environment)
+    loaded = _env_file_values(workload, view, run, raw_environment)
     for mount in workload.mounts:
         entry = view.entry_for_key(os.path.basename(mount.path)) if mount.backing == SECRET_FILES else None
         if entry:
-            routes.setdefault(entry.name, f"secret {mount.source}")
+            workload.secret_routes.setdefault(entry.name, f"secret {mount.source}")
     declared = written.get("env_file") or []
-    loaded = any(key not in raw_environment for key in run.get("environment") or {})
-    unresolved = [entry.name for entry in view.secrets if entry.name not in routes]
+    unresolved = [entry.name for entry in view.secrets if entry.name not in workload.secret_routes]
     if not (declared and not loaded and unresolved):
         return []
-    routes.update(dict.fromkeys(unresolved, "env_file"))
+    workload.secret_routes.update(dict.fromkeys(unresolved, "env_file"))
     paths = ", ".join(_shown_path(item.get("path", "")) for item in declared)
     return [Finding(None, WARNING, f"env_file {paths} is not present here, so its keys were not checked; "
                                    f"{', '.join(unresolved)} are taken to come from it", "env-file", workload.where)]
+
+
+def _environment_routes(workload: Workload, view: SpecView, raw_environment: Mapping[str, str | None]) -> None:
+    for key, value in raw_environment.items():
+        file_entry = view.entry_for_file_variable(key) if value else None
+        entry = file_entry or view.entry_for_key(key)
+        if entry:
+            workload.secret_routes.setdefault(entry.name, key if file_entry else "environment")
+
+
+def _env_file_values(workload: Workload, view: SpecView, run: Document, raw_environment: Mapping[str, str | None]) -> bool:
+    """The keys Compose added from env_file entries (it reads them while interpolating): values the
+    deployment carries, reachable by file. Whether there were any."""
+    loaded = False
+    for key, value in (run.get("environment") or {}).items():
+        if key in raw_environment:
+            continue
+        loaded = True
+        workload.carried_values.append(CarriedValue(key, value or "", "the env_file"))
+        entry = view.entry_for_key(key)
+        if entry:
+            workload.secret_routes.setdefault(entry.name, "env_file")
+    return loaded
 
 
 def _shown_path(path: str) -> str:

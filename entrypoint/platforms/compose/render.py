@@ -1,10 +1,14 @@
 """`render compose`: the Docker secrets variant, one file secret per secret of the spec, each mounted
 at /run/secrets/<name> where the serve path reads it (lower-case names, as Compose secrets usually are)."""
 
+
+from __future__ import annotations
+
 import yaml
 
 from entrypoint.platforms.compose import SECRETS_HOST_DIR_VARIABLE, SECRETS_OVERRIDE, SERVICE
 from entrypoint.platforms.spec_view import SpecView
+from entrypoint.spec.model import Spec
 
 HEADER = f"""\
 # Docker secrets variant of docker-compose.yml: one file per secret of the spec, mounted read-only at
@@ -19,7 +23,7 @@ HEADER = f"""\
 """
 
 
-def render_secrets_override(spec) -> str:
+def render_secrets_override(spec: Spec) -> str:
     names = [SpecView.file_name(entry) for entry in SpecView(spec).secrets]
     document = {
         "services": {SERVICE: {"secrets": names}},
@@ -28,6 +32,6 @@ def render_secrets_override(spec) -> str:
     return HEADER + yaml.safe_dump(document, sort_keys=False, default_flow_style=False)
 
 
-def render(spec) -> dict[str, str]:
+def render(spec: Spec) -> dict[str, str]:
     """Every file this platform renders: relative path -> content."""
     return {SECRETS_OVERRIDE: render_secrets_override(spec)}

@@ -1,5 +1,8 @@
 """The ARNs a task definition's `secrets[].valueFrom` may hold, parsed once for render, verify and local."""
 
+
+from __future__ import annotations
+
 import re
 from dataclasses import dataclass
 
@@ -24,7 +27,7 @@ class SecretRef:
     version_id: str = ""
 
 
-def parse_value_from(value_from):
+def parse_value_from(value_from: str) -> SecretRef | None:
     """A SecretRef, or None when `value_from` is neither a Secrets Manager ARN nor an SSM parameter."""
     match = SECRETS_MANAGER.fullmatch(value_from)
     if match:

@@ -5,7 +5,7 @@ from typing import Any
 import click
 
 from entrypoint.platforms.ecs import LAYOUTS
-from entrypoint.platforms.registry import Platform, Verb, Verdict, stdin_text_if
+from entrypoint.platforms.platform import Platform, Verb, Verdict, stdin_text_if
 from entrypoint.spec.model import Spec
 
 

@@ -3,21 +3,36 @@ mapping file, or through the AWS APIs with boto3), then run the essential contai
 runner as ECS would (its environment and secrets, user, read-only root, task volumes, init) and wait
 for the task's own healthCheck."""
 
-import json
 
-from entrypoint.platforms.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, numeric_user, writable_tmpfs
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Protocol
+
 from entrypoint.errors import ConfigError, UnavailableError
 from entrypoint.platforms.ecs.arns import parse_value_from
 from entrypoint.platforms.ecs.load import main_container
+from entrypoint.platforms.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, numeric_user, writable_tmpfs
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from entrypoint.platforms.ecs.load import Document
 
 SECONDS = 1_000_000_000  # the Docker API counts health check times in nanoseconds
+
+
+class Resolver(Protocol):
+    """valueFrom -> value, as the ECS agent resolves it when the task starts."""
+
+    def resolve(self, name: str, value_from: str) -> str: ...
 
 
 class MappingResolver:
     """valueFrom -> value from a JSON file: keys are the valueFrom as written in the task definition, or
     the secret's name (CLAUDE_API_KEY)."""
 
-    def __init__(self, path):
+    def __init__(self, path: str) -> None:
         from entrypoint.platforms.ecs.verify import load_json
 
         self.path = path
@@ -25,10 +40,10 @@ class MappingResolver:
         if not isinstance(self.mapping, dict) or not all(isinstance(v, str) for v in self.mapping.values()):
             raise ConfigError(f"secrets mapping {path}: must be a JSON object of strings")
 
-    def resolve(self, name, value_from):
+    def resolve(self, name: str, value_from: str) -> str:
         for key in (value_from, name):
             if key in self.mapping:
-                return self.mapping[key]
+                return str(self.mapping[key])
         raise ConfigError(f"secrets mapping {self.path}: no entry for {name} (its valueFrom or its name)")
 
 
@@ -36,7 +51,7 @@ class AwsResolver:
     """valueFrom -> value through Secrets Manager's GetSecretValue (json-key, version-stage and version-id
     suffixes) and SSM's GetParameters (with decryption), as the ECS agent does."""
 
-    def __init__(self, region=None, profile=None, endpoint_url=None):
+    def __init__(self, region: str | None = None, profile: str | None = None, endpoint_url: str | None = None) -> None:
         import boto3
 
         session = boto3.Session(profile_name=profile, region_name=region)
@@ -44,16 +59,18 @@ class AwsResolver:
         self.ssm = session.client("ssm", endpoint_url=endpoint_url)
         self.endpoint_url = endpoint_url
 
-    def resolve(self, name, value_from):
+    def resolve(self, name: str, value_from: str) -> str:
         from botocore.exceptions import BotoCoreError, ClientError, EndpointConnectionError, NoCredentialsError
 
         ref = parse_value_from(value_from)
+        if ref is None:
+            raise ConfigError(f"secrets: {name}: its valueFrom is not a Secrets Manager or SSM reference")
         try:
             if ref.service == "ssm":
                 answer = self.ssm.get_parameters(Names=[ref.secret_id], WithDecryption=True)
                 if answer.get("InvalidParameters") or not answer.get("Parameters"):
                     raise ConfigError(f"secrets: {name}: SSM parameter {ref.secret_id} does not exist")
-                return answer["Parameters"][0]["Value"]
+                return str(answer["Parameters"][0]["Value"])
             request = {"SecretId": ref.secret_id}
             if ref.version_stage:
                 request["VersionStage"] = ref.version_stage
@@ -74,7 +91,7 @@ class AwsResolver:
         if value is None:
             raise ConfigError(f"secrets: {name}: {ref.resource} holds no SecretString")
         if not ref.json_key:
-            return value
+            return str(value)
         try:
             document = json.loads(value)
         except json.JSONDecodeError:
@@ -85,7 +102,7 @@ class AwsResolver:
         return str(document[ref.json_key])
 
 
-def container_environment(container, resolver):
+def container_environment(container: Document, resolver: Resolver) -> dict[str, str]:
     environment = {item["name"]: item.get("value", "") for item in container.get("environment") or []}
     for item in container.get("secrets") or []:
         if parse_value_from(item.get("valueFrom", "")) is None:
@@ -94,7 +111,7 @@ def container_environment(container, resolver):
     return environment
 
 
-def docker_healthcheck(check):
+def docker_healthcheck(check: Document | None) -> dict[str, Any] | None:
     """The task's healthCheck as Docker's (ECS runs it the same way, in the container)."""
     if not check:
         return None
@@ -103,7 +120,8 @@ def docker_healthcheck(check):
             "start_period": check.get("startPeriod", 0) * SECONDS}
 
 
-def container_spec(task_definition, container, environment, image=None, fast=True):
+def container_spec(task_definition: Document, container: Document, environment: dict[str, str], image: str | None = None,
+                   fast: bool = True) -> ContainerSpec:
     volumes = {volume["name"] for volume in task_definition.get("volumes") or []}
     tmpfs = {}
     for mount in container.get("mountPoints") or []:
@@ -129,7 +147,8 @@ def container_spec(task_definition, container, environment, image=None, fast=Tru
         extra={"stop_signal": "SIGTERM"})
 
 
-def run_local_ecs(task_definition, resolver, image=None, timeout=90):
+def run_local_ecs(task_definition: Document, resolver: Resolver, image: str | None = None,
+                  timeout: float = 90) -> LocalResult:
     container = main_container(task_definition)
     if container is None:
         raise ConfigError("task definition: no container runs the DeepTempo image")

@@ -1,9 +1,13 @@
 """`render ecs`: the Fargate task definition with one `secrets` entry per secret of the spec, in one of
 three layouts, and the execution role's least-privilege policy computed from the rendered valueFroms."""
 
+
+from __future__ import annotations
+
 import json
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from entrypoint.constants import DATA_DIR, SERVICE_UID, STATE_DIR
 from entrypoint.errors import ConfigError
@@ -11,6 +15,9 @@ from entrypoint.platforms.ecs import CONTAINER, EXECUTION_ROLE_POLICY, FARGATE_S
 from entrypoint.platforms.ecs.arns import parse_value_from
 from entrypoint.platforms.spec_view import SpecView
 from entrypoint.spec.model import Spec
+
+if TYPE_CHECKING:
+    from typing import Any
 
 ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^:@]+)")
 
@@ -37,7 +44,7 @@ class EcsOptions:
     log_group: str = "/ecs/deeptempo"
     environment: dict[str, str] = field(default_factory=dict)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if not re.fullmatch(r"\d{12}", self.account):
             raise ConfigError("--account must be a 12-digit AWS account id")
         if not re.fullmatch(r"[a-z]{2}(-[a-z]+)+-\d", self.region):
@@ -50,7 +57,7 @@ class EcsOptions:
         self.name = self.name.strip("/")
 
 
-def value_from(options, entry_name):
+def value_from(options: EcsOptions, entry_name: str) -> str:
     base = f"arn:aws:%s:{options.region}:{options.account}:"
     if options.layout == "secret-per-variable":
         return base % "secretsmanager" + f"secret:{options.name}/{entry_name}"
@@ -59,7 +66,7 @@ def value_from(options, entry_name):
     return base % "ssm" + f"parameter/{options.name}/{entry_name}"
 
 
-def render_task_definition(spec, options):
+def render_task_definition(spec: Spec, options: EcsOptions) -> dict[str, Any]:
     entries = SpecView(spec).secrets
     unknown = set(options.only) - {entry.name for entry in entries}
     if unknown:
@@ -98,11 +105,11 @@ def render_task_definition(spec, options):
     }
 
 
-def render_execution_role_policy(task_definition, options):
+def render_execution_role_policy(task_definition: dict[str, Any], options: EcsOptions) -> dict[str, Any]:
     """Least privilege for the execution role: read exactly the rendered valueFroms, decrypt with the
     given key only, write the task's log group, pull its ECR image."""
-    refs = [parse_value_from(item["valueFrom"]) for container in task_definition["containerDefinitions"]
-            for item in container.get("secrets") or []]
+    refs = [ref for container in task_definition["containerDefinitions"] for item in container.get("secrets") or []
+            if (ref := parse_value_from(item["valueFrom"])) is not None]
     secret_arns = sorted({f"{ref.resource}-??????" for ref in refs if ref.service == "secretsmanager"})
     parameter_arns = sorted({ref.resource for ref in refs if ref.service == "ssm"})
     statements = []
@@ -127,7 +134,7 @@ def render_execution_role_policy(task_definition, options):
     return {"Version": "2012-10-17", "Statement": statements}
 
 
-def render(spec, options=None):
+def render(spec: Spec, options: EcsOptions | None = None) -> dict[str, str]:
     options = options or EcsOptions()
     task_definition = render_task_definition(spec, options)
     policy = render_execution_role_policy(task_definition, options)

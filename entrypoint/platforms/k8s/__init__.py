@@ -4,5 +4,4 @@ rendered manifests for every supported version, run an overlay's pod locally."""
 SECRET_NAME = "deeptempo-secrets"
 OVERLAYS = ("dev", "production")
 SUPPORTED_VERSIONS = tuple(f"1.{minor}" for minor in range(30, 38))
-SECRET_FILES_DIR = "/run/secrets/deeptempo"
 EXTERNAL_SECRET_KEY = "deeptempo/production"  # the AWS Secrets Manager secret ESO reads

@@ -4,10 +4,10 @@ parses them), its DeepTempo container as a Workload. A pure function of the docu
 import base64
 import binascii
 import os
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
-from entrypoint.constants import DATA_DIR, DEFAULT_SECRETS_DIR, SECRETS_DIR_VARIABLE, SERVICE_HOME
+from entrypoint.constants import DATA_DIR, DEFAULT_SECRETS_DIR, FILE_SUFFIX, SECRETS_DIR_VARIABLE, SERVICE_HOME
 from entrypoint.findings import WARNING, Finding, Where
 from entrypoint.platforms.model import (
     HOST_PATH,
@@ -31,7 +31,7 @@ from entrypoint.spec.model import Spec
 PLATFORM = "k8s"
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "CronJob"}
 PROBES = ("readinessProbe", "livenessProbe")
-Document = Mapping[str, Any]
+Document = dict[str, Any]
 # Secret name -> {key: value}; a value is None where the manifests do not hold it (an ExternalSecret).
 SecretKeys = dict[str, dict[str, str | None]]
 
@@ -71,13 +71,13 @@ def secrets_by_name(documents: Sequence[Document]) -> SecretKeys:
     """{Secret name: {key: value}}, from Secret objects and ExternalSecrets' targets (values unknown)."""
     found: SecretKeys = {}
     for document in documents:
-        name = (document.get("metadata") or {}).get("name")
+        name = str((document.get("metadata") or {}).get("name"))
         if document.get("kind") == "Secret":
             found[name] = {**{key: _decoded(value) for key, value in (document.get("data") or {}).items()},
                            **{key: str(value) for key, value in (document.get("stringData") or {}).items()}}
         elif document.get("kind") == "ExternalSecret":
             spec = document.get("spec") or {}
-            target = (spec.get("target") or {}).get("name") or name
+            target = str((spec.get("target") or {}).get("name") or name)
             found[target] = {item["secretKey"]: None for item in spec.get("data") or [] if item.get("secretKey")}
     return found
 
@@ -175,44 +175,59 @@ def _environment_entry(variable: Document) -> EnvironmentEntry:
 
 
 def _secret_routes(workload: Workload, view: SpecView, template: PodTemplate, secrets: SecretKeys) -> list[Finding]:
-    """How each spec secret reaches the container: envFrom, secretKeyRef, or a mounted Secret the serve
-    path reads as its secrets directory. A key whose value is known to be empty reaches nothing."""
-    container, findings = template.container or {}, []
-
-    def keys_of(name: str, how: str) -> dict[str, str | None]:
-        if name in secrets:
-            return {key: value for key, value in secrets[name].items() if value != ""}
-        findings.append(Finding(None, WARNING, f"Secret {name} ({how}) is created outside these manifests, so its keys "
-                                               "are not checked; every secret is taken to be in it", "secret-reachable",
-                                workload.where))
-        return dict.fromkeys((entry.name for entry in view.secrets), None)
-
-    def reach(key: str, how: str) -> None:
-        entry = view.secret_entry_for_key(key)
-        if entry:
-            workload.secret_routes.setdefault(entry.name, how)
-
+    """How each spec secret reaches the container: envFrom, secretKeyRef, NAME_FILE, or a mounted Secret
+    the serve path reads as its secrets directory. A key whose value is known to be empty reaches nothing."""
+    routes = _Routes(workload, view, secrets)
+    container = template.container or {}
     for source in container.get("envFrom") or []:
         name = (source.get("secretRef") or {}).get("name")
-        for key in keys_of(name, "envFrom") if name else ():
-            reach(key, f"envFrom Secret {name}")
+        for key in routes.keys_of(name, "envFrom") if name else ():
+            routes.reach(key, f"envFrom Secret {name}")
     for variable in container.get("env") or []:
+        name = variable.get("name", "")
         ref = (variable.get("valueFrom") or {}).get("secretKeyRef")
         if ref:
-            reach(variable.get("name", ""), f"secretKeyRef {ref.get('name')}/{ref.get('key')}")
-        elif view.entry_for_file_variable(variable.get("name", "")) and variable.get("value"):
-            reach(variable["name"][: -len("_FILE")], variable["name"])
+            routes.reach(name, f"secretKeyRef {ref.get('name')}/{ref.get('key')}")
+        elif view.entry_for_file_variable(name) and variable.get("value"):
+            routes.reach(name[: -len(FILE_SUFFIX)], name)
+    for secret in _secrets_directory_volumes(template, container):
+        items = secret.get("items")
+        keys = [item.get("path") or "" for item in items] if items else routes.keys_of(secret.get("secretName", ""), "volume")
+        for key in keys:
+            routes.reach(os.path.basename(key), f"files of Secret {secret.get('secretName')}")
+    return routes.findings
+
+
+class _Routes:
+    """The routes found so far, and what could not be checked (a Secret made outside the manifests)."""
+
+    def __init__(self, workload: Workload, view: SpecView, secrets: SecretKeys) -> None:
+        self.workload, self.view, self.secrets = workload, view, secrets
+        self.findings: list[Finding] = []
+
+    def keys_of(self, name: str, how: str) -> dict[str, str | None]:
+        if name in self.secrets:
+            return {key: value for key, value in self.secrets[name].items() if value != ""}
+        self.findings.append(Finding(None, WARNING, f"Secret {name} ({how}) is created outside these manifests, so its keys "
+                                                    "are not checked; every secret is taken to be in it", "secret-reachable",
+                                     self.workload.where))
+        return dict.fromkeys((entry.name for entry in self.view.secrets), None)
+
+    def reach(self, key: str, how: str) -> None:
+        entry = self.view.secret_entry_for_key(key)
+        if entry:
+            self.workload.secret_routes.setdefault(entry.name, how)
+
+
+def _secrets_directory_volumes(template: PodTemplate, container: Document) -> Iterator[Document]:
+    """The Secret volumes mounted where the serve path reads its secrets directory."""
     secrets_dir = next((v.get("value") for v in container.get("env") or [] if v.get("name") == SECRETS_DIR_VARIABLE),
                        DEFAULT_SECRETS_DIR).rstrip("/")
     volumes = {volume.get("name"): volume for volume in template.pod_spec.get("volumes") or []}
     for mount in container.get("volumeMounts") or []:
         secret = (volumes.get(mount.get("name")) or {}).get("secret")
         if secret and mount.get("mountPath", "").rstrip("/") == secrets_dir:
-            items = secret.get("items")
-            keys = [item.get("path") or "" for item in items] if items else keys_of(secret.get("secretName"), "volume")
-            for key in keys:
-                reach(os.path.basename(key), f"files of Secret {secret.get('secretName')}")
-    return findings
+            yield secret
 
 
 def _carried(workload: Workload, secrets: SecretKeys) -> list[CarriedValue]:

@@ -11,6 +11,9 @@ readiness probe. What a kubelet does that matters here:
 - volumes: emptyDir -> tmpfs; a Secret volume -> files written atomically behind `..data` links,
   mode defaultMode (with group read when fsGroup is set), owned by root and the fsGroup."""
 
+
+from __future__ import annotations
+
 import base64
 import os
 import re
@@ -18,18 +21,21 @@ import shutil
 import tempfile
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
-from entrypoint.platforms.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, writable_tmpfs
 from entrypoint.errors import ConfigError
 from entrypoint.platforms.k8s.load import Document, PodTemplate, container_port, pod_templates
 from entrypoint.platforms.k8s.manifests import generator_env_files, kustomize, rendered_copy
+from entrypoint.platforms.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, writable_tmpfs
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 VARIABLE_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 REFERENCE = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
 
 
-def render_overlay(overlay, env_file):
+def render_overlay(overlay: str, env_file: str) -> tuple[list[Document], str | None]:
     if not os.path.isdir(overlay):
         raise ConfigError(f"overlay {overlay}: is not a kustomization directory")
     from entrypoint.envfile.reader import read_env_file  # refuses FIFOs, names bad lines
@@ -44,12 +50,13 @@ def render_overlay(overlay, env_file):
         return kustomize(copy), None
 
 
-def kubelet_environment(container, documents, stand_in_secret_text=None):
+def kubelet_environment(container: Document, documents: Sequence[Document],
+                        stand_in_secret_text: str | None = None) -> dict[str, str]:
     """The container's environment exactly as a kubelet builds it, from the rendered objects."""
     objects = {(d.get("kind"), (d.get("metadata") or {}).get("name")): d for d in documents}
     environment = {}
 
-    def data_of(kind, name, optional):
+    def data_of(kind: str, name: str, optional: bool) -> dict[str, str]:
         document = objects.get((kind, name))
         if document is None:
             if kind == "Secret" and stand_in_secret_text is not None:
@@ -86,16 +93,16 @@ def kubelet_environment(container, documents, stand_in_secret_text=None):
     return environment
 
 
-def _env_text_data(text):
+def _env_text_data(text: str) -> dict[str, str]:
     """A Secret made the way `kubectl create secret generic --from-env-file` makes it."""
     from entrypoint.envfile.reader import parse_env_text
 
     return {key: value for key, value in parse_env_text(text, "--env-file").values.items() if value is not None}
 
 
-def expand(text, environment):
+def expand(text: str, environment: Mapping[str, str]) -> str:
     """Kubernetes' $(VAR) expansion: defined variables expand, $$ escapes, anything else stays as written."""
-    def replace(match):
+    def replace(match: re.Match[str]) -> str:
         if match.group(0) == "$$":
             return "$"
         name = match.group(1)
@@ -107,7 +114,8 @@ def expand(text, environment):
 class SecretVolume:
     """A Secret volume laid out as a kubelet's atomic writer does, in a host directory to bind-mount."""
 
-    def __init__(self, data, default_mode, fs_group, items=None):
+    def __init__(self, data: Mapping[str, str], default_mode: int, fs_group: int | None,
+                 items: Sequence[Document] | None = None) -> None:
         self.directory = tempfile.mkdtemp(prefix="deeptempo-secret-volume-")
         os.chmod(self.directory, 0o755)
         stamp = time.strftime("..%Y_%m_%d_%H_%M_%S.000000000", time.gmtime())
@@ -126,7 +134,7 @@ class SecretVolume:
         for path in files:
             os.symlink(os.path.join("..data", path), os.path.join(self.directory, path))
 
-    def remove(self):
+    def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
 
 
@@ -214,7 +222,7 @@ def _secret_data(document: Document) -> dict[str, str]:
     return {key: base64.b64decode(value).decode("utf-8") for key, value in (document.get("data") or {}).items()}
 
 
-def _tmpfs_size(limit):
+def _tmpfs_size(limit: object) -> str | None:
     if not limit:
         return None
     match = re.fullmatch(r"(\d+)(Ki|Mi|Gi)?", str(limit))

@@ -1,16 +1,20 @@
 """`render k8s`: each overlay's secrets.env.example (the keys its secretGenerator reads) and the
 External Secrets Operator component's data list, from the spec."""
 
+
+from __future__ import annotations
+
 import yaml
 
 from entrypoint.env_example import example_line, rule_text
 from entrypoint.platforms.k8s import EXTERNAL_SECRET_KEY, OVERLAYS, SECRET_NAME
 from entrypoint.platforms.spec_view import SpecView
+from entrypoint.spec.model import Spec
 
 GENERATED = "Generated from the secrets spec by `deeptempo-deploy render k8s`; a test keeps it equal."
 
 
-def render_secrets_env_example(spec, overlay):
+def render_secrets_env_example(spec: Spec, overlay: str) -> str:
     lines = [f"# Secrets of the {overlay} overlay: cp secrets.env.example secrets.env (gitignored), put the real",
              "# values in, bare KEY=value (Kustomize keeps quotes as part of the value), one per line.",
              f"# {GENERATED}", ""]
@@ -20,7 +24,7 @@ def render_secrets_env_example(spec, overlay):
     return "\n".join(lines) + "\n"
 
 
-def render_external_secret(spec):
+def render_external_secret(spec: Spec) -> str:
     document = {
         "apiVersion": "external-secrets.io/v1",
         "kind": "ExternalSecret",
@@ -39,7 +43,7 @@ def render_external_secret(spec):
     return header + yaml.safe_dump(document, sort_keys=False)
 
 
-def render(spec) -> dict[str, str]:
+def render(spec: Spec) -> dict[str, str]:
     files = {f"k8s/overlays/{overlay}/secrets.env.example": render_secrets_env_example(spec, overlay) for overlay in OVERLAYS}
     files["k8s/components/external-secret/externalsecret.yaml"] = render_external_secret(spec)
     return files

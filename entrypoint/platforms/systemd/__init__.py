@@ -5,4 +5,3 @@ INSTALL_PREFIX = "/opt/deeptempo"  # README.md, "Plain servers and systemd": pyt
 ENTRYPOINT = f"{INSTALL_PREFIX}/venv/bin/deeptempo-entrypoint"
 CONFIG_DIR = "/etc/deeptempo"
 CREDENTIALS_DIR = f"{CONFIG_DIR}/credentials"
-UNITS = ("deeptempo.service", "deeptempo-credentials.service", "deeptempo@.service")

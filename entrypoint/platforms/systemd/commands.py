@@ -2,7 +2,7 @@
 
 import click
 
-from entrypoint.platforms.registry import Platform, Verb, Verdict
+from entrypoint.platforms.platform import Platform, Verb, Verdict
 from entrypoint.spec.model import Spec
 
 

@@ -1,9 +1,13 @@
 """`render systemd`: the three units, sharing one hardened [Service] block; the LoadCredential= variant
 gets one credential per secret of the spec."""
 
+
+from __future__ import annotations
+
 from entrypoint.constants import EXIT_CONFIG
 from entrypoint.platforms.spec_view import SpecView
 from entrypoint.platforms.systemd import CONFIG_DIR, CREDENTIALS_DIR, ENTRYPOINT
+from entrypoint.spec.model import Spec
 
 GENERATED = "# Generated from the secrets spec by `deeptempo-deploy render systemd`; a test keeps it equal.\n"
 
@@ -43,7 +47,7 @@ UMask=0077
 """
 
 
-def _unit(description, secrets_lines, state_directory, extra_environment=""):
+def _unit(description: str, secrets_lines: str, state_directory: str, extra_environment: str = "") -> str:
     return f"""\
 {GENERATED}[Unit]
 Description={description}
@@ -71,7 +75,7 @@ WantedBy=multi-user.target
 """
 
 
-def render_units(spec):
+def render_units(spec: Spec) -> dict[str, str]:
     credentials = "".join(f"LoadCredential={entry.name}:{CREDENTIALS_DIR}/{entry.name}\n" for entry in SpecView(spec).secrets)
     return {
         "deeptempo.service": _unit("DeepTempo AI SOC backend (secrets from an env-file)",
@@ -86,5 +90,5 @@ def render_units(spec):
     }
 
 
-def render(spec) -> dict[str, str]:
+def render(spec: Spec) -> dict[str, str]:
     return {f"systemd/{name}": text for name, text in render_units(spec).items()}
