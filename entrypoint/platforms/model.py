@@ -121,11 +121,10 @@ def pick_main(candidates: list[tuple[str, str]], preferred: str | None = None) -
     first whose image names deeptempo, else the only one. None when none of these holds. The same
     answer for verify and local, on every platform."""
     names = [name for name, _ in candidates]
-    for wanted in (preferred, KIT_NAME if preferred is None else None):
-        if wanted is not None and wanted in names:
-            return names.index(wanted)
     if preferred is not None:
-        return None
+        return names.index(preferred) if preferred in names else None
+    if KIT_NAME in names:
+        return names.index(KIT_NAME)
     by_image = next((index for index, (_, image) in enumerate(candidates) if KIT_NAME in (image or "")), None)
     if by_image is not None:
         return by_image

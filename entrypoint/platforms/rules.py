@@ -6,7 +6,7 @@ workload) says nothing for it. A platform adds only the rules only it can have, 
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
-from entrypoint.constants import STATE_DIR_NAME
+from entrypoint.constants import FILE_SUFFIX, STATE_DIR_NAME
 from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.platforms.model import HOST_PATH, Workload
 from entrypoint.platforms.spec_view import SpecView
@@ -56,8 +56,8 @@ def no_literal_secret(workload: Workload, spec: Spec) -> Iterator[Finding]:
     value of a secret's format whatever it is called. A NAME_FILE path is a route, not a literal."""
     view = SpecView(spec)
     for item in workload.environment:
-        if view.entry_for_file_variable(item.name):
-            continue
+        if item.name.endswith(FILE_SUFFIX) and not (item.literal and spec.secret_shaped(item.literal)):
+            continue  # NAME_FILE=/path: where the secret is, not what it is
         shaped_name = spec.secret_shaped(item.name)
         if shaped_name:  # a list item with no `=`: the "name" is a pasted value, so it is never quoted
             yield finding(workload, "no-literal-secret", f"an environment entry has the format of {shaped_name.name}: a "

@@ -270,6 +270,18 @@ def test_a_name_file_path_is_a_route_not_a_literal(platform: Platform) -> None:
     assert "no-literal-secret" not in {finding.rule for finding in findings}, [f.text() for f in findings]
 
 
+def test_a_key_pasted_into_a_name_file_variable_is_a_literal(platform: Platform) -> None:
+    additions: dict[str, Callable[[Any], None]] = {
+        "compose": _compose_environment("CLAUDE_API_KEY_FILE", PASTED),
+        "k8s": _k8s(lambda p, c: c["env"].append({"name": "CLAUDE_API_KEY_FILE", "value": PASTED})),
+        "ecs": _ecs(lambda t, c: c["environment"].append({"name": "CLAUDE_API_KEY_FILE", "value": PASTED})),
+        "systemd": _unit_add(f"Environment=CLAUDE_API_KEY_FILE={PASTED}"),
+    }
+    findings = platform.findings(additions[platform.name])
+    assert "no-literal-secret" in {finding.rule for finding in errors_of(findings)}, [f.text() for f in findings]
+    assert PASTED not in json.dumps([finding.as_dict() for finding in findings])
+
+
 @pytest.mark.parametrize("mutation, rule", [
     (_k8s(lambda p, c: c["securityContext"].pop("allowPrivilegeEscalation")), "no-privilege-escalation"),
     (_k8s(lambda p, c: c["securityContext"]["capabilities"].update(drop=["NET_RAW"])), "cap-drop-all"),

@@ -142,7 +142,7 @@ def restricted_findings(template: PodTemplate) -> list[Finding]:
     for container in [*(template.pod_spec.get("initContainers") or []), *(template.pod_spec.get("containers") or [])]:
         problems = list(_container_problems(container, pod_context))
         if container is not template.container:
-            problems += _privilege_problems(container)
+            problems += _privilege_problems(container, pod_context)
         at = where._replace(container=container.get("name"))
         findings += [Finding(None, ERROR, message, "restricted", at) for message in problems]
     return findings
@@ -160,17 +160,17 @@ def _container_problems(container: Document, pod_context: Document) -> Iterator[
     if not (context.get("runAsNonRoot") is True or (pod_context.get("runAsNonRoot") is True
                                                      and context.get("runAsNonRoot") is not False)):
         yield "runAsNonRoot must be true (pod or container securityContext)"
-    if context.get("runAsUser", pod_context.get("runAsUser")) == 0:
-        yield "runAsUser must not be 0"
     seccomp = (context.get("seccompProfile") or pod_context.get("seccompProfile") or {}).get("type")
     if seccomp not in ("RuntimeDefault", "Localhost"):
         yield "seccompProfile.type must be RuntimeDefault (pod or container)"
 
 
-def _privilege_problems(container: Document) -> Iterator[str]:
+def _privilege_problems(container: Document, pod_context: Document) -> Iterator[str]:
     """What the shared rules judge for the service's container, for every other container."""
     context = container.get("securityContext") or {}
     capabilities = context.get("capabilities") or {}
+    if context.get("runAsUser", pod_context.get("runAsUser")) == 0:
+        yield "runAsUser must not be 0"
     if context.get("privileged"):
         yield "privileged is true"
     if context.get("allowPrivilegeEscalation") is not False:
