@@ -19,11 +19,14 @@ def format_findings(findings: Sequence[Finding], *, title: str, program: str = "
     return "\n".join(lines)
 
 
+def findings_document(ok: bool, findings: Sequence[Finding], sources: Mapping[str, str]) -> dict[str, object]:
+    return {"ok": ok, "findings": [finding.as_dict() for finding in findings], "sources": dict(sources)}
+
+
 def findings_json(ok: bool, findings: Sequence[Finding], sources: Mapping[str, str]) -> str:
     import json
 
-    return json.dumps({"ok": ok, "findings": [finding.as_dict() for finding in findings], "sources": dict(sources)},
-                      indent=2)
+    return json.dumps(findings_document(ok, findings, sources), indent=2)
 
 
 def _plural(count: int, word: str) -> str:

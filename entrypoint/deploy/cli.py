@@ -15,10 +15,10 @@ from entrypoint import __version__
 from entrypoint.cli import json_option, run_click, spec_option
 from entrypoint.constants import DEFAULT_PORT, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, HEALTH_PATH
 from entrypoint.errors import KitError
-from entrypoint.findings import has_errors
+from entrypoint.findings import ERROR, Finding, has_errors
 from entrypoint.platforms.platform import Platform, Verb, Verdict
 from entrypoint.platforms.registry import platforms
-from entrypoint.report import findings_json, format_findings
+from entrypoint.report import findings_document, format_findings
 
 PROG = "deeptempo-deploy"
 
@@ -49,12 +49,15 @@ def smoke(image: str, port: int, health_path: str, timeout: float, writable: tup
           as_json: bool) -> None:
     """Run the image checks on IMAGE: healthy, non-root, reaps zombies, refuses missing secrets and the
     keyring, runs hardened, stops fast, leaks no secret. Exit 0 only when every check passes."""
-    from entrypoint.deploy.smoke import SmokeOptions, format_results, results_json, run_smoke
+    from entrypoint.deploy.smoke import SmokeOptions, format_results, results_document, run_smoke
     from entrypoint.spec import load_spec
 
     options = SmokeOptions(image, port=port, health_path=health_path, timeout=timeout, writable=writable)
     results = run_smoke(options, load_spec(spec_path))
-    click.echo(results_json(image, results) if as_json else format_results(image, results))
+    if as_json:
+        emit_json(results_document(image, results))
+    else:
+        emit(format_results(image, results))
     sys.exit(EXIT_OK if all(result.ok for result in results) else EXIT_FAILURE)
 
 
@@ -106,9 +109,14 @@ def render_command(platform: Platform, verb: Verb) -> click.Command:
 
 def verify_command(platform: Platform, verb: Verb) -> click.Command:
     def run(spec_path: str | None, as_json: bool, **options: Any) -> None:
+        from entrypoint.errors import ConfigError
         from entrypoint.spec import load_spec
 
-        report_verdict(verb.run(load_spec(spec_path), **options), as_json)
+        try:
+            verdict = verb.run(load_spec(spec_path), **options)
+        except ConfigError as exc:  # an input that cannot be judged: its finding, in the report asked for
+            verdict = Verdict(f"verify {platform.name}", [Finding(None, ERROR, str(exc), "input")], {})
+        report_verdict(verdict, as_json)
 
     return _command(platform, verb, run, _shared(spec_option, json_option))
 
@@ -130,6 +138,20 @@ for _platform in platforms():
 
 # --- the way out: every report of deeptempo-deploy ----------------------------------------------------
 
+def emit(text: str, err: bool = False) -> None:
+    """The one way out: whatever deeptempo-deploy writes passes the redaction boundary first."""
+    from entrypoint.redaction import mask
+
+    click.echo(mask(text), err=err)
+
+
+def emit_json(document: object) -> None:
+    """A JSON document through the same boundary, masked string by string so it stays valid JSON."""
+    from entrypoint.redaction import mask_document
+
+    click.echo(json.dumps(mask_document(document), indent=2))
+
+
 def write_rendered(files: dict[str, str], output_dir: str, check_only: bool) -> int:
     """Write (or, with --check, compare) the rendered files; returns the exit code."""
     stale = []
@@ -143,31 +165,31 @@ def write_rendered(files: dict[str, str], output_dir: str, check_only: bool) -> 
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(path, "w", encoding="utf-8") as stream:
             stream.write(content)
-        click.echo(f"wrote {path}")
+        emit(f"wrote {path}")
     for relative in stale:
-        click.echo(f"{relative}: differs from what the spec renders (run without --check to update it)", err=True)
+        emit(f"{relative}: differs from what the spec renders (run without --check to update it)", err=True)
     return EXIT_FAILURE if stale else EXIT_OK
 
 
 def report_verdict(verdict: Verdict, as_json: bool) -> None:
     ok = not has_errors(verdict.findings)
     if as_json:
-        click.echo(findings_json(ok, verdict.findings, verdict.sources))
+        emit_json(findings_document(ok, verdict.findings, verdict.sources))
     else:
         title = f"{verdict.title}: {'valid' if ok else 'NOT valid'}"
-        click.echo(format_findings(verdict.findings, title=title, program=PROG, with_rules=True), err=not ok)
+        emit(format_findings(verdict.findings, title=title, program=PROG, with_rules=True), err=not ok)
     sys.exit(EXIT_OK if ok else EXIT_CONFIG)
 
 
 def report_local(title: str, result: Any, as_json: bool) -> None:
     if as_json:
-        click.echo(json.dumps({"ready": result.ready, "reason": result.reason, "seconds": round(result.seconds, 2),
-                               "log_tail": result.log_tail}, indent=2))
+        emit_json({"ready": result.ready, "reason": result.reason, "seconds": round(result.seconds, 2),
+                   "log_tail": result.log_tail})
     elif result.ready:
-        click.echo(f"{PROG}: {title}: {result.reason} after {result.seconds:.1f} s")
+        emit(f"{PROG}: {title}: {result.reason} after {result.seconds:.1f} s")
     else:
         tail = "\n".join("    " + line for line in result.log_tail.splitlines()) or "    (no output)"
-        click.echo(f"{PROG}: {title}: NOT ready: {result.reason}\n  last log lines:\n{tail}", err=True)
+        emit(f"{PROG}: {title}: NOT ready: {result.reason}\n  last log lines:\n{tail}", err=True)
     sys.exit(EXIT_OK if result.ready else EXIT_FAILURE)
 
 
@@ -179,6 +201,6 @@ def _report_error(exc: KitError) -> None:
     from entrypoint.launch import ValidationFailed
 
     if isinstance(exc, ValidationFailed):
-        click.echo(format_findings(exc.findings, title="the configuration is not valid"), err=True)
+        emit(format_findings(exc.findings, title="the configuration is not valid"), err=True)
     else:
-        click.echo(f"{PROG}: {exc}", err=True)
+        emit(f"{PROG}: {exc}", err=True)

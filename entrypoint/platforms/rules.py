@@ -10,6 +10,7 @@ from entrypoint.constants import FILE_SUFFIX, STATE_DIR_NAME
 from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.platforms.model import HOST_PATH, Workload
 from entrypoint.platforms.spec_view import SpecView
+from entrypoint.redaction import remember
 from entrypoint.spec.model import ALL_OR_NONE, ONE_OF, REQUIRED, Spec, Unmet
 from entrypoint.validation import value_findings, value_problem
 
@@ -60,6 +61,7 @@ def no_literal_secret(workload: Workload, spec: Spec) -> Iterator[Finding]:
             continue  # NAME_FILE=/path: where the secret is, not what it is
         shaped_name = spec.secret_shaped(item.name)
         if shaped_name:  # a list item with no `=`: the "name" is a pasted value, so it is never quoted
+            remember(item.name)
             yield finding(workload, "no-literal-secret", f"an environment entry has the format of {shaped_name.name}: a "
                                                          "secret pasted into the manifest; pass it by reference",
                           line=item.line)
@@ -68,6 +70,7 @@ def no_literal_secret(workload: Workload, spec: Spec) -> Iterator[Finding]:
             continue
         shaped = spec.secret_shaped(item.literal)
         if view.is_secret_key(item.name) or shaped:
+            remember(item.literal)
             why = f" has the format of {shaped.name}" if shaped and not view.is_secret_key(item.name) else " is a secret"
             yield finding(workload, "no-literal-secret", f"{item.name} is written literally and{why}; pass it by "
                                                          "reference (an env-file, a secret, a variable from the "

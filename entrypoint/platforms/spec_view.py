@@ -6,8 +6,12 @@ import re
 from dataclasses import dataclass
 
 from entrypoint.constants import FILE_SUFFIX
+from entrypoint.redaction import remember
 from entrypoint.spec.model import Entry, Spec
 
+# A token with no separators, long and of mixed letters and digits: a key or token, not a name.
+HIGH_ENTROPY = re.compile(r"(?=[^\s/:.]*[0-9])(?=[^\s/:.]*[A-Za-z])[A-Za-z0-9+=_-]{24,}")
+VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A variable name that looks like it holds a secret, though the spec does not list it.
 SECRET_LIKE = re.compile(r"(^|_)(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|CREDENTIALS?|ACCESS_KEY)(_|$)",
                          re.IGNORECASE)
@@ -41,6 +45,25 @@ class SpecView:
         """The secret a key (or a file name) stands for; None for a setting or an unknown key."""
         entry = self.entry_for_key(key)
         return entry if entry and entry.is_secret else None
+
+    def looks_like_a_value(self, text: str) -> bool:
+        """Whether a name found in a user's file (a key, a valueFrom) is more likely a pasted value: it
+        has a secret's format, or is a long token of mixed letters and digits with no separator."""
+        return bool(self.spec.secret_shaped(text)) or any(HIGH_ENTROPY.fullmatch(part) for part in re.split(r"[/:.]", text))
+
+    def remember(self, name: str, value: str | None) -> None:
+        """A value the command has seen, to be masked in all it writes: every value but a setting's
+        that has no secret's shape (settings such as LOG_LEVEL=info are meant to be read)."""
+        entry = self.entry_for_key(name)
+        if value and not (entry and not entry.is_secret and not self.spec.secret_shaped(value)):
+            remember(value)
+
+    def judged_name(self, name: str, what: str) -> str:
+        """`name` when it may be printed; else a description that never quotes it (and it is masked)."""
+        if VARIABLE_NAME.fullmatch(name) and not self.looks_like_a_value(name):
+            return name
+        remember(name)
+        return f"{what} that is not a NAME (a value pasted without NAME=?)"
 
     @staticmethod
     def file_name(entry: Entry) -> str:

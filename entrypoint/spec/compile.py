@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 import jsonschema
 import yaml
 
+from entrypoint import yamltext
 from entrypoint.errors import SpecError
 from entrypoint.schema_errors import describe_schema_error, field_path
 from entrypoint.spec.model import Entry
@@ -37,26 +38,14 @@ def compile_spec_file(path: str | os.PathLike[str]) -> dict[str, Any]:
     return compile_spec_text(text, origin=os.fspath(path))
 
 
-# libyaml's C loader when PyYAML has it (its wheels do): a 1000-entry spec parses in milliseconds.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-def _load_yaml(text: str) -> Any:
-    """YAML without aliases: a spec needs none, and `*alias` trees (a billion laughs) would make the
-    schema check walk an exponential document. The events are scanned first, in C too."""
-    for event in yaml.parse(text, Loader=_LOADER):
-        if isinstance(event, yaml.AliasEvent):
-            raise yaml.composer.ComposerError(None, None, "aliases (*name) are not allowed in a spec",
-                                              event.start_mark)  # type: ignore[arg-type]
-    return yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader
-
-
 def compile_spec_text(text: str, origin: str) -> dict[str, Any]:
     try:
-        data = _load_yaml(text)
+        data = yamltext.load(text)
         problems = schema_problems(data) or consistency_problems(data)
     except yaml.YAMLError as exc:
         raise SpecError(f"spec {origin}: not valid YAML{_yaml_position(exc)}") from None
+    except yamltext.YamlRefused as exc:
+        raise SpecError(f"spec {origin}: not valid YAML at line {exc.line}: {exc.reason} in a spec") from None
     except RecursionError:
         raise SpecError(f"spec {origin}: is nested too deeply to be a spec") from None
     if problems:

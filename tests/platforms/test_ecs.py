@@ -100,8 +100,9 @@ def test_verify_fails_naming_the_rule_on_a_copy_broken_one_way(tmp_path, case):
     ("[1, 2]", "must be a JSON object"),
 ])
 def test_a_task_definition_that_is_not_one_is_a_configuration_error(tmp_path, text, message):
-    code, _, stderr = verify(write(tmp_path / "task.json", text))
-    assert code == 78 and message in stderr and "Traceback" not in stderr
+    code, report, stderr = verify(write(tmp_path / "task.json", text))  # --json: the refusal is a finding in it
+    assert code == 78 and "Traceback" not in stderr
+    assert [f["rule"] for f in report["findings"]] == ["input"] and message in report["findings"][0]["message"]
 
 
 @pytest.mark.parametrize("value_from, expected", [

@@ -150,6 +150,7 @@ def _env_file_values(workload: Workload, view: SpecView, run: Document, raw_envi
         if key in raw_environment:
             continue
         loaded = True
+        view.remember(key, value)
         workload.carried_values.append(CarriedValue(key, value or "", "the env_file"))
         entry = view.entry_for_key(key)
         if entry:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from entrypoint.errors import ConfigError, UnavailableError
+from entrypoint.redaction import quoted_parts_removed
 
 
 class ComposeConfig:
@@ -30,7 +31,8 @@ class ComposeConfig:
             command += ["-f", path]
         command += ["config", "--format", "json", "--no-env-resolution", *options]
         try:
-            result = subprocess.run(command, capture_output=True, text=True, timeout=60, input=self.stdin_text)
+            result = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", errors="replace",
+                                    timeout=60, input=self.stdin_text)
         except FileNotFoundError:
             raise UnavailableError("the docker CLI is not installed (verify compose runs `docker compose config`)") from None
         if result.returncode != 0:
@@ -38,6 +40,8 @@ class ComposeConfig:
             first = next((line for line in result.stderr.splitlines() if line.strip() and "level=warning" not in line), "")
             if "is not a docker command" in result.stderr:
                 raise UnavailableError("the Compose v2 plugin is not installed (`docker compose version` fails)")
-            raise ConfigError(f"compose {' '.join(self.files)}: `docker compose config` refused it: {first[:300]}")
+            # Compose quotes what it refuses (a key of an env-file, a value): never repeat what it quotes.
+            raise ConfigError(f"compose {' '.join(self.files)}: `docker compose config` refused it: "
+                              f"{quoted_parts_removed(first)[:300]}")
         document: dict[str, Any] = json.loads(result.stdout)
         return document

@@ -11,6 +11,8 @@ SECRETS_MANAGER = re.compile(
     r"(?P<name>[A-Za-z0-9/_+=.@-]+?)(?::(?P<json_key>[^:]*):(?P<stage>[^:]*):(?P<version>[^:]*))?")
 SSM_ARN = re.compile(r"arn:(?P<partition>aws[a-z-]*):ssm:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):"
                      r"parameter(?P<name>/[A-Za-z0-9/_.-]+)")
+KMS_KEY = re.compile(r"arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:(key/([0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"
+                     r"|alias/[A-Za-z0-9/_-]+)")
 SSM_NAME = re.compile(r"/?[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*")
 
 
@@ -37,6 +39,19 @@ def parse_value_from(value_from: str) -> SecretRef | None:
     match = SSM_ARN.fullmatch(value_from)
     if match:
         return SecretRef("ssm", value_from, match["name"])
-    if not value_from.startswith("arn:") and SSM_NAME.fullmatch(value_from):
+    if not value_from.startswith("arn:") and SSM_NAME.fullmatch(value_from) and not _looks_like_a_value(value_from):
         return SecretRef("ssm", value_from, value_from)  # a parameter name in the task's region
     return None
+
+
+def _looks_like_a_value(name: str) -> bool:
+    """A "parameter name" that is a pasted secret (it has a secret's format, or is a long token of
+    mixed letters and digits): it is remembered, so no report prints it."""
+    from entrypoint.platforms.spec_view import SpecView
+    from entrypoint.redaction import remember
+    from entrypoint.spec import builtin_spec
+
+    if SpecView(builtin_spec()).looks_like_a_value(name):
+        remember(name)
+        return True
+    return False

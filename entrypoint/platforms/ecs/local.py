@@ -13,6 +13,7 @@ from entrypoint.errors import ConfigError, UnavailableError
 from entrypoint.platforms.ecs.arns import parse_value_from
 from entrypoint.platforms.ecs.load import main_container
 from entrypoint.platforms.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, numeric_user, writable_tmpfs
+from entrypoint.redaction import remember
 
 if TYPE_CHECKING:
     from typing import Any
@@ -53,10 +54,21 @@ class AwsResolver:
 
     def __init__(self, region: str | None = None, profile: str | None = None, endpoint_url: str | None = None) -> None:
         import boto3
+        from botocore.exceptions import BotoCoreError, NoRegionError, ProfileNotFound
 
-        session = boto3.Session(profile_name=profile, region_name=region)
-        self.secretsmanager = session.client("secretsmanager", endpoint_url=endpoint_url)
-        self.ssm = session.client("ssm", endpoint_url=endpoint_url)
+        try:
+            session = boto3.Session(profile_name=profile, region_name=region or None)
+            if not session.region_name:  # unset, or set empty: botocore would build an invalid endpoint
+                raise NoRegionError()
+            self.secretsmanager = session.client("secretsmanager", endpoint_url=endpoint_url)
+            self.ssm = session.client("ssm", endpoint_url=endpoint_url)
+        except NoRegionError:
+            raise ConfigError("--from-aws: no AWS region; give --region, or set AWS_DEFAULT_REGION (or the profile's "
+                              "region)") from None
+        except ProfileNotFound:
+            raise ConfigError(f"--from-aws: the AWS profile {profile} is not configured here") from None
+        except BotoCoreError as exc:
+            raise ConfigError(f"--from-aws: the AWS client cannot be set up ({type(exc).__name__})") from None
         self.endpoint_url = endpoint_url
 
     def resolve(self, name: str, value_from: str) -> str:
@@ -107,7 +119,8 @@ def container_environment(container: Document, resolver: Resolver) -> dict[str, 
     for item in container.get("secrets") or []:
         if parse_value_from(item.get("valueFrom", "")) is None:
             raise ConfigError(f"secrets: {item.get('name')}: its valueFrom is not a Secrets Manager or SSM reference")
-        environment[item["name"]] = resolver.resolve(item["name"], item["valueFrom"])
+        environment[item["name"]] = value = resolver.resolve(item["name"], item["valueFrom"])
+        remember(value)  # the container's log tail is masked with it
     return environment
 
 

@@ -4,6 +4,7 @@ three layouts, and the execution role's least-privilege policy computed from the
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING
 from entrypoint.constants import DATA_DIR, SERVICE_UID, STATE_DIR
 from entrypoint.errors import ConfigError
 from entrypoint.platforms.ecs import CONTAINER, EXECUTION_ROLE_POLICY, FARGATE_SIZES, LAYOUTS, TASK_DEFINITION
-from entrypoint.platforms.ecs.arns import parse_value_from
+from entrypoint.platforms.ecs.arns import KMS_KEY, parse_value_from
 from entrypoint.platforms.spec_view import SpecView
 from entrypoint.spec.model import Spec
 
@@ -51,8 +52,12 @@ class EcsOptions:
             raise ConfigError("--region must be an AWS region such as us-east-1")
         if self.layout not in LAYOUTS:
             raise ConfigError(f"--layout must be one of {', '.join(LAYOUTS)}")
-        if self.memory and int(self.memory) not in FARGATE_SIZES.get(self.cpu, []):
+        if not self.memory.isdigit() or int(self.memory) not in FARGATE_SIZES.get(self.cpu, []):
             raise ConfigError(f"--cpu {self.cpu} with --memory {self.memory} is not a Fargate task size")
+        if self.kms_key_arn is not None and not KMS_KEY.fullmatch(self.kms_key_arn):
+            raise ConfigError("--kms-key-arn must be a KMS key ARN (arn:aws:kms:REGION:ACCOUNT:key/KEY-ID, or alias/NAME)")
+        if not re.fullmatch(r"[A-Za-z0-9/_+=.@-]{1,256}", self.name):
+            raise ConfigError("--name must be a Secrets Manager name or SSM path (letters, digits and /_+=.@-)")
         self.image = self.image or f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/deeptempo-ai-soc:0.1.0"
         self.name = self.name.strip("/")
 
@@ -68,9 +73,11 @@ def value_from(options: EcsOptions, entry_name: str) -> str:
 
 def render_task_definition(spec: Spec, options: EcsOptions) -> dict[str, Any]:
     entries = SpecView(spec).secrets
-    unknown = set(options.only) - {entry.name for entry in entries}
-    if unknown:
-        raise ConfigError(f"--only names no secret of the spec: {', '.join(sorted(unknown))}")
+    names = [entry.name for entry in entries]
+    for unknown in sorted(set(options.only) - set(names)):
+        close = difflib.get_close_matches(unknown, names, n=1, cutoff=0.8)
+        shown = SpecView(spec).judged_name(unknown, "a name")
+        raise ConfigError(f"--only: {shown} is no secret of the spec" + (f"; did you mean {close[0]}?" if close else ""))
     chosen = [entry for entry in entries if not options.only or entry.name in options.only]
     role = f"arn:aws:iam::{options.account}:role/"
     environment = {"SECRETS_BACKEND": "env", **options.environment}

@@ -11,7 +11,7 @@ from typing import Any
 from entrypoint.errors import ConfigError
 from entrypoint.findings import ERROR, WARNING, Finding, Where
 from entrypoint.platforms.ecs import FARGATE_SIZES
-from entrypoint.platforms.ecs.arns import SecretRef, parse_value_from
+from entrypoint.platforms.ecs.arns import KMS_KEY, SecretRef, parse_value_from
 from entrypoint.platforms.ecs.load import Document, load, main_container
 from entrypoint.platforms.model import Workload
 from entrypoint.platforms.rules import shared_findings
@@ -207,6 +207,9 @@ def _statement_findings(index: int, statement: Document, grants: dict[str, list[
     for granted in grants:
         if any(fnmatch.fnmatchcase(granted, action) for action in actions):
             grants[granted] += resources
+    if "kms:Decrypt" in actions:
+        findings += [Finding(None, ERROR, "kms:Decrypt on a resource that is no KMS key ARN", "least-privilege", where)
+                     for resource in resources if resource != "*" and not KMS_KEY.fullmatch(resource)]
     return findings
 
 

@@ -100,12 +100,16 @@ def load(documents: Sequence[Document], spec: Spec, *, carried: bool = True) -> 
     """A Workload per pod template with a DeepTempo container, and what loading found. `carried`: the
     Secrets' values are the deployment's own (not an .example standing in), so they are judged."""
     secrets = secrets_by_name(documents)
+    view = SpecView(spec)
+    for data in secrets.values():
+        for key, value in data.items():
+            view.remember(key, value)
     workloads, findings = [], []
     for template in pod_templates(documents):
         if template.container is None:
             continue
         workload = _workload(template, template.container)
-        findings += _secret_routes(workload, SpecView(spec), template, secrets)
+        findings += _secret_routes(workload, view, template, secrets)
         if carried:
             workload.carried_values += _carried(workload, secrets)
         workloads.append(workload)

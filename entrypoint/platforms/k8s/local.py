@@ -27,6 +27,7 @@ from entrypoint.errors import ConfigError
 from entrypoint.platforms.k8s.load import Document, PodTemplate, container_port, pod_templates
 from entrypoint.platforms.k8s.manifests import generator_env_files, kustomize, rendered_copy
 from entrypoint.platforms.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, writable_tmpfs
+from entrypoint.redaction import remember_all
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -38,11 +39,15 @@ REFERENCE = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
 def render_overlay(overlay: str, env_file: str) -> tuple[list[Document], str | None]:
     if not os.path.isdir(overlay):
         raise ConfigError(f"overlay {overlay}: is not a kustomization directory")
-    from entrypoint.envfile.reader import read_env_file  # refuses FIFOs, names bad lines
+    from entrypoint.envfile.reader import parse_env_text
+    from entrypoint.errors import EnvFileError
+    from entrypoint.textfile import read_text
 
-    read_env_file(env_file, strict=True)
-    with open(env_file, encoding="utf-8") as stream:
-        text = stream.read()
+    text = read_text(env_file, error=EnvFileError, what="env-file")  # once: `<(...)` is a pipe; FIFOs refused
+    parsed = parse_env_text(text, env_file)
+    remember_all(parsed.values.values())  # every report of this run masks them (the log tail too)
+    if parsed.errors:
+        raise EnvFileError("; ".join(parsed.errors))
     paths = generator_env_files(overlay)  # the user's --env-file stands in for each
     if not paths:  # no generator (a pre-created Secret, ESO): the env-file stands in for that Secret
         return kustomize(overlay), text
@@ -66,7 +71,9 @@ def kubelet_environment(container: Document, documents: Sequence[Document],
             raise ConfigError(f"{kind} {name}: referenced by the pod but not in the rendered manifests")
         if kind == "Secret":
             decoded = {key: base64.b64decode(value).decode("utf-8") for key, value in (document.get("data") or {}).items()}
-            return {**decoded, **(document.get("stringData") or {})}
+            data = {**decoded, **(document.get("stringData") or {})}
+            remember_all(data.values())  # masked in every report of this run, the log tail too
+            return data
         return dict(document.get("data") or {})
 
     for source in container.get("envFrom") or []:
@@ -112,27 +119,49 @@ def expand(text: str, environment: Mapping[str, str]) -> str:
 
 
 class SecretVolume:
-    """A Secret volume laid out as a kubelet's atomic writer does, in a host directory to bind-mount."""
+    """A Secret volume laid out as a kubelet's atomic writer does, in a host directory to bind-mount:
+    item paths confined to the volume (no absolute path, no `..`), the directories private to the
+    container's user (0700, 0750 with an fsGroup) when this runs as root and knows that user."""
 
     def __init__(self, data: Mapping[str, str], default_mode: int, fs_group: int | None,
-                 items: Sequence[Document] | None = None) -> None:
+                 items: Sequence[Document] | None = None, user: int | None = None) -> None:
+        files = _volume_files(data, items)
         self.directory = tempfile.mkdtemp(prefix="deeptempo-secret-volume-")
-        os.chmod(self.directory, 0o755)
+        try:
+            self._lay_out(files, default_mode, fs_group, user)
+        except BaseException:
+            self.remove()
+            raise
+
+    def _lay_out(self, files: dict[str, str], default_mode: int, fs_group: int | None, user: int | None) -> None:
+        owned = os.geteuid() == 0 and user is not None
+        # Without root (or a known user) the container's uid cannot be given the directory: it must
+        # then be traversable by others, as a kubelet's is inside its node.
+        directory_mode = (0o750 if fs_group is not None else 0o700) if owned else 0o755
         stamp = time.strftime("..%Y_%m_%d_%H_%M_%S.000000000", time.gmtime())
         payload = os.path.join(self.directory, stamp)
-        os.mkdir(payload, 0o755)
-        mode = default_mode | (0o440 if fs_group is not None else 0)
-        files = {item["path"]: data[item["key"]] for item in items} if items else data
+        mode = (default_mode | (0o440 if fs_group is not None else 0)) & 0o777
         for path, value in files.items():
             target = os.path.join(payload, path)
-            with open(target, "w", encoding="utf-8") as stream:
+            os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+            descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
                 stream.write(value)
-            os.chmod(target, mode & 0o777)
-            if fs_group is not None and os.geteuid() == 0:
-                os.chown(target, 0, fs_group)
+            os.chmod(target, mode)
+        os.makedirs(payload, mode=0o700, exist_ok=True)
+        for root, directories, names in os.walk(self.directory):
+            for name in [*directories, *names]:
+                self._own(os.path.join(root, name), owned, user, fs_group)
+            os.chmod(root, directory_mode)
+            self._own(root, owned, user, fs_group)
         os.symlink(stamp, os.path.join(self.directory, "..data"))
-        for path in files:
+        for path in {path.split("/")[0] for path in files}:
             os.symlink(os.path.join("..data", path), os.path.join(self.directory, path))
+
+    @staticmethod
+    def _own(path: str, owned: bool, user: int | None, fs_group: int | None) -> None:
+        if owned and not os.path.islink(path):
+            os.chown(path, user if user is not None else 0, fs_group if fs_group is not None else (user or 0))
 
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
@@ -190,7 +219,9 @@ class PodRun:
         if document is None and self.stand_in is None:
             raise ConfigError(f"Secret {secret.get('secretName')}: mounted by the pod but not in the rendered manifests")
         data = _env_text_data(self.stand_in or "") if document is None else _secret_data(document)
-        laid_out = SecretVolume(data, secret.get("defaultMode", 0o644), self.fs_group, secret.get("items"))
+        remember_all(data.values())
+        user = self.user if isinstance(self.user, int) else None
+        laid_out = SecretVolume(data, secret.get("defaultMode", 0o644), self.fs_group, secret.get("items"), user)
         self.cleanup.append(laid_out)
         return laid_out
 
@@ -218,6 +249,23 @@ class PodRun:
             volume.remove()
 
 
+def _volume_files(data: Mapping[str, str], items: Sequence[Document] | None) -> dict[str, str]:
+    """{relative path: content}, each path confined to the volume as a kubelet confines it."""
+    if not items:
+        return dict(data)
+    files = {}
+    for index, item in enumerate(items):
+        path, key = str(item.get("path") or ""), str(item.get("key"))
+        parts = path.split("/")
+        if not path or path.startswith("/") or ".." in parts or "" in parts:
+            raise ConfigError(f"Secret volume items[{index}].path must be a relative path inside the volume, without `..` "
+                              "(a kubelet refuses it too)")
+        if key not in data:
+            raise ConfigError(f"Secret volume items[{index}]: key {key} is not in the Secret")
+        files[path] = data[key]
+    return files
+
+
 def _secret_data(document: Document) -> dict[str, str]:
     return {key: base64.b64decode(value).decode("utf-8") for key, value in (document.get("data") or {}).items()}
 
@@ -241,8 +289,8 @@ def run_local_k8s(overlay: str, env_file: str, image: str | None = None, timeout
     if not path or not port:
         raise ConfigError(f"overlay {overlay}: container {pod.container.get('name')} has no httpGet readinessProbe")
     try:
-        spec = pod.container_spec(image)
-        with DockerRunner("local-k8s") as runner:
+        with DockerRunner("local-k8s") as runner:  # SIGTERM unwinds like Ctrl-C from here on: the finally runs
+            spec = pod.container_spec(image)
             runner.ensure_image(spec.image)
             running = runner.start(spec)
             try:

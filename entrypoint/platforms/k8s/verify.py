@@ -198,9 +198,15 @@ def generator_key_findings(view: SpecView, documents: Sequence[Document]) -> lis
         if document.get("kind") != "Secret":
             continue
         for key in [*(document.get("data") or {}), *(document.get("stringData") or {})]:
-            if view.entry_for_key(key) is None:
-                close = difflib.get_close_matches(key, names, n=1, cutoff=0.8)
-                hint = f"; did you mean {close[0]}?" if close else ""
-                findings.append(Finding(key, ERROR, f"key {key} is not a name the spec knows{hint}", "secret-keys",
-                                        Where(object=f"Secret {document['metadata']['name']}")))
+            if view.entry_for_key(key) is not None:
+                continue
+            where = Where(object=f"Secret {document['metadata']['name']}")
+            shown = view.judged_name(key, "a key")
+            if shown != key:  # a generator line without NAME= became a key: describe it, never quote it
+                findings.append(Finding(None, ERROR, f"{shown}: a line of its env-file is not NAME=value; write it as "
+                                                     "NAME=value", "secret-keys", where))
+                continue
+            close = difflib.get_close_matches(key, names, n=1, cutoff=0.8)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            findings.append(Finding(key, ERROR, f"key {key} is not a name the spec knows{hint}", "secret-keys", where))
     return findings

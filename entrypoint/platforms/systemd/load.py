@@ -10,6 +10,7 @@ from entrypoint.findings import ERROR, WARNING, Finding, Where
 from entrypoint.formats import is_true
 from entrypoint.platforms.model import HOST_PATH, TMPFS, VOLUME, CarriedValue, EnvironmentEntry, Mount, Workload
 from entrypoint.platforms.spec_view import SpecView
+from entrypoint.redaction import remember
 from entrypoint.spec.model import Spec
 
 PLATFORM = "systemd"
@@ -54,10 +55,13 @@ def last(unit: Unit, key: str, default: str | None = None) -> str | None:
 
 
 def split_words(value: str, where: Where, key: str) -> tuple[list[str], list[Finding]]:
-    """systemd's quoting, as shlex reads it; an unbalanced quote is a finding, not a crash."""
+    """systemd's quoting, as shlex reads it; an unbalanced quote is a finding, not a crash (and what
+    the line assigns is masked in every report: it cannot be told apart from a value)."""
     try:
         return shlex.split(value), []
     except ValueError:
+        for word in value.split():  # what each word assigns: its name is no value
+            remember(word.partition("=")[2].strip("\"'"))
         return [], [Finding(None, ERROR, f"{key}= has an unbalanced quote; close it", "unit-syntax", where)]
 
 
@@ -133,6 +137,7 @@ def _secret_routes(workload: Workload, view: SpecView, unit: Unit) -> list[Findi
                                         "secret-source", workload.where))
             continue
         for key, item in read.items():
+            view.remember(key, item)
             entry = view.secret_entry_for_key(key)
             if entry and item:
                 routes.setdefault(entry.name, f"EnvironmentFile {path}")

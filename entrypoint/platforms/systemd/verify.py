@@ -15,6 +15,7 @@ from entrypoint.findings import ERROR, WARNING, Finding, Where
 from entrypoint.platforms.model import Workload
 from entrypoint.platforms.rules import shared_findings
 from entrypoint.platforms.systemd.load import Unit, last, load, parse_unit, split_words, values
+from entrypoint.redaction import quoted_parts_removed
 from entrypoint.spec.model import Spec
 from entrypoint.textfile import read_text
 
@@ -74,13 +75,21 @@ def _analyze_copy(path: str, text: str, directory: str) -> str:
 def analyze_verify(path: str, text: str) -> list[Finding]:
     with tempfile.TemporaryDirectory(prefix="deeptempo-units-") as directory:
         target = _analyze_copy(path, text, directory)
-        result = subprocess.run(["systemd-analyze", "verify", target], capture_output=True, text=True, timeout=60)
-        lines = [line.replace(directory + "/", "").strip() for line in (result.stdout + result.stderr).splitlines()]
+        result = subprocess.run(["systemd-analyze", "verify", target], capture_output=True, text=True, encoding="utf-8",
+                                errors="replace", timeout=60)
+        lines = [relayed(line.replace(directory + "/", "").strip()) for line in (result.stdout + result.stderr).splitlines()]
     where = Where(file=os.path.basename(path), object=os.path.basename(path))
     findings = [Finding(None, ERROR, line[:300], "systemd-verify", where) for line in lines if line]
     if result.returncode != 0 and not findings:
         findings.append(Finding(None, ERROR, "systemd-analyze verify failed", "systemd-verify", where))
     return findings
+
+
+def relayed(line: str) -> str:
+    """A line of systemd-analyze as the report repeats it: without what it quotes of the unit (an
+    assignment it ignores is the unit's own text, and may hold a value)."""
+    head, marker, _ = line.partition("ignoring:")
+    return quoted_parts_removed(head + marker + (" the line (not repeated here)" if marker else ""))
 
 
 def exposure_findings(path: str, max_exposure: float) -> list[Finding]:
@@ -89,7 +98,7 @@ def exposure_findings(path: str, max_exposure: float) -> list[Finding]:
         shutil.copy(path, os.path.join(directory, name))
         target = name.replace("@.", "@verify.") if "@." in name else name
         result = subprocess.run(["systemd-analyze", "security", "--offline=true", target], cwd=directory,
-                                capture_output=True, text=True, timeout=60)
+                                capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=60)
     match = EXPOSURE.search(result.stdout + result.stderr)
     where = Where(file=os.path.basename(path), object=os.path.basename(path))
     if not match:
