@@ -258,3 +258,14 @@ def test_no_form_of_a_remembered_value_survives_the_mask(value, before, after):
 @given(text=st.text(max_size=200))
 def test_the_mask_changes_nothing_when_nothing_was_seen(text):
     assert Redactor().mask(text) == text
+
+
+def test_a_fifo_a_kustomization_names_is_refused_by_name(overlay):
+    os.mkfifo(overlay / "extra.yaml")
+    kustomization = overlay / "kustomization.yaml"
+    kustomization.write_text(kustomization.read_text().replace("resources:", "resources:\n  - extra.yaml", 1))
+    write(overlay / "secrets.env", "CLAUDE_API_KEY=sk-ant-valid0123456789\n")
+    started = time.monotonic()
+    code, report, _ = both("verify", "k8s", overlay)
+    assert code == 78 and "extra.yaml is not a regular file" in report["findings"][0]["message"]
+    assert time.monotonic() - started < 30

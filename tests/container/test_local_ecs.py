@@ -150,3 +150,24 @@ def test_the_readmes_aws_steps_run_as_written(tmp_path, moto, aws_environment):
     role = subprocess.run([os.path.join(BIN, "aws"), "iam", "get-role-policy", "--role-name", "deeptempo-execution",
                            "--policy-name", "deeptempo-secrets-and-logs"], env=environment, capture_output=True, text=True)
     assert role.returncode == 0 and "deeptempo/production/CLAUDE_API_KEY" in role.stdout
+
+
+def test_a_containers_log_tail_is_masked(image, tmp_path, stored_secrets):
+    """An app that prints the values it was given (a validation error quoting its input, a debug dump):
+    the log tail local shows is masked, as written and base64'd."""
+    import base64
+
+    task = json.loads(render(tmp_path, "secret-per-variable", stored_secrets["secret-per-variable"]).read_text())
+    task["containerDefinitions"][0]["entryPoint"] = [
+        "sh", "-c", "echo \"input_value='$CLAUDE_API_KEY'\"; printf %s \"$SPLUNK_PASSWORD\" | base64; exit 3"]
+    task_definition = write(tmp_path / "leaky.json", json.dumps(task))
+    mapping = write(tmp_path / "secrets.json", json.dumps(SECRETS))
+    for options in ((), ("--json",)):
+        result = subprocess.run([*DEPLOY, "local", "ecs", str(task_definition), "--image", image, "--timeout", "30",
+                                 "--secrets", str(mapping), *options], capture_output=True, text=True, timeout=180)
+        output = result.stdout + result.stderr
+        assert result.returncode == 1 and "exited with code 3" in output, output
+        assert "input_value='***'" in output
+        for secret in SECRETS.values():
+            assert secret not in output and base64.b64encode(secret.encode()).decode() not in output
+    assert leftovers() == []

@@ -33,6 +33,9 @@ class ComposeConfig:
         try:
             result = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", errors="replace",
                                     timeout=60, input=self.stdin_text)
+        except subprocess.TimeoutExpired:
+            raise ConfigError(f"compose {' '.join(self.files)}: `docker compose config` did not finish within 60 s "
+                              "(does a file it reads block, such as a FIFO?)") from None
         except FileNotFoundError:
             raise UnavailableError("the docker CLI is not installed (verify compose runs `docker compose config`)") from None
         if result.returncode != 0:

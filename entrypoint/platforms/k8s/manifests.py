@@ -38,8 +38,12 @@ FILE_FIELDS = ("resources", "components", "bases", "patchesStrategicMerge", "crd
 
 def kustomize(directory: str | os.PathLike[str]) -> list[Document]:
     """The documents `kubectl kustomize DIRECTORY` renders. Raises ConfigError with kustomize's reason."""
-    result = subprocess.run([kubectl(), "kustomize", os.fspath(directory)], capture_output=True, text=True, encoding="utf-8",
-                            errors="replace", timeout=120)
+    refuse_special_inputs(os.fspath(directory))
+    try:
+        result = subprocess.run([kubectl(), "kustomize", os.fspath(directory)], capture_output=True, text=True,
+                                encoding="utf-8", errors="replace", timeout=120)
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"kustomize {directory}: did not finish within 120 s") from None
     if result.returncode != 0:
         reason = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "failed"
         raise ConfigError(f"kustomize {directory}: {quoted_parts_removed(reason)[:400]}")
@@ -90,6 +94,19 @@ def rendered_copy(directory: str, env_files: dict[str, str]) -> Iterator[str]:
                               *((path, text.encode("utf-8")) for path, text in env_files.items())]:
             _write_private(os.path.join(copy_root, os.path.relpath(os.path.abspath(path), root)), content)
         yield os.path.join(copy_root, os.path.relpath(directory, root))
+
+
+def refuse_special_inputs(directory: str) -> None:
+    """A FIFO, socket or device a kustomization names would make kustomize block or read a device:
+    refused by name, before kustomize runs (as the entrypoint refuses them)."""
+    if not os.path.isdir(directory):
+        return
+    for kustomization_dir in _kustomization_tree(os.path.abspath(directory)):
+        for entry in _named_paths(load_kustomization(kustomization_dir)):
+            path = os.path.normpath(os.path.join(kustomization_dir, entry))
+            if os.path.lexists(path) and not (os.path.isfile(path) or os.path.isdir(path)):
+                raise ConfigError(f"kustomization {kustomization_dir}: {entry} is not a regular file or directory "
+                                  "(a FIFO, socket, device or broken link); point it at a file")
 
 
 def _own_files(directory: str) -> list[str]:
