@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from entrypoint.envfile.reader import VALID_NAME, parse_bindings
 from entrypoint.errors import EnvFileError
 from entrypoint.textfile import read_text
+from entrypoint.trust import make_private_dirs
 
 if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
@@ -24,8 +25,8 @@ def update_env_file(path: str, changes: Mapping[str, str | None]) -> None:
     """Set (a str) or remove (None) each key of `changes` in the .env file at `path`."""
     for key, value in changes.items():
         _check_assignment(key, value)
-    path = os.fspath(path)
-    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
+    path = os.path.realpath(os.fspath(path))  # a link is kept: the write goes through to its target
+    make_private_dirs(os.path.dirname(path))
     with _exclusive_lock(path):
         existing = read_text(path, error=EnvFileError, what="env-file") if os.path.exists(path) else ""
         _replace_atomically(path, render(existing, changes, path))
@@ -103,8 +104,11 @@ def _exclusive_lock(path: str) -> Iterator[None]:
 
 def _replace_atomically(path: str, text: str) -> None:
     temporary = f"{path}.{os.getpid()}.tmp"
-    if os.path.lexists(temporary):
-        os.unlink(temporary)  # left by a crashed writer with this PID; we hold the lock
+    # Copies of the secrets an interrupted writer left (any PID: we hold the lock, none is writing).
+    directory, prefix = os.path.split(path)
+    for name in os.listdir(directory or "."):
+        if name.startswith(prefix + ".") and name.endswith(".tmp") and name[len(prefix) + 1:-4].isdigit():
+            os.unlink(os.path.join(directory, name))
     # O_EXCL with mode 0600: the file is never readable by others, not even for an instant.
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
@@ -118,8 +122,8 @@ def _replace_atomically(path: str, text: str) -> None:
         raise
     os.close(fd)
     os.replace(temporary, path)
-    directory = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
+    directory_fd = os.open(os.path.dirname(os.path.abspath(path)), os.O_RDONLY)
     try:
-        os.fsync(directory)
+        os.fsync(directory_fd)
     finally:
-        os.close(directory)
+        os.close(directory_fd)

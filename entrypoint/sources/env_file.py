@@ -86,9 +86,15 @@ class EnvFileSource(WritableSource):
         return found
 
     def _permission_findings(self) -> list[Finding]:
+        from entrypoint.trust import FIX, untrusted_writer
+
         mode = os.stat(self.path).st_mode
-        if mode & stat.S_IWOTH:
+        if mode & stat.S_IWOTH and stat.S_ISREG(mode):
             return [Finding(None, ERROR, f"env-file {self.path}: is world-writable (anyone could change the secrets); chmod 600 it")]
+        writer = untrusted_writer(self.path) if stat.S_ISREG(mode) else None
+        if writer:
+            return [Finding(None, ERROR, f"env-file {self.path}: refused, {writer}: another user could change the secrets "
+                                         f"and settings it gives; {FIX}")]
         if mode & (stat.S_IRGRP | stat.S_IROTH):
             return [Finding(None, WARNING, f"env-file {self.path}: is readable by group or others (mode {stat.S_IMODE(mode):04o}); chmod 600 it")]
         return []

@@ -28,6 +28,12 @@ def load_spec(path: str | os.PathLike[str] | None = None) -> Spec:
     path = path or os.environ.get(SPEC_ENV) or None
     if path is None:
         return builtin_spec()
+    from entrypoint.errors import SpecError
     from entrypoint.spec.cache import compile_spec_file_cached
+    from entrypoint.trust import FIX, untrusted_writer
 
+    writer = untrusted_writer(os.fspath(path))
+    if writer:
+        raise SpecError(f"spec {os.fspath(path)}: refused, {writer}: another user could change what the service "
+                        f"validates; {FIX}")
     return Spec(compile_spec_file_cached(path), origin=os.fspath(path))

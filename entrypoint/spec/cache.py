@@ -40,7 +40,12 @@ def _key(text: str) -> str:
 
 def compile_spec_file_cached(path: str | os.PathLike[str]) -> dict[str, Any]:
     text = read_text(path, error=SpecError, what="spec")
-    cached = os.path.join(cache_directory(), f"spec-{_key(text)}.json")
+    directory = _private_cache_directory()
+    if directory is None:  # no private directory of this user's: checked in full, nothing kept
+        from entrypoint.spec.compile import compile_spec_text
+
+        return compile_spec_text(text, origin=os.fspath(path))
+    cached = os.path.join(directory, f"spec-{_key(text)}.json")
     data = _read_cache(cached)
     if data is not None:
         return data
@@ -67,13 +72,40 @@ def _read_cache(path: str) -> dict[str, Any] | None:
             return None
 
 
-def _write_cache(path: str, data: dict[str, Any]) -> None:
+def _private_cache_directory() -> str | None:
+    """The cache directory, made 0700 if it is missing; None unless it is a real directory (not a link a
+    user of a shared XDG_CACHE_HOME planted) of this user's that no one else can read or write."""
+    from entrypoint.trust import make_private_dirs
+
+    directory = cache_directory()
     try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        temporary = f"{path}.{os.getpid()}.tmp"
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        make_private_dirs(directory)
+        info = os.lstat(directory)
+    except OSError:
+        return None  # a read-only home: the spec is checked in full at every start instead
+    if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.geteuid() or stat.S_IMODE(info.st_mode) & 0o077:
+        return None
+    return directory
+
+
+def _write_cache(path: str, data: dict[str, Any]) -> None:
+    temporary = f"{path}.{os.getpid()}.tmp"
+    try:
+        _remove_stale_temporaries(os.path.dirname(path))
+        # O_EXCL | O_NOFOLLOW: never through a link planted under the temporary's name.
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as stream:
             json.dump(data, stream)
         os.replace(temporary, path)
     except OSError:
-        pass  # a read-only home: the spec is checked in full at every start instead
+        pass  # a full or read-only disk: the spec is checked in full next time
+
+
+def _remove_stale_temporaries(directory: str, older_than: float = 60) -> None:
+    """What an interrupted write left (a killed start): gone at the next write."""
+    import time
+
+    for name in os.listdir(directory):
+        path = os.path.join(directory, name)
+        if name.endswith(".tmp") and time.time() - os.lstat(path).st_mtime > older_than:
+            os.unlink(path)

@@ -1,0 +1,102 @@
+"""Trust like sshd's StrictModes: a file that can set the service's secrets or settings, and the
+directories it sits in, are refused when someone other than root and the service's user can write them;
+the spec cache never follows a link; an interrupted write leaves nothing behind; directories the kit
+creates are 0700 whatever the umask."""
+
+import os
+import stat
+
+import pytest
+
+from entrypoint.envfile import update_env_file
+from entrypoint.errors import SpecError
+from entrypoint.resolution import resolve
+from entrypoint.sources.chains import deployment_sources
+from entrypoint.spec import builtin_spec, load_spec
+from tests.helpers import NOBODY, write
+
+SPEC = builtin_spec()
+
+
+def env_file_findings(path):
+    environ = {"DEEPTEMPO_ENV_FILE": str(path), "DEEPTEMPO_SECRETS_DIR": os.environ["DEEPTEMPO_SECRETS_DIR"]}
+    return [f for f in resolve(SPEC, deployment_sources(environ)).findings if f.is_error]
+
+
+def test_a_group_writable_env_file_is_refused_naming_the_group(tmp_path):
+    path = write(tmp_path / "app.env", "SPLUNK_PASSWORD=pw\n", mode=0o620)
+    os.chown(path, 0, NOBODY)
+    (finding,) = env_file_findings(path)
+    assert f"group {NOBODY} can write it (mode 0620)" in finding.message and "chmod go-w" in finding.message
+
+
+def test_an_env_file_of_another_user_in_a_world_writable_directory_is_refused(clean_environment):
+    state = clean_environment / ".deeptempo"
+    state.mkdir()
+    os.chmod(state, 0o777)  # no sticky bit: anyone can replace what is in it
+    path = write(state / ".env", "APP_DIR=/tmp/evil\n")
+    os.chown(path, NOBODY, NOBODY)
+    environ = {"DEEPTEMPO_SECRETS_DIR": os.environ["DEEPTEMPO_SECRETS_DIR"]}
+    errors = [f for f in resolve(SPEC, deployment_sources(environ)).findings if f.is_error]
+    assert errors and f"it is owned by uid {NOBODY}" in errors[0].message
+
+
+def test_a_sticky_shared_directory_and_root_owned_files_are_trusted(tmp_path):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    assert env_file_findings(write(shared / "app.env", "SPLUNK_PASSWORD=pw\n")) == []
+
+
+def test_a_spec_another_user_can_write_is_refused(tmp_path):
+    spec = write(tmp_path / "spec.yaml", "version: 1\nentries:\n"
+                 "  - {name: CLAUDE_API_KEY, kind: secret, service: C, description: d., rule: required}\n", mode=0o666)
+    with pytest.raises(SpecError, match="anyone can write it"):
+        load_spec(spec)
+
+
+def test_the_spec_cache_follows_no_planted_link(tmp_path, monkeypatch):
+    cache = tmp_path / "cache"
+    (cache).mkdir()
+    target = write(tmp_path / "victim", "precious\n")
+    os.symlink(target, cache / "deeptempo")  # a user of a shared XDG_CACHE_HOME planted it
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache))
+    spec = write(tmp_path / "spec.yaml", "version: 1\nentries:\n"
+                 "  - {name: CLAUDE_API_KEY, kind: secret, service: C, description: d., rule: required}\n")
+    assert load_spec(spec).by_name["CLAUDE_API_KEY"]
+    assert target.read_text() == "precious\n" and os.path.islink(cache / "deeptempo")
+
+
+def test_the_spec_cache_directory_is_private_whatever_the_umask(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "a" / "b"))
+    spec = write(tmp_path / "spec.yaml", "version: 1\nentries:\n"
+                 "  - {name: CLAUDE_API_KEY, kind: secret, service: C, description: d., rule: required}\n")
+    previous = os.umask(0)
+    try:
+        load_spec(spec)
+    finally:
+        os.umask(previous)
+    for directory in (tmp_path / "a", tmp_path / "a" / "b", tmp_path / "a" / "b" / "deeptempo"):
+        assert stat.S_IMODE(os.stat(directory).st_mode) == 0o700, directory
+    assert len(list((tmp_path / "a" / "b" / "deeptempo").glob("spec-*.json"))) == 1
+
+
+def test_an_interrupted_writes_copies_are_removed_at_the_next_write(tmp_path):
+    path = tmp_path / "state" / "nested" / ".env"
+    previous = os.umask(0)
+    try:
+        update_env_file(str(path), {"A": "1"})
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(path.parent).st_mode) == 0o700 and stat.S_IMODE(os.stat(path.parent.parent).st_mode) == 0o700
+    left = write(path.parent / ".env.4242.tmp", "CLAUDE_API_KEY=sk-ant-leftover\n")
+    update_env_file(str(path), {"B": "2"})
+    assert not left.exists()
+
+
+def test_a_linked_env_file_stays_a_link_and_the_write_reaches_its_target(tmp_path):
+    target = write(tmp_path / "real.env", "A=1\n")
+    link = tmp_path / "link.env"
+    os.symlink(target, link)
+    update_env_file(str(link), {"B": "2"})
+    assert os.path.islink(link) and target.read_text() == "A=1\nB=2\n"
