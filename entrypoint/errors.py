@@ -44,4 +44,7 @@ class SecretFileError(ConfigError):
 
 
 class BackendError(ConfigError):
-    """SECRETS_BACKEND / ENABLE_KEYRING name something that does not exist or is refused here."""
+    """SECRETS_BACKEND / ENABLE_KEYRING name something that does not exist or is refused here, or the
+    keyring failed; `subject` is the name its finding is on, when not the secret being read."""
+
+    subject: str | None = None

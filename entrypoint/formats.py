@@ -6,6 +6,8 @@ import re
 from typing import TYPE_CHECKING, Callable
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
+
     from entrypoint.spec.model import Spec
 
 ECHO_LIMIT = 40  # a setting's value longer than this is never quoted: it could be a pasted secret
@@ -78,13 +80,26 @@ def parse_boolean(value: str | None, *, name: str) -> bool:
     raise ConfigError(f"{name}{shown} is not a boolean: use true/false (also 1/0, yes/no, on/off)")
 
 
-def safe_to_echo(value: str, spec: "Spec | None" = None) -> bool:
-    """Whether a setting's value may appear in a message: short, one printable line, and matching no
+# The secrets this run resolved and the values env-files gave (resolution.resolve notes them): a value
+# that equals or contains one of them is never echoed, whatever its shape.
+_RESOLVED: set[str] = set()
+MIN_NOTED = 4  # shorter values would forbid echoing most words
+
+
+def note_resolved(values: "Iterable[str]") -> None:
+    _RESOLVED.update(value for value in values if len(value) >= MIN_NOTED)
+
+
+def safe_to_echo(value: str, spec: "Spec | None" = None, limit: int = ECHO_LIMIT) -> bool:
+    """Whether a value may appear in a message (a setting's, a path, a module): short, one printable
+    line, holding no value this run resolved as a secret or read from an env-file, and matching no
     secret format of the spec (so `SECRETS_BACKEND=<a pasted API key>` is never echoed)."""
-    if len(value) > ECHO_LIMIT or not value.isprintable():
+    if len(value) > limit or not value.isprintable():
+        return False
+    if any(resolved in value for resolved in _RESOLVED):
         return False
     if spec is None:
         from entrypoint.spec import builtin_spec
 
         spec = builtin_spec()
-    return not any(entry.pattern and re.search(entry.pattern, value) for entry in spec if entry.is_secret)
+    return not any(entry.pattern and spec.search(entry.pattern, value) for entry in spec if entry.is_secret)

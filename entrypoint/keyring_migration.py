@@ -26,7 +26,13 @@ def migrate_keyring(spec: Spec, target_path: str, delete: bool = False,
             if resolved:
                 found[entry.name] = resolved
     if found:
-        update_env_file(target_path, {name: resolved.value for name, resolved in found.items()})
+        from entrypoint.errors import ConfigError
+
+        try:
+            update_env_file(target_path, {name: resolved.value for name, resolved in found.items()})
+        except ValueError as exc:  # a value no env-file can hold: its message names the key, never the value
+            raise ConfigError(f"migrate-keyring: {exc}; it stays in the keyring (give it as a _FILE or a secrets "
+                              "directory file instead)") from None
     if delete:
         for resolved in found.values():
             keyring_source.delete(resolved.found_as)

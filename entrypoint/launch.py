@@ -10,10 +10,10 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from entrypoint.constants import DEFAULT_LABEL, SOURCES_VARIABLE
+from entrypoint.constants import ALLOW_PERSISTENT_BACKEND_VARIABLE, DEFAULT_LABEL, SOURCES_VARIABLE
 from entrypoint.errors import ConfigError, SpecError
 from entrypoint.findings import ERROR, Finding, has_errors
-from entrypoint.formats import safe_to_echo
+from entrypoint.formats import is_true, safe_to_echo
 from entrypoint.resolution import Resolution, resolve
 from entrypoint.sources.chains import deployment_sources, process_environ
 from entrypoint.sources.options import OptionsSource
@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
 # uvicorn's settings, and the serve options that set them (an option wins over its variable).
 SERVER_SETTINGS = ("APP_MODULE", "APP_DIR", "HOST", "PORT", "WEB_CONCURRENCY", "LOG_LEVEL", "FORWARDED_ALLOW_IPS")
+PATH_ECHO_LIMIT = 200  # a path is echoed when it holds no secret, however long
 SERVER_OPTIONS = {"APP_MODULE": "--app", "APP_DIR": "--app-dir", "HOST": "--host", "PORT": "--port"}
 
 
@@ -74,7 +75,11 @@ def prepare_serve(spec: Spec, options: Mapping[str, Any], uvicorn_args: Sequence
     from entrypoint.backend_policy import serve_backend_findings, serve_settings
 
     environ = process_environ(environ)
-    resolution = resolve(spec, deployment_sources(environ, env_file, OptionsSource(options, SERVER_OPTIONS)))
+    # serve refuses the keyring unless allowed: it is not even touched then (a keyring that hangs or
+    # fails cannot delay or break a start it would refuse anyway).
+    allowed = is_true(environ.get(ALLOW_PERSISTENT_BACKEND_VARIABLE))
+    resolution = resolve(spec, deployment_sources(environ, env_file, OptionsSource(options, SERVER_OPTIONS),
+                                                  with_keyring=allowed))
     findings = validate(spec, resolution) + _unlisted_server_setting_findings(spec, resolution)
     findings += serve_backend_findings(resolution)
     settings = {name: resolution.value(name) or _default(spec, name) for name in SERVER_SETTINGS}
@@ -136,13 +141,16 @@ def app_module_findings(settings: Mapping[str, Any], environ: MutableMapping[str
     packages), found without importing it: importing the app is uvicorn's job, after the exec."""
     module = settings["APP_MODULE"].partition(":")[0]
     app_dir = os.path.abspath(settings["APP_DIR"] or ".")
+    echoed = safe_to_echo(app_dir, limit=PATH_ECHO_LIMIT)
+    shown_dir = f" ({app_dir})" if echoed else ""
     if settings["APP_DIR"] and not os.path.isdir(app_dir):
-        return [Finding("APP_DIR", ERROR, f"directory {app_dir}: does not exist")]
+        where = f"directory {app_dir}:" if echoed else "the directory it names"
+        return [Finding("APP_DIR", ERROR, f"{where} does not exist")]
     search = [app_dir, *filter(None, (environ.get("PYTHONPATH") or "").split(os.pathsep)), *filter(None, sys.path)]
     if module_findable(module, search):
         return []
     shown = f"module {module}" if safe_to_echo(module) else "its module"
-    return [Finding("APP_MODULE", ERROR, f"{shown} cannot be found in APP_DIR ({app_dir}), PYTHONPATH or the installed "
+    return [Finding("APP_MODULE", ERROR, f"{shown} cannot be found in APP_DIR{shown_dir}, PYTHONPATH or the installed "
                                          "packages; set APP_DIR to the directory that holds it")]
 
 

@@ -86,7 +86,7 @@ def resolve(spec: Spec, sources: Sequence[SecretSource]) -> Resolution:
     def record(name: str, exc: ConfigError) -> None:
         if str(exc) not in reported:  # a broken file is reported once, not per name
             reported.add(str(exc))
-            findings.append(Finding(name, ERROR, str(exc)))
+            findings.append(Finding(getattr(exc, "subject", None) or name, ERROR, str(exc)))
 
     secrets = {}
     for entry in spec:
@@ -94,6 +94,9 @@ def resolve(spec: Spec, sources: Sequence[SecretSource]) -> Resolution:
         if found:
             secrets[entry.name] = found
 
+    from entrypoint.formats import note_resolved
+
+    note_resolved(found.value for name, found in secrets.items() if spec.by_name[name].is_secret)
     known = set(names)
     extra: dict[str, Resolved] = {}
     for name in _offered(sources):
@@ -102,6 +105,7 @@ def resolve(spec: Spec, sources: Sequence[SecretSource]) -> Resolution:
             if found:
                 extra[name] = found
 
+    note_resolved(found.value for found in extra.values())  # an env-file's other values
     findings.extend(_alias_conflicts(spec, sources, secrets))
     unset = {variable for source in sources for variable in source.variables_to_unset(names)}
     return Resolution(secrets, extra, findings, unset, _missing_notes(spec, sources, secrets))

@@ -138,6 +138,10 @@ def _skip_unusable_keyring(name: str, error: ConfigError) -> None:
     any other source's problem (a broken .env file) is raised."""
     if not isinstance(error, BackendError):
         raise error
+    import logging
+
+    # The other sources' value is returned; the log says why the keyring gave none.
+    logging.getLogger(__name__).warning("%s", error)
 
 
 def _can_create_in(directory: str) -> bool:

@@ -1,13 +1,23 @@
 """The validation engine: a spec and a resolution in, every finding out (errors and warnings).
 check, serve, status and every platform's verify call it. No message holds a value."""
 
-import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from entrypoint.findings import ERROR, WARNING, Finding, Where
 from entrypoint.formats import FORMATS, safe_to_echo
-from entrypoint.spec.model import ALL_OR_NONE, ONE_OF, REQUIRED, Entry, Spec, Unmet
+from entrypoint.spec.model import (
+    ALL_OR_NONE,
+    BUILTIN_ORIGIN,
+    ONE_OF,
+    PATTERN_SECONDS,
+    REQUIRED,
+    Entry,
+    PatternTooSlow,
+    Spec,
+    Unmet,
+    pattern_match,
+)
 
 if TYPE_CHECKING:  # types only: the start-up path imports what it uses, no more
     from entrypoint.resolution import Resolution
@@ -73,8 +83,14 @@ def value_problem(entry: Entry, value: str, spec: Spec | None = None) -> str | N
         reason = FORMATS[entry.format](value)
         if reason:
             return reason
-    if entry.pattern and not re.fullmatch(entry.pattern, value):
-        return f"does not have the expected format (it should match {entry.pattern})"
+    if entry.pattern:
+        trusted = spec is not None and spec.origin == BUILTIN_ORIGIN
+        try:
+            if not pattern_match(entry.pattern, value, trusted=trusted):
+                return f"does not have the expected format (it should match {entry.pattern})"
+        except PatternTooSlow:
+            return (f"cannot be checked: the spec's pattern for it ran longer than {PATTERN_SECONDS:g} s on this value; "
+                    "simplify the pattern (nested repetition such as (a+)+ backtracks without end)")
     return None
 
 

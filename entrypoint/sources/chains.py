@@ -42,7 +42,7 @@ def keyring_enabled(environ: MutableMapping[str, str]) -> bool:
 
 
 def deployment_sources(environ: MutableMapping[str, str], env_file: str | None = None,
-                       options: SecretSource | None = None) -> list[SecretSource]:
+                       options: SecretSource | None = None, with_keyring: bool = True) -> list[SecretSource]:
     """What check, status, serve and exec read, highest precedence first: command-line options (serve's
     settings), environment, NAME_FILE, secrets directory, systemd credentials, the mounted env-file,
     and the OS keyring when ENABLE_KEYRING is true (serve then refuses to start unless
@@ -58,7 +58,7 @@ def deployment_sources(environ: MutableMapping[str, str], env_file: str | None =
     explicit_env_file = env_file or environ.get(ENV_FILE_VARIABLE)
     sources.append(EnvFileSource(explicit_env_file or default_dotenv_path(), explicit=bool(explicit_env_file)))
     # A value that is no boolean adds no keyring here; validation reports it with every other finding.
-    if (environ.get(ENABLE_KEYRING_VARIABLE) or "").strip().lower() in TRUE_WORDS:
+    if with_keyring and (environ.get(ENABLE_KEYRING_VARIABLE) or "").strip().lower() in TRUE_WORDS:
         sources.append(KeyringSource())
     return sources
 

@@ -8,7 +8,7 @@ and consistency checks: the start-up path parses neither YAML nor JSON Schema, n
 import os
 
 from entrypoint.constants import SPEC_VARIABLE as SPEC_ENV
-from entrypoint.spec.model import Entry, Spec
+from entrypoint.spec.model import BUILTIN_ORIGIN, Entry, Spec
 
 __all__ = ["Entry", "Spec", "load_spec", "builtin_spec", "SPEC_ENV"]
 
@@ -20,7 +20,7 @@ SOURCE_YAML = os.path.join(_HERE, "spec.yaml")
 def builtin_spec() -> Spec:
     from entrypoint.spec.builtin import SPEC
 
-    return Spec(SPEC, origin="built-in")
+    return Spec(SPEC, origin=BUILTIN_ORIGIN)
 
 
 def load_spec(path: str | os.PathLike[str] | None = None) -> Spec:

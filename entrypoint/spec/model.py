@@ -9,6 +9,26 @@ from typing import Any, NamedTuple
 from entrypoint.constants import DEFAULT_PORT, HEALTH_PATH
 
 SECRET = "secret"
+BUILTIN_ORIGIN = "built-in"
+PATTERN_SECONDS = 0.1  # a user's spec pattern may run this long on one value
+
+
+class PatternTooSlow(Exception):
+    """A user's spec pattern ran past PATTERN_SECONDS (nested repetition such as `(a+)+`)."""
+
+
+def pattern_match(pattern: str, value: str, *, trusted: bool, whole: bool = True) -> bool:
+    """`pattern` against `value`: Python's `re` for the built-in spec (its patterns are known to be
+    linear), else the `regex` engine under a time bound, so a user's pattern cannot stall a start."""
+    if trusted:
+        return (re.fullmatch if whole else re.search)(pattern, value) is not None
+    import regex
+
+    try:
+        found = (regex.fullmatch if whole else regex.search)(pattern, value, timeout=PATTERN_SECONDS)
+    except TimeoutError:
+        raise PatternTooSlow(pattern) from None
+    return found is not None
 
 # The rule kinds an entry may have (spec.yaml's header says what each means).
 REQUIRED = "required"
@@ -119,11 +139,23 @@ class Spec:
         """The secret whose format `value` has (its pattern in full, or a URL with a password where the
         format is one), or None: a literal of that shape is a secret, whatever its variable is called."""
         for entry in self.secrets:
-            if entry.pattern and re.fullmatch(entry.pattern, value):
-                return entry
+            try:
+                if entry.pattern and self.matches(entry.pattern, value):
+                    return entry
+            except PatternTooSlow:
+                return entry  # cannot be told apart from a secret: treated as one
             if entry.format == "postgresql-url" and re.fullmatch(r"postgres(ql)?://[^:/@\s]*:[^@\s]+@\S+", value):
                 return entry
         return None
+
+    def matches(self, pattern: str, value: str) -> bool:
+        return pattern_match(pattern, value, trusted=self.origin == BUILTIN_ORIGIN)
+
+    def search(self, pattern: str, value: str) -> bool:
+        try:
+            return pattern_match(pattern, value, trusted=self.origin == BUILTIN_ORIGIN, whole=False)
+        except PatternTooSlow:
+            return True  # cannot be told apart from a secret's format: treated as one
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries)

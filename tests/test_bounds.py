@@ -1,0 +1,124 @@
+"""Everything user-supplied is bounded: a spec pattern that backtracks without end, a keyring that raises
+or hangs (check, status, serve, migrate-keyring, the library), and a value that is never echoed when it
+holds a resolved secret, whatever its shape."""
+
+import os
+import sys
+import time
+
+import pytest
+
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, write
+
+KEYRINGS = '''
+import time
+from keyring.backend import KeyringBackend
+
+class Raising(KeyringBackend):
+    priority = 1
+    def get_password(self, service, username):
+        raise RuntimeError("backend says: " + "{canary}")
+    def set_password(self, service, username, password):
+        raise RuntimeError("no")
+    def delete_password(self, service, username):
+        raise RuntimeError("no")
+
+class Hanging(Raising):
+    def get_password(self, service, username):
+        time.sleep(120)
+'''
+
+
+@pytest.fixture
+def keyring_env(tmp_path):
+    directory = tmp_path / "backends"
+    directory.mkdir()
+    write(directory / "test_keyrings.py", KEYRINGS.format(canary=CANARY_PASSWORD))
+
+    def env(kind, **extra):
+        return {"PYTHONPATH": f"{directory}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
+                "PYTHON_KEYRING_BACKEND": f"test_keyrings.{kind}", "ENABLE_KEYRING": "true", **extra}
+    return env
+
+
+@pytest.mark.parametrize("kind", ["Raising", "Hanging"])
+@pytest.mark.parametrize("command", [["check"], ["status"], ["migrate-keyring", "--to", "{tmp}/out.env"]])
+def test_a_failing_keyring_is_a_finding_within_the_bound(run_entrypoint, keyring_env, tmp_path, kind, command):
+    started = time.monotonic()
+    args = [part.format(tmp=tmp_path) for part in command]
+    result = run_entrypoint(*args, env=keyring_env(kind, CLAUDE_API_KEY=CANARY_CLAUDE), timeout=90)
+    assert result.returncode == 78, result.stderr[-2000:]
+    assert "the OS keyring" in result.stderr + result.stdout and "Traceback" not in result.stderr
+    assert CANARY_PASSWORD not in result.stdout + result.stderr
+    assert time.monotonic() - started < 30  # one bounded wait (5 s), not one per secret
+
+
+def test_serve_refuses_the_keyring_without_touching_it(run_entrypoint, keyring_env):
+    started = time.monotonic()
+    result = run_entrypoint("serve", env=keyring_env("Hanging", CLAUDE_API_KEY=CANARY_CLAUDE), timeout=60)
+    assert result.returncode == 78 and "ENABLE_KEYRING: is on, refused by serve" in result.stderr
+    assert "ANTHROPIC_API_KEY" not in result.stderr  # the finding is on the keyring switch, not on a secret
+    assert time.monotonic() - started < 4
+
+
+def test_the_library_returns_the_other_sources_value_and_logs_why(monkeypatch, caplog, tmp_path):
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    from entrypoint.secrets_manager import SecretsManager
+
+    class Raising(KeyringBackend):
+        priority = 1
+
+        def get_password(self, service, username):
+            raise RuntimeError("broken")
+
+        def set_password(self, *args):
+            raise RuntimeError("broken")
+
+        def delete_password(self, *args):
+            raise RuntimeError("broken")
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(Raising())
+    try:
+        manager = SecretsManager(enable_keyring=True, dotenv_path=str(tmp_path / ".env"),
+                                 environ={"SPLUNK_PASSWORD": "from-env"})
+        assert manager.get_secret("SPLUNK_PASSWORD") == "from-env"
+        assert manager.get_secret("GITHUB_TOKEN") is None
+        assert "the OS keyring failed reading GITHUB_TOKEN (RuntimeError)" in caplog.text
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_a_pattern_that_backtracks_without_end_is_a_finding(run_entrypoint, tmp_path):
+    spec = write(tmp_path / "spec.yaml", "version: 1\nentries:\n"
+                 "  - {name: TOKEN, kind: secret, service: S, description: d., rule: required, pattern: '(a|aa)+b'}\n")
+    started = time.monotonic()
+    result = run_entrypoint("check", "--spec", str(spec), env={"TOKEN": "a" * 40}, timeout=60)
+    assert result.returncode == 78 and "TOKEN: cannot be checked: the spec's pattern for it ran longer" in result.stderr
+    assert time.monotonic() - started < 20
+
+
+@pytest.mark.parametrize("setting, value", [("SECRETS_BACKEND", CANARY_PASSWORD), ("LOG_LEVEL", CANARY_PASSWORD),
+                                            ("LOG_LEVEL", f"x{CANARY_PASSWORD}x")])
+def test_a_setting_holding_a_resolved_secret_is_never_echoed(run_entrypoint, setting, value):
+    result = run_entrypoint("check", env={"CLAUDE_API_KEY": CANARY_CLAUDE, "SPLUNK_PASSWORD": CANARY_PASSWORD, setting: value})
+    assert result.returncode == 78 and f"{setting}: must be one of" in result.stderr
+    assert CANARY_PASSWORD not in result.stdout + result.stderr
+
+
+def test_app_dir_holding_a_secret_is_not_echoed(run_entrypoint):
+    result = run_entrypoint("serve", env={"CLAUDE_API_KEY": CANARY_CLAUDE, "SPLUNK_PASSWORD": CANARY_PASSWORD,
+                                          "SECRETS_BACKEND": "env", "APP_DIR": f"/nonexistent/{CANARY_PASSWORD}"})
+    assert result.returncode == 78 and "APP_DIR: the directory it names does not exist" in result.stderr
+    assert CANARY_PASSWORD not in result.stderr
+
+
+def test_bounds_need_no_new_start_up_import(run_entrypoint):
+    probe = "import sys; from entrypoint.cli import main\ntry: main(['check'])\nexcept SystemExit: pass\nprint('regex' in sys.modules)"
+    import subprocess
+
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            env={**os.environ, "CLAUDE_API_KEY": CANARY_CLAUDE})
+    assert result.stdout.strip().endswith("False")
