@@ -32,12 +32,47 @@ def _boolean(value: str) -> str | None:
     return None if value.strip().lower() in BOOLEAN_WORDS else "must be true/false (also 1/0, yes/no, on/off)"
 
 
+def _digits(value: str) -> bool:
+    return value.isascii() and value.isdigit()  # str.isdigit alone takes "²" and other digit-like signs
+
+
 def _port(value: str) -> str | None:
-    return None if value.isdigit() and 1 <= int(value) <= 65535 else "must be a port number from 1 to 65535"
+    return None if _digits(value) and 1 <= int(value) <= 65535 else "must be a port number from 1 to 65535"
 
 
 def _positive_integer(value: str) -> str | None:
-    return None if value.isdigit() and int(value) >= 1 else "must be a whole number of at least 1"
+    return None if _digits(value) and 1 <= int(value) <= 1024 else "must be a whole number from 1 to 1024"
+
+
+_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+
+
+def _host(value: str) -> str | None:
+    """An IPv4 or IPv6 address, or a host name (letters, digits and hyphens between dots)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+        return None
+    except ValueError:
+        pass
+    if len(value) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in value.rstrip(".").split(".")):
+        return None
+    return "must be an IP address (0.0.0.0, ::, 127.0.0.1) or a host name"
+
+
+def _addresses(value: str) -> str | None:
+    """uvicorn's --forwarded-allow-ips: `*`, or comma-separated addresses and networks."""
+    import ipaddress
+
+    for item in (part.strip() for part in value.split(",")):
+        if item == "*":
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            return "must be * or comma-separated IP addresses or networks (10.0.0.1,10.1.0.0/16)"
+    return None
 
 
 def _asgi_app(value: str) -> str | None:
@@ -56,6 +91,8 @@ FORMATS: dict[str, Callable[[str], str | None]] = {
     "port": _port,
     "positive-integer": _positive_integer,
     "asgi-app": _asgi_app,
+    "host": _host,
+    "addresses": _addresses,
 }
 
 

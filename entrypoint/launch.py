@@ -75,10 +75,17 @@ def prepare_serve(spec: Spec, options: Mapping[str, Any], uvicorn_args: Sequence
     from entrypoint.backend_policy import serve_backend_findings, serve_settings
 
     environ = process_environ(environ)
+    # uvicorn's own options after `--` that set a setting count as that setting's option: validated, and
+    # seen by the APP_MODULE pre-check and the health check as uvicorn will use them.
+    given, uvicorn_args = uvicorn_settings(uvicorn_args)
+    options = {**given, **{name: value for name, value in options.items() if value is not None}}
     # serve refuses the keyring unless allowed: it is not even touched then (a keyring that hangs or
     # fails cannot delay or break a start it would refuse anyway).
     allowed = is_true(environ.get(ALLOW_PERSISTENT_BACKEND_VARIABLE))
-    resolution = resolve(spec, deployment_sources(environ, env_file, OptionsSource(options, SERVER_OPTIONS),
+    from_uvicorn = {name: f"-- {flag}" for flag, name in UVICORN_OPTIONS.items() if name in given}
+    option_names = {**SERVER_OPTIONS, **{name: label for name, label in from_uvicorn.items()
+                                         if options.get(name) == given.get(name)}}
+    resolution = resolve(spec, deployment_sources(environ, env_file, OptionsSource(options, option_names),
                                                   with_keyring=allowed))
     findings = validate(spec, resolution) + _unlisted_server_setting_findings(spec, resolution)
     findings += serve_backend_findings(resolution)
@@ -182,6 +189,30 @@ def _find_spec(fullname: str, path: list[str] | None, top_level: bool) -> Any:
         if spec is not None:
             return spec
     return None
+
+
+# uvicorn's options that set one of its settings (`uvicorn --help`), each taking a value.
+UVICORN_OPTIONS = {"--app-dir": "APP_DIR", "--host": "HOST", "--port": "PORT", "--workers": "WEB_CONCURRENCY",
+                   "--log-level": "LOG_LEVEL", "--forwarded-allow-ips": "FORWARDED_ALLOW_IPS"}
+
+
+def uvicorn_settings(arguments: Sequence[str]) -> tuple[dict[str, str], list[str]]:
+    """({setting: value} from uvicorn's own options, the other arguments): `--port 8000` and
+    `--port=8000` alike; uvicorn_argv passes the settings back to uvicorn, once."""
+    settings: dict[str, str] = {}
+    rest: list[str] = []
+    index = 0
+    while index < len(arguments):
+        flag, equals, value = arguments[index].partition("=")
+        if flag in UVICORN_OPTIONS and (equals or index + 1 < len(arguments)):
+            if not equals:
+                index += 1
+                value = arguments[index]
+            settings[UVICORN_OPTIONS[flag]] = value
+        else:
+            rest.append(arguments[index])
+        index += 1
+    return settings, rest
 
 
 def uvicorn_argv(settings: Mapping[str, Any], extra: Sequence[str] = ()) -> list[str]:

@@ -122,3 +122,42 @@ def test_bounds_need_no_new_start_up_import(run_entrypoint):
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             env={**os.environ, "CLAUDE_API_KEY": CANARY_CLAUDE})
     assert result.stdout.strip().endswith("False")
+
+
+# --- every setting validated like a secret ------------------------------------------------------------
+
+@pytest.mark.parametrize("setting, value, message", [
+    ("HOST", "not a host!", "HOST: must be an IP address"),
+    ("PORT", "²", "PORT: must be a port number"),
+    ("PORT", "70000", "PORT: must be a port number"),
+    ("WEB_CONCURRENCY", "١", "WEB_CONCURRENCY: must be a whole number"),
+    ("FORWARDED_ALLOW_IPS", "10.0.0.1,nope", "FORWARDED_ALLOW_IPS: must be * or comma-separated"),
+])
+def test_a_bad_setting_is_a_finding_before_uvicorn(run_entrypoint, setting, value, message):
+    result = run_entrypoint("serve", env={"CLAUDE_API_KEY": CANARY_CLAUDE, "SECRETS_BACKEND": "env", setting: value})
+    assert result.returncode == 78 and message in result.stderr, result.stderr
+
+
+@pytest.mark.parametrize("setting", ["HOST", "FORWARDED_ALLOW_IPS"])
+def test_good_settings_pass(run_entrypoint, setting):
+    value = {"HOST": "::", "FORWARDED_ALLOW_IPS": "127.0.0.1, 10.0.0.0/8"}[setting]
+    result = run_entrypoint("check", env={"CLAUDE_API_KEY": CANARY_CLAUDE, setting: value})
+    assert result.returncode == 0, result.stderr
+
+
+def test_uvicorns_own_options_after_the_separator_are_checked_and_used(tmp_path):
+    from entrypoint.launch import ValidationFailed, prepare_serve
+    from entrypoint.spec import builtin_spec
+
+    app = tmp_path / "app"
+    app.mkdir()
+    write(app / "myapp.py", "app = None\n")
+    environ = {"CLAUDE_API_KEY": CANARY_CLAUDE, "SECRETS_BACKEND": "env", "DEEPTEMPO_SECRETS_DIR": str(tmp_path)}
+    launch = prepare_serve(builtin_spec(), {"APP_MODULE": "myapp:app"}, ["--app-dir", str(app), "--port=8123", "--reload"],
+                           environ=dict(environ))
+    assert launch.argv[launch.argv.index("--port") + 1] == "8123" and launch.argv.count("--port") == 1
+    assert launch.argv[launch.argv.index("--app-dir") + 1] == str(app) and launch.argv[-1] == "--reload"
+    assert launch.environment["PORT"] == "8123"
+    with pytest.raises(ValidationFailed) as failed:
+        prepare_serve(builtin_spec(), {}, ["--port", "0"], environ=dict(environ))
+    assert any("must be a port number" in f.message and f.secret == "PORT" for f in failed.value.findings)

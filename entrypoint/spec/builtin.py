@@ -114,6 +114,7 @@ SPEC = {'version': 1,
               'service': 'Server',
               'description': 'Address uvicorn listens on.',
               'rule': 'optional',
+              'format': 'host',
               'default': '0.0.0.0'},
              {'name': 'PORT',
               'kind': 'setting',
@@ -141,4 +142,5 @@ SPEC = {'version': 1,
               'service': 'Server',
               'description': 'Comma-separated proxy addresses whose X-Forwarded-* headers are trusted '
                              '(enables proxy headers).',
-              'rule': 'optional'}]}
+              'rule': 'optional',
+              'format': 'addresses'}]}
