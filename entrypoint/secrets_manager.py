@@ -73,16 +73,24 @@ class SecretsManager:
         return found.value if found else default
 
     def set_secret(self, name: str, value: str) -> bool:
-        """Write `value` to the write backend and to os.environ; True on success."""
-        self._writer().write(name, value)
+        """Write `value` to the write backend and to os.environ under the secret's canonical name, and
+        remove the other names it is known by (a legacy alias left behind would outlive the new value);
+        True on success."""
+        names = _lookup_names(name)
+        canonical = _canonical(name)
+        changes: dict[str, str | None] = {other: None for other in names if other != canonical}
+        changes[canonical] = value
+        self._writer().update(changes)
         if self.write_backend != "env":
-            self._environment.write(name, value)  # the running process sees what it just saved
+            self._environment.update(changes)  # the running process sees what it just saved
         return True
 
     def delete_secret(self, name: str) -> bool:
-        """Remove `name` from the write backend and from os.environ; True if it was anywhere."""
-        deleted = self._writer().delete(name)
-        return self._environment.delete(name) or deleted
+        """Remove the secret under every name it is known by, from the write backend and from
+        os.environ (so a revoked key is not still found under its legacy name); True if it was anywhere."""
+        changes: dict[str, str | None] = dict.fromkeys(_lookup_names(name))
+        deleted = self._writer().update(changes)
+        return self._environment.update(changes) or deleted
 
     def _writer(self) -> WritableSource:
         if self.write_backend == "keyring":
@@ -152,6 +160,11 @@ def _can_create_in(directory: str) -> bool:
             return False
         directory = parent
     return os.access(directory, os.W_OK)
+
+
+def _canonical(name: str) -> str:
+    entry = _builtin_spec().entry_for(name)
+    return entry.name if entry else name
 
 
 def _lookup_names(name: str) -> tuple[str, ...]:

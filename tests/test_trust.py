@@ -100,3 +100,59 @@ def test_a_linked_env_file_stays_a_link_and_the_write_reaches_its_target(tmp_pat
     os.symlink(target, link)
     update_env_file(str(link), {"B": "2"})
     assert os.path.islink(link) and target.read_text() == "A=1\nB=2\n"
+
+
+# --- the library loses nothing and revokes for real ----------------------------------------------------
+
+def test_delete_secret_revokes_every_name_the_secret_is_known_by(tmp_path):
+    from entrypoint.secrets_manager import SecretsManager
+
+    dotenv = write(tmp_path / ".env", "claude_api_key=sk-ant-legacy0123456789\n")
+    environ = {"claude_api_key": "sk-ant-legacy0123456789"}
+    manager = SecretsManager("dotenv", False, str(dotenv), environ)
+    assert manager.get_secret("CLAUDE_API_KEY") == "sk-ant-legacy0123456789"
+    assert manager.delete_secret("CLAUDE_API_KEY") is True
+    assert manager.get_secret("CLAUDE_API_KEY") is None and "claude_api_key" not in dotenv.read_text() and environ == {}
+
+
+def test_set_secret_writes_the_canonical_name_and_drops_the_legacy_one(tmp_path):
+    from entrypoint.secrets_manager import SecretsManager
+
+    dotenv = write(tmp_path / ".env", "# mine\nexport claude_api_key=sk-ant-legacy0123456789 # old\n")
+    manager = SecretsManager("dotenv", False, str(dotenv), {})
+    manager.set_secret("CLAUDE_API_KEY", "sk-ant-new0123456789")
+    text = dotenv.read_text()
+    assert "claude_api_key" not in text and "CLAUDE_API_KEY=sk-ant-new0123456789" in text and "# mine" in text
+
+
+def test_a_rewritten_line_keeps_its_export_prefix_and_comment(tmp_path):
+    path = write(tmp_path / ".env", "export SPLUNK_PASSWORD=old  # rotated monthly\n")
+    update_env_file(str(path), {"SPLUNK_PASSWORD": "new"})
+    assert path.read_text() == "export SPLUNK_PASSWORD=new  # rotated monthly\n"
+
+
+def test_a_dollar_is_written_so_compose_and_dotenv_read_it_as_written(tmp_path):
+    from dotenv import dotenv_values
+
+    path = tmp_path / ".env"
+    warnings = update_env_file(str(path), {"SPLUNK_PASSWORD": "p$HOME"})
+    assert path.read_text() == "SPLUNK_PASSWORD='p$HOME'\n"
+    assert dotenv_values(path) == {"SPLUNK_PASSWORD": "p$HOME"}  # load_dotenv's default, interpolating
+    assert len(warnings) == 1 and "Docker's --env-file" in warnings[0] and "SPLUNK_PASSWORD_FILE" in warnings[0]
+    assert "p$HOME" not in warnings[0]
+
+
+def test_a_name_file_pipe_is_read_once(tmp_path):
+    from entrypoint.resolution import resolve
+    from entrypoint.sources.chains import deployment_sources
+
+    read_end, write_end = os.pipe()
+    os.write(write_end, b"sk-ant-frompipe0123456789\n")
+    os.close(write_end)
+    environ = {"CLAUDE_API_KEY_FILE": f"/proc/self/fd/{read_end}", "DEEPTEMPO_SECRETS_DIR": os.environ["DEEPTEMPO_SECRETS_DIR"]}
+    try:
+        resolution = resolve(SPEC, deployment_sources(environ))
+    finally:
+        os.close(read_end)
+    assert resolution.value("CLAUDE_API_KEY") == "sk-ant-frompipe0123456789"
+    assert [f for f in resolution.findings if "empty" in f.message] == []

@@ -19,10 +19,17 @@ if TYPE_CHECKING:
     from collections.abc import Iterator, Mapping
 
 _UNQUOTED_UNSAFE = re.compile(r"[\r\n]|^\s|\s$|\s#|^['\"]")
+_SINGLE_QUOTE_UNSAFE = re.compile(r"['\\\r\n]")
+# A line of the file that assigns one key: its export prefix and inline comment are kept on a rewrite.
+_ASSIGNMENT = re.compile(r"(?P<export>\s*export\s+)?[^=\s]+\s*=\s*(?:\"(?:[^\"\\]|\\.)*\"|'[^']*'|[^\s#]*)"
+                         r"(?P<comment>\s+#[^\r\n]*)?\s*")
+# Who reads an env-file, and what each makes of a quoted value (README.md, "The secrets library").
+_KEEP_QUOTES = "Docker's --env-file and Kustomize keep the quotes as part of the value"
 
 
-def update_env_file(path: str, changes: Mapping[str, str | None]) -> None:
-    """Set (a str) or remove (None) each key of `changes` in the .env file at `path`."""
+def update_env_file(path: str, changes: Mapping[str, str | None]) -> list[str]:
+    """Set (a str) or remove (None) each key of `changes` in the .env file at `path`. Returns warnings
+    (naming keys, never values) for values other readers of the file would read differently."""
     for key, value in changes.items():
         _check_assignment(key, value)
     path = os.path.realpath(os.fspath(path))  # a link is kept: the write goes through to its target
@@ -30,6 +37,8 @@ def update_env_file(path: str, changes: Mapping[str, str | None]) -> None:
     with _exclusive_lock(path):
         existing = read_text(path, error=EnvFileError, what="env-file") if os.path.exists(path) else ""
         _replace_atomically(path, render(existing, changes, path))
+    return [warning for key, value in changes.items() if value is not None
+            for warning in [reader_warning(key, value)] if warning]
 
 
 def render(existing: str, changes: Mapping[str, str | None], path: str = "<text>") -> str:
@@ -43,7 +52,10 @@ def render(existing: str, changes: Mapping[str, str | None], path: str = "<text>
             continue
         prefix = original[: len(original) - len(original.lstrip())]
         if binding.key in pending and pending[binding.key] is not None:
-            parts.append(prefix + format_line(binding.key, pending.pop(binding.key) or "") + newline)
+            kept = _ASSIGNMENT.fullmatch(original.lstrip())
+            export = "export " if kept and kept["export"] else ""
+            comment = kept["comment"] if kept and kept["comment"] else ""
+            parts.append(prefix + export + format_line(binding.key, pending.pop(binding.key) or "") + comment + newline)
         else:  # removed, or a later duplicate of a key already written: drop it so ours wins
             pending.pop(binding.key, None)
             parts.append(prefix)
@@ -59,11 +71,14 @@ def format_line(key: str, value: str) -> str:
 
 
 def encode_value(key: str, value: str) -> str:
-    """The form python-dotenv reads back to exactly `value`: bare when it can be (Docker's --env-file,
-    Compose, systemd and Kustomize keep quotes literally, so a bare value means the same to all of
-    them), else double-quoted with escapes."""
-    if not _UNQUOTED_UNSAFE.search(value):
+    """The form python-dotenv reads back to exactly `value`: bare when every reader of the file reads it
+    the same (Docker's --env-file, Compose, systemd and Kustomize keep quotes literally); single-quoted
+    when it holds a `$` (Compose and load_dotenv would expand it bare; nobody expands in single quotes);
+    else double-quoted with escapes. `reader_warning` says who reads a quoted one differently."""
+    if not _UNQUOTED_UNSAFE.search(value) and "$" not in value:
         return value
+    if not _SINGLE_QUOTE_UNSAFE.search(value) and not value.startswith(("'", '"')):
+        return f"'{value}'"
     if not value.endswith("\\"):
         escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
         return f'"{escaped}"'
@@ -73,6 +88,30 @@ def encode_value(key: str, value: str) -> str:
         f"{key}: python-dotenv cannot read back a value that ends with a backslash and also spans "
         "lines, starts with a quote, has surrounding white space or a ' #'"
     )
+
+
+def reader_warning(key: str, value: str) -> str | None:
+    """Who would read `value`, as the kit writes it, differently from the kit and the app; None: nobody."""
+    encoded = encode_value(key, value)
+    if encoded == value:
+        return None
+    others = _KEEP_QUOTES
+    if encoded.startswith('"'):
+        others += "; systemd's EnvironmentFile= reads the escapes its own way"
+        if "$" in value:
+            others += ", and Compose expands the $"
+    return (f"{key}: written quoted, because its value holds {_why_quoted(value)}; {others}. For a value every "
+            f"reader takes as written, give it as {key}_FILE or a file in a secrets directory")
+
+
+def _why_quoted(value: str) -> str:
+    if "\n" in value or "\r" in value:
+        return "a line break"
+    if "$" in value:
+        return "a $"
+    if value != value.strip():
+        return "white space at an end"
+    return "a quote or a ' #'"
 
 
 def _check_assignment(key: str, value: str | None) -> None:

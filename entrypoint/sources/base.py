@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from entrypoint.findings import Finding
 
@@ -53,3 +53,14 @@ class WritableSource(SecretSource):
     @abstractmethod
     def delete(self, name: str) -> bool:
         """Remove `name`; True if it was there."""
+
+    def update(self, changes: Mapping[str, str | None]) -> bool:
+        """Set (a str) or remove (None) each name; True if a removed one was there. A source whose
+        store can take them at once (an env-file) does so in one atomic write."""
+        removed = False
+        for name, value in changes.items():
+            if value is None:
+                removed = self.delete(name) or removed
+            else:
+                self.write(name, value)
+        return removed

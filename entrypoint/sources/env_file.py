@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from entrypoint.constants import ENV_FILE_LABEL
@@ -101,17 +101,25 @@ class EnvFileSource(WritableSource):
 
     # The guide's `dotenv` write backend.
     def write(self, name: str, value: str) -> None:
-        from entrypoint.envfile import update_env_file
-
-        update_env_file(self.path, {name: value})
+        self.update({name: value})
 
     def delete(self, name: str) -> bool:
-        if not os.path.exists(self.path) or name not in self._values():
+        return self.update({name: None})
+
+    def update(self, changes: Mapping[str, str | None]) -> bool:
+        """Every change in one atomic write; a value other readers would read differently is logged."""
+        present = self._values() if os.path.exists(self.path) else {}
+        removed = any(value is None and name in present for name, value in changes.items())
+        changes = {name: value for name, value in changes.items() if value is not None or name in present}
+        if not changes:
             return False
+        import logging
+
         from entrypoint.envfile import update_env_file
 
-        update_env_file(self.path, {name: None})
-        return True
+        for warning in update_env_file(self.path, changes):
+            logging.getLogger("entrypoint.secrets_manager").warning("%s", warning)
+        return removed
 
     def __repr__(self) -> str:
         return f"EnvFileSource({self.path!r})"

@@ -17,6 +17,8 @@ class FileIndirectionSource(SecretSource):
 
     def __init__(self, environ: Mapping[str, str]) -> None:
         self.environ = environ
+        # Each file is read once per run: `NAME_FILE=<(vault read ...)` is a pipe, empty at a second read.
+        self._read: dict[str, str | SecretFileError] = {}
 
     def label_for(self, name: str) -> str:
         return name + FILE_SUFFIX  # the variable the user set: CLAUDE_API_KEY_FILE
@@ -25,7 +27,15 @@ class FileIndirectionSource(SecretSource):
         path = self.environ.get(name + FILE_SUFFIX)
         if not path:
             return None
-        return strip_one_newline(read_text(path, error=SecretFileError, what=f"{name}{FILE_SUFFIX}: file")) or None
+        if path not in self._read:
+            try:
+                self._read[path] = strip_one_newline(read_text(path, error=SecretFileError, what=f"{name}{FILE_SUFFIX}: file"))
+            except SecretFileError as exc:
+                self._read[path] = exc
+        found = self._read[path]
+        if isinstance(found, SecretFileError):
+            raise found
+        return found or None
 
     def findings(self, names: Sequence[str]) -> list[Finding]:
         found = []
