@@ -44,7 +44,11 @@ class EntrypointGroup(click.Group):
     """Like the official images: leading options mean `serve`, an unknown first word is a command to run."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "--version"):
+        # `docker run IMAGE deeptempo-entrypoint check` is `docker run IMAGE check`, not a pass-through of
+        # the program to itself (which would report twice, with the pass-through's source labels).
+        while args and os.path.basename(args[0]) == "deeptempo-entrypoint":
+            args = args[1:]
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
             if args[0].startswith("-"):
                 _refuse_options_before_a_command(args, self.commands)
                 args = ["serve", *args]
@@ -75,7 +79,7 @@ class ServeCommand(click.Command):
                                    f"deeptempo-entrypoint serve -- {exc.option_name} ...", ctx) from None
 
 
-@click.group(cls=EntrypointGroup, context_settings={"help_option_names": ["--help"]})
+@click.group(cls=EntrypointGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "--version", prog_name="deeptempo-entrypoint")
 def cli() -> None:
     """Validated start-up and secrets tooling for the DeepTempo AI SOC backend."""

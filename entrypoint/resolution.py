@@ -60,6 +60,12 @@ class Resolution:
         self.findings = findings
         self.unset = unset  # variables the started program must not see
         self.missing_notes = missing_notes or {}  # spec name -> why it is not set (an empty file)
+        self.searched: tuple[SecretSource, ...] = ()  # the sources, in order: where a missing secret was looked for
+
+    def looked_in(self) -> str:
+        from entrypoint.constants import OPTIONS_LABEL
+
+        return ", ".join(source.describe() for source in self.searched if source.label != OPTIONS_LABEL)
 
     def value(self, name: str, default: str | None = None) -> str | None:
         resolved = self.secrets.get(name) or self.extra.get(name)
@@ -108,7 +114,9 @@ def resolve(spec: Spec, sources: Sequence[SecretSource]) -> Resolution:
     note_resolved(found.value for found in extra.values())  # an env-file's other values
     findings.extend(_alias_conflicts(spec, sources, secrets))
     unset = {variable for source in sources for variable in source.variables_to_unset(names)}
-    return Resolution(secrets, extra, findings, unset, _missing_notes(spec, sources, secrets))
+    resolution = Resolution(secrets, extra, findings, unset, _missing_notes(spec, sources, secrets))
+    resolution.searched = tuple(sources)
+    return resolution
 
 
 def _missing_notes(spec: Spec, sources: Sequence[SecretSource], secrets: dict[str, Resolved]) -> dict[str, str]:

@@ -36,7 +36,7 @@ def read_bytes(path: str | os.PathLike[str], *, error: type[Exception], what: st
     except PermissionError:
         uid = os.getuid()
         raise error(f"{what} {path}: permission denied (the process runs as uid {uid}; make the file readable by "
-                    f"it, e.g. chown {uid} or chmod 0444 on the host)") from None
+                    f"it: chown {uid} FILE on the host, keeping it 0600)") from None
     except OSError as exc:
         if os.path.exists(path) and stat.S_ISSOCK(os.stat(path).st_mode):
             raise error(f"{what} {path}: is a socket, not a file") from None

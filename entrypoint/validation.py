@@ -30,6 +30,7 @@ RULE_PLACEHOLDER = "placeholder"
 RULE_FORMAT = "format"
 RULE_WHITE_SPACE = "white-space"
 RULE_LEGACY_NAME = "legacy-name"
+RULE_QUOTED = "quoted"
 
 
 def validate(spec: Spec, resolution: "Resolution") -> list[Finding]:
@@ -56,6 +57,14 @@ def value_findings(entry: Entry, value: str, source: str, spec: Spec, *, found_a
                       RULE_PLACEHOLDER, at)
         return
     reason = value_problem(entry, value, spec)
+    unquoted = _unquoted(value)
+    if unquoted is not None and (reason and not value_problem(entry, unquoted, spec) or not reason and entry.is_secret):
+        level = ERROR if reason else WARNING
+        yield Finding(entry.name, level, f"is wrapped in quotes, which became part of it ({where}: Docker's --env-file, "
+                                         "Compose's environment and Kustomize keep them); write it bare (NAME=value)"
+                                         + ("; without them the value would be valid" if reason else ""),
+                      RULE_QUOTED, at)
+        return
     stray_space = _stray_white_space(value)
     if reason and stray_space and not value_problem(entry, value.strip(), spec):
         yield Finding(entry.name, ERROR, f"{stray_space} ({where}); without it the value would be valid", RULE_WHITE_SPACE, at)
@@ -64,6 +73,13 @@ def value_findings(entry: Entry, value: str, source: str, spec: Spec, *, found_a
                       RULE_FORMAT, at)
     elif entry.is_secret and stray_space:
         yield Finding(entry.name, WARNING, f"{stray_space} ({where}); is that intended?", RULE_WHITE_SPACE, at)
+
+
+def _unquoted(value: str) -> str | None:
+    """The value inside matching quotes that wrap all of it, or None."""
+    if len(value) > 1 and value[0] == value[-1] and value[0] in "\"'":
+        return value[1:-1]
+    return None
 
 
 def _stray_white_space(value: str) -> str | None:
@@ -101,13 +117,14 @@ def _note(resolution: "Resolution", name: str) -> str:
 
 def _unmet_findings(spec: Spec, unmet: Unmet, resolution: "Resolution") -> Iterator[Finding]:
     first = spec.by_name[unmet.names[0]]
+    looked = f"; looked in {resolution.looked_in()}" if resolution.searched else ""
     if unmet.kind == REQUIRED:
-        yield Finding(first.name, ERROR, f"is required but not set ({first.description}){_note(resolution, first.name)}",
-                      RULE_REQUIRED)
+        yield Finding(first.name, ERROR, f"is required but not set ({first.description}){_note(resolution, first.name)}"
+                                         f"{looked}", RULE_REQUIRED)
     elif unmet.kind == ONE_OF:
         notes = "".join(_note(resolution, name) for name in unmet.names)
-        yield Finding(first.name, ERROR, f"is not set: set {' or '.join(unmet.names)} ({first.description}){notes}",
-                      RULE_ONE_OF)
+        yield Finding(first.name, ERROR, f"is not set: set {' or '.join(unmet.names)} ({first.description}){notes}"
+                                         f"{looked}", RULE_ONE_OF)
     elif unmet.kind == ALL_OR_NONE:
         for name in unmet.missing:
             yield Finding(name, ERROR, f"is not set, but {', '.join(unmet.present)} is: the {unmet.group} group needs all "

@@ -161,3 +161,42 @@ def test_uvicorns_own_options_after_the_separator_are_checked_and_used(tmp_path)
     with pytest.raises(ValidationFailed) as failed:
         prepare_serve(builtin_spec(), {}, ["--port", "0"], environ=dict(environ))
     assert any("must be a port number" in f.message and f.secret == "PORT" for f in failed.value.findings)
+
+
+# --- messages that lead to the fix -------------------------------------------------------------------
+
+def test_quotes_docker_kept_are_named(run_entrypoint):
+    result = run_entrypoint("check", env={"CLAUDE_API_KEY": f'"{CANARY_CLAUDE}"', "SPLUNK_PASSWORD": '"pw"'})
+    assert result.returncode == 78
+    assert "CLAUDE_API_KEY: is wrapped in quotes, which became part of it" in result.stderr
+    assert "without them the value would be valid" in result.stderr
+    assert "SPLUNK_PASSWORD: is wrapped in quotes" in result.stderr  # a warning: a password may hold quotes
+    assert CANARY_CLAUDE not in result.stderr
+
+
+def test_did_you_mean_for_the_environment_and_a_secrets_directory(run_entrypoint, tmp_path):
+    secrets_dir = tmp_path / "secrets"
+    secrets_dir.mkdir()
+    write(secrets_dir / "claude_apikey", CANARY_CLAUDE)
+    result = run_entrypoint("check", env={"CLAUDE_API_KYE": CANARY_CLAUDE, "DEEPTEMPO_SECRETS_DIR": str(secrets_dir)})
+    assert "CLAUDE_API_KYE (in the environment) is not a name the spec knows; did you mean CLAUDE_API_KEY?" in result.stderr
+    assert "claude_apikey: did you mean claude_api_key?" in result.stderr
+    assert CANARY_CLAUDE not in result.stderr
+
+
+def test_a_missing_secret_names_where_it_was_looked_for(run_entrypoint, tmp_path):
+    result = run_entrypoint("check", env={"DEEPTEMPO_ENV_FILE": "", "DEEPTEMPO_SECRETS_DIR": str(tmp_path / "none")})
+    assert "CLAUDE_API_KEY: is not set" in result.stderr
+    assert "looked in the environment, NAME_FILE variables" in result.stderr and "(absent)" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["-h"], ["--help"], ["serve", "-h"], ["check", "-h"]])
+def test_help_everywhere(run_entrypoint, args):
+    result = run_entrypoint(*args)
+    assert result.returncode == 0 and "Usage:" in result.stdout
+
+
+def test_the_program_named_again_is_the_same_command(run_entrypoint):
+    direct = run_entrypoint("check", "--json", env={"CLAUDE_API_KEY": CANARY_CLAUDE})
+    named = run_entrypoint("deeptempo-entrypoint", "check", "--json", env={"CLAUDE_API_KEY": CANARY_CLAUDE})
+    assert direct.returncode == named.returncode == 0 and direct.stdout == named.stdout

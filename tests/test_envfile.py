@@ -78,7 +78,7 @@ def test_files_that_cannot_be_read(tmp_path, shared_tmp):
         read_env_file(big)
     locked = write(os.path.join(shared_tmp, "locked.env"), "A=1\n", mode=0o000)
     assert as_nobody(read_env_file, locked) == (f"env-file {locked}: permission denied (the process runs as uid 65534; "
-                                                        "make the file readable by it, e.g. chown 65534 or chmod 0444 on the host)")
+                                                        "make the file readable by it: chown 65534 FILE on the host, keeping it 0600)")
 
 
 # --- writing -------------------------------------------------------------------------------------

@@ -98,7 +98,7 @@ def test_missing_and_unreadable_name_file_are_errors_naming_the_variable(tmp_pat
         raise AssertionError(" | ".join(f.message for f in findings))
 
     assert as_nobody(resolve_locked) == (f"{NAME}_FILE: file {locked}: permission denied (the process runs as uid 65534; "
-                                         "make the file readable by it, e.g. chown 65534 or chmod 0444 on the host)")
+                                         "make the file readable by it: chown 65534 FILE on the host, keeping it 0600)")
 
 
 def test_started_program_sees_values_and_no_file_indirection(tmp_path):

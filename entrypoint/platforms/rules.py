@@ -12,7 +12,7 @@ from entrypoint.platforms.model import HOST_PATH, Workload
 from entrypoint.platforms.spec_view import SpecView
 from entrypoint.redaction import remember
 from entrypoint.spec.model import ALL_OR_NONE, ONE_OF, REQUIRED, Spec, Unmet
-from entrypoint.validation import value_findings, value_problem
+from entrypoint.validation import value_findings
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 # Host paths no workload of the kit mounts: the engine's socket (root on the host) and system trees.
@@ -85,12 +85,6 @@ def secret_value(workload: Workload, spec: Spec) -> Iterator[Finding]:
         entry = spec.entry_for(carried.name)
         if entry is None or not carried.value:
             continue  # an unknown key is its platform's finding; an empty value is a value not set
-        unquoted = carried.value[1:-1] if len(carried.value) > 1 and carried.value[0] == carried.value[-1] in "\"'" else None
-        if unquoted is not None and value_problem(entry, unquoted, spec) is None and value_problem(entry, carried.value, spec):
-            yield finding(workload, "secret-value", f"the value in {carried.origin} is wrapped in quotes, which "
-                                                    "become part of it here; write it bare (KEY=value)",
-                          secret=entry.name)
-            continue
         for problem in value_findings(entry, carried.value, carried.origin, spec, at=workload.where):
             yield problem._replace(rule="secret-value")
 

@@ -39,8 +39,24 @@ class SecretSource(ABC):
         """Environment variables the started program must not see (the `_FILE` indirections)."""
         return ()
 
+    def describe(self) -> str:
+        """Where this source looked, for a missing secret's finding ("env-file /etc/x.env (absent)")."""
+        return self.label
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.label!r})"
+
+
+def did_you_mean(key: str, names: Sequence[str]) -> str | None:
+    """The spec name `key` most likely misspells, or None. Only keys that start like a name are
+    compared (difflib costs, and a process environment holds many unrelated variables)."""
+    starts = {name[:3].upper() for name in names}
+    if len(key) < 4 or key.upper()[:3] not in starts:
+        return None
+    import difflib
+
+    close = difflib.get_close_matches(key, [name for name in names if name.upper() != key.upper()], n=1, cutoff=0.8)
+    return close[0] if close else None
 
 
 class WritableSource(SecretSource):

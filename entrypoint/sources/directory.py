@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from entrypoint.constants import CREDENTIALS_LABEL, SECRETS_DIR_LABEL
 from entrypoint.errors import SecretFileError
 from entrypoint.findings import ERROR, WARNING, Finding
-from entrypoint.sources.base import SecretSource
+from entrypoint.sources.base import SecretSource, did_you_mean
 from entrypoint.textfile import read_text, strip_one_newline
 
 
@@ -42,10 +42,18 @@ class SecretsDirectorySource(SecretSource):
         try:
             stray = sorted(entry for entry in os.listdir(self.path) if entry not in known and not entry.startswith("."))
         except OSError as exc:
-            return [Finding(None, ERROR, f"{self.label} {self.path}: cannot be listed ({exc.strerror})")]
+            uid = os.getuid()
+            return [Finding(None, ERROR, f"{self.label} {self.path}: cannot be listed ({exc.strerror}); the process runs as "
+                                         f"uid {uid}: chown {uid} the directory on the host, or chmod 0755 it (its "
+                                         "files keep their own modes)")]
         if not stray:
             return []
-        return [Finding(None, WARNING, f"{self.label} {self.path}: ignored entries not in the spec: {', '.join(stray)}")]
+        spelled = {entry: did_you_mean(entry, [*names, *(name.lower() for name in names)]) for entry in stray}
+        hints = "".join(f"; {entry}: did you mean {close}?" for entry, close in spelled.items() if close)
+        return [Finding(None, WARNING, f"{self.label} {self.path}: ignored entries not in the spec: {', '.join(stray)}{hints}")]
+
+    def describe(self) -> str:
+        return f"{self.label} {self.path}" + ("" if os.path.isdir(self.path) else " (absent)")
 
     def why_missing(self, name: str) -> str | None:
         # An empty file is the documented way to leave an optional secret out (Compose needs every

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from entrypoint.constants import ENV_FILE_LABEL
 from entrypoint.errors import EnvFileError
 from entrypoint.findings import ERROR, WARNING, Finding
-from entrypoint.sources.base import WritableSource
+from entrypoint.sources.base import WritableSource, did_you_mean
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
@@ -72,18 +72,16 @@ class EnvFileSource(WritableSource):
         return self._permission_findings() + found if self.check_permissions else found
 
     def _misspelt_key_findings(self, keys: Iterable[str], names: Sequence[str]) -> list[Finding]:
-        unknown = [key for key in keys if key not in names]
-        if not unknown:
-            return []
-        import difflib  # only when the file has keys the spec does not know
-
         found = []
-        for key in unknown:
-            close = difflib.get_close_matches(key, names, n=1, cutoff=0.8)
+        for key in keys:
+            close = did_you_mean(key, names) if key not in names else None
             if close:
                 found.append(Finding(key, WARNING, f"env-file {self.path}: {key} is not a name the spec knows; "
-                                                   f"did you mean {close[0]}?"))
+                                                   f"did you mean {close}?"))
         return found
+
+    def describe(self) -> str:
+        return f"env-file {self.path}" + ("" if os.path.exists(self.path) else " (absent)")
 
     def _permission_findings(self) -> list[Finding]:
         from entrypoint.trust import FIX, untrusted_writer

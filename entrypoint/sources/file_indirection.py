@@ -52,5 +52,8 @@ class FileIndirectionSource(SecretSource):
         except SecretFileError:  # reported by the lookup itself
             return False
 
+    def describe(self) -> str:
+        return "NAME_FILE variables"
+
     def variables_to_unset(self, names: Sequence[str]) -> list[str]:
         return [name + FILE_SUFFIX for name in names if name + FILE_SUFFIX in self.environ]

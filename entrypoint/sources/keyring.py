@@ -48,6 +48,9 @@ class KeyringSource(WritableSource):
             raise error
         return backend
 
+    def describe(self) -> str:
+        return "the OS keyring"
+
     def lookup(self, name: str) -> str | None:
         backend = self._require_backend()
         try:

@@ -170,7 +170,7 @@ def test_a_secret_file_the_service_user_cannot_read_is_named_with_the_fix(projec
     deployment.up(check=False)
     logs = deployment.compose("logs").stdout
     assert "secret file /run/secrets/claude_api_key: permission denied (the process runs as uid 10001" in logs
-    assert "chown 10001 or chmod 0444" in logs
+    assert "chown 10001 FILE on the host, keeping it 0600" in logs
 
 
 # --- verify compose on copies broken one way each ----------------------------------------------------
