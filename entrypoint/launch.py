@@ -215,11 +215,19 @@ def uvicorn_settings(arguments: Sequence[str]) -> tuple[dict[str, str], list[str
     return settings, rest
 
 
+# The limits of a service behind a platform (README.md, "Serve"): uvicorn's options after `--` override
+# each one (the last of an option wins), DEEPTEMPO_REQUEST_HEAD_TIMEOUT the request-head deadline.
+SERVER_LIMITS = ("--http", "entrypoint.http_limits:BoundedH11Protocol",  # a deadline for a connection's first request
+                 "--limit-concurrency", "1000",  # connections and tasks; beyond it a request gets 503
+                 "--timeout-keep-alive", "5",  # seconds an idle keep-alive connection is kept
+                 "--h11-max-incomplete-event-size", "65536")  # bytes of a request head
+
+
 def uvicorn_argv(settings: Mapping[str, Any], extra: Sequence[str] = ()) -> list[str]:
     """uvicorn's command line: settings only; secrets travel in the environment, never on argv."""
     argv = [sys.executable, "-m", "uvicorn", settings["APP_MODULE"], "--host", settings["HOST"],
             "--port", str(settings["PORT"]), "--workers", str(settings["WEB_CONCURRENCY"]),
-            "--log-level", settings["LOG_LEVEL"]]
+            "--log-level", settings["LOG_LEVEL"], *SERVER_LIMITS]
     if settings.get("APP_DIR"):
         argv += ["--app-dir", settings["APP_DIR"]]
     if settings.get("FORWARDED_ALLOW_IPS"):

@@ -28,7 +28,8 @@ def describe_schema_error(error: Any) -> str:
         case "type":
             return f"must be of type {expected}"
         case "pattern":
-            return f"must match {expected}"
+            explained = error.schema.get("$comment") if isinstance(error.schema, dict) else None
+            return str(explained) if explained else f"must match {expected}"
         case "format":
             return f"must be a valid {expected}"
         case "minLength":

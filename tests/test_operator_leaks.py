@@ -269,3 +269,11 @@ def test_a_fifo_a_kustomization_names_is_refused_by_name(overlay):
     code, report, _ = both("verify", "k8s", overlay)
     assert code == 78 and "extra.yaml is not a regular file" in report["findings"][0]["message"]
     assert time.monotonic() - started < 30
+
+
+def test_local_k8s_env_file_keys_get_did_you_mean(overlay, tmp_path):
+    from entrypoint.platforms.k8s.local import render_overlay
+
+    env_file = write(tmp_path / "local.env", f"CLAUDE_API_KYE={CANARY}\n")
+    _, _, warnings = render_overlay(str(overlay), str(env_file))
+    assert warnings == ["--env-file: CLAUDE_API_KYE is not a name the spec knows; did you mean CLAUDE_API_KEY?"]

@@ -9,7 +9,7 @@ import urllib.request
 
 import pytest
 
-from entrypoint.launch import ValidationFailed, prepare_serve
+from entrypoint.launch import SERVER_LIMITS, ValidationFailed, prepare_serve
 from entrypoint.spec import builtin_spec
 from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, ENTRYPOINT, write
 
@@ -81,7 +81,7 @@ def test_uvicorn_argv_from_settings_and_options(tmp_path):
         APP_MODULE="backend.main:app", APP_DIR=str(tmp_path), HOST="127.0.0.1", WEB_CONCURRENCY="3", LOG_LEVEL="warning",
         FORWARDED_ALLOW_IPS="10.0.0.1"))
     assert launch.argv == [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1", "--port", "8123",
-                           "--workers", "3", "--log-level", "warning", "--app-dir", str(tmp_path), "--proxy-headers",
+                           "--workers", "3", "--log-level", "warning", *SERVER_LIMITS, "--app-dir", str(tmp_path), "--proxy-headers",
                            "--forwarded-allow-ips", "10.0.0.1", "--timeout-keep-alive", "7"]
     assert json.loads(launch.environment["DEEPTEMPO_SECRET_SOURCES"])["PORT"] == "--port"
 
@@ -201,3 +201,34 @@ def test_options_alone_mean_serve(served):
     assert status == 200
     process.terminate()
     process.wait(timeout=5)
+
+
+def test_idle_connections_neither_stall_the_health_check_nor_stay_open(served):
+    """400 clients that connect and send nothing (slowloris): the health check still answers at once,
+    and each idle connection is closed after the request-head deadline."""
+    import socket
+
+    process, port, status, _ = served("serve", "--host", "127.0.0.1", "--port", "{port}",
+                                      env={"DEEPTEMPO_REQUEST_HEAD_TIMEOUT": "2"})
+    assert status == 200
+    idle = []
+    try:
+        for _ in range(400):
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        started = time.monotonic()
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=5) as response:
+            assert response.status == 200
+        assert time.monotonic() - started < 2
+        time.sleep(3)
+        closed = 0
+        for connection in idle:
+            connection.settimeout(2)
+            try:
+                closed += connection.recv(1) == b""
+            except OSError:
+                closed += 1
+        assert closed == len(idle)
+        assert process.poll() is None
+    finally:
+        for connection in idle:
+            connection.close()

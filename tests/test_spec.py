@@ -122,3 +122,24 @@ def test_a_users_spec_is_checked_once_per_content(tmp_path, monkeypatch):
     cached.write_text(json_module.dumps({"version": 1, "entries": []}))
     cached.chmod(0o644)  # readable by others: not ours alone, so not trusted
     assert load() == "['OTHER_TOKEN'] True True"
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("description", "Key.\nAPP_MODULE=evil:app", "must be one line"),
+    ("placeholders", ["x\nAPP_MODULE=evil:app"], "must be a bare value"),
+    ("placeholders", ["x # not a comment"], "must be a bare value"),
+    ("service", "S\r", "must be one line"),
+])
+def test_generated_files_cannot_be_steered_by_the_spec(tmp_path, field, value, message):
+    """A description, a service or a placeholder cannot add a line or a comment to env.example."""
+    import json as json_module
+
+    from entrypoint.errors import SpecError
+    from entrypoint.spec import load_spec
+
+    entry = {"name": "TOKEN", "kind": "secret", "service": "S", "description": "d.", "rule": "optional", field: value}
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(json_module.dumps({"version": 1, "entries": [entry]}))  # JSON is YAML
+    with pytest.raises(SpecError) as refused:
+        load_spec(spec)
+    assert message in str(refused.value)

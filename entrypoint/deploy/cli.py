@@ -184,8 +184,11 @@ def report_verdict(verdict: Verdict, as_json: bool) -> None:
 def report_local(title: str, result: Any, as_json: bool) -> None:
     if as_json:
         emit_json({"ready": result.ready, "reason": result.reason, "seconds": round(result.seconds, 2),
-                   "log_tail": result.log_tail})
-    elif result.ready:
+                   "log_tail": result.log_tail, "warnings": result.warnings})
+        sys.exit(EXIT_OK if result.ready else EXIT_FAILURE)
+    for warning in result.warnings:
+        emit(f"{PROG}: {title}: warning: {warning}", err=True)
+    if result.ready:
         emit(f"{PROG}: {title}: {result.reason} after {result.seconds:.1f} s")
     else:
         tail = "\n".join("    " + line for line in result.log_tail.splitlines()) or "    (no output)"

@@ -35,6 +35,7 @@ class LocalResult:
     reason: str
     seconds: float = 0.0
     log_tail: str = ""
+    warnings: list[str] = field(default_factory=list)  # about the input (a misspelt key), never a value
 
 
 class NotHealthy(Exception):

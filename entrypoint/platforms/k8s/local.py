@@ -36,7 +36,19 @@ VARIABLE_NAME = re.compile(r"[-._a-zA-Z][-._a-zA-Z0-9]*")
 REFERENCE = re.compile(r"\$\$|\$\(([-._a-zA-Z][-._a-zA-Z0-9]*)\)")
 
 
-def render_overlay(overlay: str, env_file: str) -> tuple[list[Document], str | None]:
+def env_file_warnings(keys: Sequence[str]) -> list[str]:
+    """A key of --env-file that misspells a name of the spec gets a "did you mean", as the entrypoint's."""
+    from entrypoint.sources.base import did_you_mean
+    from entrypoint.spec import builtin_spec
+
+    names = [name for entry in builtin_spec() for name in entry.lookup_names]
+    return [f"--env-file: {key} is not a name the spec knows; did you mean {close}?" for key in keys
+            if key not in names and (close := did_you_mean(key, names))]
+
+
+def render_overlay(overlay: str, env_file: str) -> tuple[list[Document], str | None, list[str]]:
+    """(the rendered documents, the env-file's text when it stands in for a Secret made elsewhere, the
+    warnings about its keys)."""
     if not os.path.isdir(overlay):
         raise ConfigError(f"overlay {overlay}: is not a kustomization directory")
     from entrypoint.envfile.reader import parse_env_text
@@ -48,11 +60,12 @@ def render_overlay(overlay: str, env_file: str) -> tuple[list[Document], str | N
     remember_all(parsed.values.values())  # every report of this run masks them (the log tail too)
     if parsed.errors:
         raise EnvFileError("; ".join(parsed.errors))
+    warnings = env_file_warnings(list(parsed.values))
     paths = generator_env_files(overlay)  # the user's --env-file stands in for each
     if not paths:  # no generator (a pre-created Secret, ESO): the env-file stands in for that Secret
-        return kustomize(overlay), text
+        return kustomize(overlay), text, warnings
     with rendered_copy(overlay, dict.fromkeys(paths, text)) as copy:
-        return kustomize(copy), None
+        return kustomize(copy), None, warnings
 
 
 def kubelet_environment(container: Document, documents: Sequence[Document],
@@ -280,7 +293,7 @@ def _tmpfs_size(limit: object) -> str | None:
 
 
 def run_local_k8s(overlay: str, env_file: str, image: str | None = None, timeout: float = 60) -> LocalResult:
-    documents, stand_in = render_overlay(overlay, env_file)
+    documents, stand_in, warnings = render_overlay(overlay, env_file)
     templates = [template for template in pod_templates(documents) if template.container is not None]
     if not templates:
         raise ConfigError(f"overlay {overlay}: renders no workload with a DeepTempo container")
@@ -296,7 +309,7 @@ def run_local_k8s(overlay: str, env_file: str, image: str | None = None, timeout
             try:
                 seconds = running.wait_healthy(timeout, path, port)
             except NotHealthy as exc:
-                return LocalResult(False, exc.reason, log_tail=exc.log_tail)
-            return LocalResult(True, f"ready: GET {path} on port {port} -> 200", seconds)
+                return LocalResult(False, exc.reason, log_tail=exc.log_tail, warnings=warnings)
+            return LocalResult(True, f"ready: GET {path} on port {port} -> 200", seconds, warnings=warnings)
     finally:
         pod.remove_volumes()
