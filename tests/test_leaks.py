@@ -42,6 +42,9 @@ BREAKERS = {
     "bad-backend": {"SECRETS_BACKEND": CANARY},  # a pasted key where a setting goes
     "bad-keyring-flag": {"ENABLE_KEYRING": CANARY},
     "wrong-format": {"GITHUB_TOKEN": CANARY},  # the canary where another format is required
+    "host": {"HOST": CANARY},  # a setting holding the secret: never echoed, whatever its shape
+    "app-dir": {"APP_DIR": f"/nonexistent/{CANARY}"},
+    "quoted": {"SPLUNK_PASSWORD": f'"{CANARY}"'},  # quotes Docker kept
 }
 
 
