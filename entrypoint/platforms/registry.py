@@ -7,7 +7,8 @@ from entrypoint.platforms.platform import Platform
 def platforms() -> tuple[Platform, ...]:
     from entrypoint.platforms.compose.commands import PLATFORM as COMPOSE
     from entrypoint.platforms.ecs.commands import PLATFORM as ECS
+    from entrypoint.platforms.helm.commands import PLATFORM as HELM
     from entrypoint.platforms.k8s.commands import PLATFORM as K8S
     from entrypoint.platforms.systemd.commands import PLATFORM as SYSTEMD
 
-    return (COMPOSE, K8S, ECS, SYSTEMD)
+    return (COMPOSE, K8S, HELM, ECS, SYSTEMD)

@@ -53,3 +53,15 @@ def test_an_env_file_without_the_claude_key_fails_naming_it(image, tree, tmp_pat
     assert "exited with code 78" in report["reason"] and "CLAUDE_API_KEY: is not set" in report["log_tail"]
     assert CANARY_PASSWORD not in output
     assert leftovers() == []
+
+
+@pytest.mark.parametrize("route", [
+    ["--set", f"secrets.CLAUDE_API_KEY={CANARY_CLAUDE}"],  # the chart's Secret, as files (its default)
+    ["--set", f"secrets.CLAUDE_API_KEY={CANARY_CLAUDE}", "--set", "usePasswordFiles=false"],
+])
+def test_the_helm_charts_pod_turns_ready(image, route):
+    result = subprocess.run([*DEPLOY, "local", "helm", os.path.join(PROJECT, "k8s", "helm", "deeptempo"), *route,
+                             "--image", image, "--json", "--timeout", "30"], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and json.loads(result.stdout)["ready"] is True, result.stdout + result.stderr
+    assert CANARY_CLAUDE not in result.stdout + result.stderr
+    assert leftovers() == []

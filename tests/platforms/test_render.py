@@ -8,12 +8,13 @@ import pytest
 
 from entrypoint.platforms.compose.render import render as render_compose
 from entrypoint.platforms.ecs.render import render as render_ecs
+from entrypoint.platforms.helm.render import render as render_helm
 from entrypoint.platforms.k8s.render import render as render_k8s
 from entrypoint.platforms.systemd.render import render as render_systemd
 from entrypoint.spec import builtin_spec
 from tests.helpers import DEPLOY, PROJECT
 
-RENDERERS = {"compose": render_compose, "k8s": render_k8s, "ecs": render_ecs, "systemd": render_systemd}
+RENDERERS = {"compose": render_compose, "k8s": render_k8s, "helm": render_helm, "ecs": render_ecs, "systemd": render_systemd}
 
 
 @pytest.mark.parametrize("platform", RENDERERS)

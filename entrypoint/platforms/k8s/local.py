@@ -46,21 +46,27 @@ def env_file_warnings(keys: Sequence[str]) -> list[str]:
             if key not in names and (close := did_you_mean(key, names))]
 
 
+def read_stand_in(env_file: str) -> tuple[str, list[str]]:
+    """(the env-file's text, warnings about its keys): read once (`<(...)` is a pipe; FIFOs refused), its
+    values remembered so every report of this run masks them (the log tail too)."""
+    from entrypoint.envfile.reader import parse_env_text
+    from entrypoint.errors import EnvFileError
+    from entrypoint.textfile import read_text
+
+    text = read_text(env_file, error=EnvFileError, what="env-file")
+    parsed = parse_env_text(text, env_file)
+    remember_all(parsed.values.values())
+    if parsed.errors:
+        raise EnvFileError("; ".join(parsed.errors))
+    return text, env_file_warnings(list(parsed.values))
+
+
 def render_overlay(overlay: str, env_file: str) -> tuple[list[Document], str | None, list[str]]:
     """(the rendered documents, the env-file's text when it stands in for a Secret made elsewhere, the
     warnings about its keys)."""
     if not os.path.isdir(overlay):
         raise ConfigError(f"overlay {overlay}: is not a kustomization directory")
-    from entrypoint.envfile.reader import parse_env_text
-    from entrypoint.errors import EnvFileError
-    from entrypoint.textfile import read_text
-
-    text = read_text(env_file, error=EnvFileError, what="env-file")  # once: `<(...)` is a pipe; FIFOs refused
-    parsed = parse_env_text(text, env_file)
-    remember_all(parsed.values.values())  # every report of this run masks them (the log tail too)
-    if parsed.errors:
-        raise EnvFileError("; ".join(parsed.errors))
-    warnings = env_file_warnings(list(parsed.values))
+    text, warnings = read_stand_in(env_file)
     paths = generator_env_files(overlay)  # the user's --env-file stands in for each
     if not paths:  # no generator (a pre-created Secret, ESO): the env-file stands in for that Secret
         return kustomize(overlay), text, warnings
@@ -294,13 +300,20 @@ def _tmpfs_size(limit: object) -> str | None:
 
 def run_local_k8s(overlay: str, env_file: str, image: str | None = None, timeout: float = 60) -> LocalResult:
     documents, stand_in, warnings = render_overlay(overlay, env_file)
+    return run_pod(documents, stand_in, warnings, image, timeout, f"overlay {overlay}")
+
+
+def run_pod(documents: list[Document], stand_in: str | None, warnings: list[str], image: str | None, timeout: float,
+            what: str) -> LocalResult:
+    """The first pod template's DeepTempo container, run as a kubelet would, until its readiness probe
+    passes: for a Kustomize overlay and a Helm chart alike."""
     templates = [template for template in pod_templates(documents) if template.container is not None]
     if not templates:
-        raise ConfigError(f"overlay {overlay}: renders no workload with a DeepTempo container")
+        raise ConfigError(f"{what}: renders no workload with a DeepTempo container")
     pod = PodRun(templates[0], documents, stand_in)
     path, port = pod.readiness()
     if not path or not port:
-        raise ConfigError(f"overlay {overlay}: container {pod.container.get('name')} has no httpGet readinessProbe")
+        raise ConfigError(f"{what}: container {pod.container.get('name')} has no httpGet readinessProbe")
     try:
         with DockerRunner("local-k8s") as runner:  # SIGTERM unwinds like Ctrl-C from here on: the finally runs
             spec = pod.container_spec(image)
