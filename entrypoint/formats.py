@@ -44,9 +44,6 @@ def _positive_integer(value: str) -> str | None:
     return None if _digits(value) and 1 <= int(value) <= 1024 else "must be a whole number from 1 to 1024"
 
 
-_HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
-
-
 def _host(value: str) -> str | None:
     """An IPv4 or IPv6 address, or a host name (letters, digits and hyphens between dots)."""
     import ipaddress
@@ -56,7 +53,8 @@ def _host(value: str) -> str | None:
         return None
     except ValueError:
         pass
-    if len(value) <= 253 and all(_HOST_LABEL.fullmatch(label) for label in value.rstrip(".").split(".")):
+    label = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")  # compiled when a HOST is checked, not at every start
+    if len(value) <= 253 and all(label.fullmatch(part) for part in value.rstrip(".").split(".")):
         return None
     return "must be an IP address (0.0.0.0, ::, 127.0.0.1) or a host name"
 

@@ -50,9 +50,9 @@ class SecretSource(ABC):
 def did_you_mean(key: str, names: Sequence[str]) -> str | None:
     """The spec name `key` most likely misspells, or None. Only keys that start like a name are
     compared (difflib costs, and a process environment holds many unrelated variables)."""
-    starts = {name[:3].upper() for name in names}
-    if len(key) < 4 or key.upper()[:3] not in starts:
-        return None
+    upper = key.upper()
+    if len(key) < 4 or not any(abs(len(name) - len(key)) <= 2 and name[:4].upper() == upper[:4] for name in names):
+        return None  # nothing it could misspell: HOSTNAME is no HOST (and difflib's import is spared)
     import difflib
 
     close = difflib.get_close_matches(key, [name for name in names if name.upper() != key.upper()], n=1, cutoff=0.8)

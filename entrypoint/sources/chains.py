@@ -21,7 +21,6 @@ from entrypoint.sources.directory import CredentialsDirectorySource, SecretsDire
 from entrypoint.sources.env_file import EnvFileSource
 from entrypoint.sources.environment import EnvironmentSource
 from entrypoint.sources.file_indirection import FileIndirectionSource
-from entrypoint.sources.keyring import KeyringSource
 
 if TYPE_CHECKING:
     pass
@@ -59,6 +58,8 @@ def deployment_sources(environ: MutableMapping[str, str], env_file: str | None =
     sources.append(EnvFileSource(explicit_env_file or default_dotenv_path(), explicit=bool(explicit_env_file)))
     # A value that is no boolean adds no keyring here; validation reports it with every other finding.
     if with_keyring and (environ.get(ENABLE_KEYRING_VARIABLE) or "").strip().lower() in TRUE_WORDS:
+        from entrypoint.sources.keyring import KeyringSource  # only when asked for: most starts never are
+
         sources.append(KeyringSource())
     return sources
 
@@ -69,5 +70,7 @@ def guide_sources(environ: MutableMapping[str, str], dotenv_path: str | None = N
     path = dotenv_path or environ.get(ENV_FILE_VARIABLE) or default_dotenv_path()
     sources: list[SecretSource] = [EnvironmentSource(environ), EnvFileSource(path, explicit=False, check_permissions=False)]
     if with_keyring:
+        from entrypoint.sources.keyring import KeyringSource  # only when asked for: most starts never are
+
         sources.append(KeyringSource())
     return sources
