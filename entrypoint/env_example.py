@@ -7,7 +7,7 @@ HEADER = """\
 # DeepTempo AI SOC: secrets and settings.
 # Generated from the secrets spec by `deeptempo-entrypoint env-example`; a test keeps them in step.
 #
-# Host:       cp env.example ~/.deeptempo/.env && chmod 600 ~/.deeptempo/.env, then edit.
+# Host:       install -d -m 0700 ~/.deeptempo && install -m 0600 env.example ~/.deeptempo/.env, then edit.
 # Containers: pass each value through the platform (docker run -e / --env-file, Compose secrets,
 #             a Kubernetes Secret, ECS secrets); see README.md.
 # A value left at its placeholder is refused at start-up. Uncomment what you use.

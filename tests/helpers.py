@@ -11,6 +11,11 @@ ENTRYPOINT = [sys.executable, "-m", "entrypoint"]
 CANARY_CLAUDE = "sk-ant-CANARYclaude0123456789"
 CANARY_PASSWORD = "Canary-Splunk-Passw0rd"
 NOBODY = 65534
+# This test run's own name: every image, container and label it makes carries it, so two runs can share
+# an engine and each finds and removes only its own (scripts/test and .ci/run may set it).
+RUN = os.environ.setdefault("DEEPTEMPO_RUN_LABEL", f"test-{os.getpid()}-{os.urandom(3).hex()}")
+TEST_LABEL = f"io.deeptempo.test={RUN}"
+RUN_FILTER = ["--filter", f"label=io.deeptempo.run={RUN}"]
 
 def as_nobody(function, *args):
     """Call function(*args) in a forked child running as nobody (as root, mode 000 does not stop a

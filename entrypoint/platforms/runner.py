@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from typing import Any
 
 LABEL = "io.deeptempo.deploy"
+# An extra label on everything a run starts, so that runs sharing an engine (two CI jobs) find and
+# remove only their own: `DEEPTEMPO_RUN_LABEL=job-42 deeptempo-deploy smoke ...`.
+RUN_LABEL = "io.deeptempo.run"
+RUN_LABEL_VARIABLE = "DEEPTEMPO_RUN_LABEL"
 LOOPBACK = "127.0.0.1"
 # Probe the image's own health check often, so "healthy" follows the first 200 within half a second.
 FAST_HEALTHCHECK = {"interval": 500_000_000, "timeout": 2_000_000_000, "retries": 3, "start_period": 0}
@@ -228,7 +232,7 @@ class DockerRunner:
             cap_add=spec.cap_add or None, security_opt=spec.security_opt or None, init=spec.init,
             volumes=spec.volumes or None, ports={f"{port}/tcp": (LOOPBACK,) for port in spec.publish} or None,
             healthcheck=spec.healthcheck, mem_limit=spec.mem_limit, detach=True,
-            name=f"deeptempo-{self.purpose}-{uuid.uuid4().hex[:10]}", labels={LABEL: self.purpose}, **spec.extra)
+            name=f"deeptempo-{self.purpose}-{uuid.uuid4().hex[:10]}", labels=run_labels(self.purpose), **spec.extra)
         container = RunningContainer(self.client.containers.create(**_without_none(arguments)), spec)
         self.started.append(container)  # before start: a failed start is cleaned up too
         container._container.start()
@@ -238,6 +242,15 @@ class DockerRunner:
         while self.started:
             self.started[-1].remove()
             self.started.pop()
+
+
+def run_labels(purpose: str) -> dict[str, str]:
+    import os
+
+    labels = {LABEL: purpose}
+    if os.environ.get(RUN_LABEL_VARIABLE):
+        labels[RUN_LABEL] = os.environ[RUN_LABEL_VARIABLE]
+    return labels
 
 
 def connect() -> Any:

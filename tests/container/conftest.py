@@ -9,16 +9,8 @@ import subprocess
 import pytest
 
 from entrypoint.platforms.runner import ContainerSpec, DockerRunner
-from tests.helpers import PROJECT
-
-IMAGE = "deeptempo-ai-soc:smoke-test"
-BUILD_CANARY = "sk-ant-BUILDCONTEXTCANARY0123456789"
-# Where a careless build context would carry secrets.
-PLANTED_SECRETS = [".env", ".env.production", "entrypoint/.env", "entrypoint/spec/.env.local", "secrets/claude_api_key",
-                   "deploy.secret"]
-VALID = {"CLAUDE_API_KEY": "sk-ant-smoketest0123456789"}
-HARDENED = {"read_only": True, "tmpfs": {"/tmp": "rw,noexec,nosuid,size=16m"}, "cap_drop": ["ALL"],
-            "security_opt": ["no-new-privileges"]}
+from tests.container.images import BUILD_CANARY, BUILDER_STAGES, IMAGE, PLANTED_SECRETS, build_image
+from tests.helpers import PROJECT, TEST_LABEL
 
 
 def pytest_collection_modifyitems(items):
@@ -52,40 +44,17 @@ def build_context(tmp_path_factory):
     return context
 
 
-def build_image(context, tag, base=None, target=None):
-    """`docker build`; returns its output. The base defaults to $BASE_IMAGE (set by scripts/test)."""
-    environment = dict(os.environ)
-    if subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode != 0:
-        environment["DOCKER_BUILDKIT"] = "0"  # no buildx plugin (Debian's docker.io): the classic builder
-    base = base or os.environ.get("BASE_IMAGE", "python:3.12-slim")
-    # --network host: the build reaches the package registries the way the host does (a proxy, here).
-    command = ["docker", "build", "--force-rm", "--label", "io.deeptempo.test=1", "--progress=plain", "--network", "host", "--build-arg", f"BASE_IMAGE={base}", "-t", tag,
-               str(context)]
-    if target:
-        command[-1:-1] = ["--target", target]
-    if environment.get("DOCKER_BUILDKIT") == "0":
-        command.remove("--progress=plain")
-    result = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=1200)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return result.stdout + result.stderr
-
-
-def build_from_kit(directory, tag, dockerfile, files=None):
-    """An image built FROM the kit's, as a user builds theirs: a Dockerfile and files in `directory`."""
-    for name, text in {"Dockerfile": dockerfile, **(files or {})}.items():
-        (directory / name).write_text(text)
-    result = subprocess.run(["docker", "build", "--force-rm", "--label", "io.deeptempo.test=1", "-q", "-t", tag, str(directory)], capture_output=True, text=True,
-                            env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return tag
-
-
 @pytest.fixture(scope="session")
 def image(docker_engine, build_context):
     build_image(build_context, IMAGE)
     yield IMAGE
-    # A rebuild leaves the previous build untagged: remove such leftovers of this suite's builds only.
-    subprocess.run(["docker", "image", "prune", "-f", "--filter", "label=io.deeptempo.test=1"], capture_output=True)
+    # This run's image goes (unless .ci/run keeps it for the benchmarks, DEEPTEMPO_KEEP_TEST_IMAGE=1), and
+    # with it the untagged builds this run left: only this run's, by its label.
+    if os.environ.get("DEEPTEMPO_KEEP_TEST_IMAGE") != "1":
+        subprocess.run(["docker", "rmi", "-f", IMAGE], capture_output=True)
+    subprocess.run(["docker", "image", "prune", "-f", "--filter", f"label={TEST_LABEL}"], capture_output=True)
+    for stage in BUILDER_STAGES:  # without -f: one another run still builds on stays (docker refuses)
+        subprocess.run(["docker", "rmi", stage], capture_output=True)
 
 
 @pytest.fixture

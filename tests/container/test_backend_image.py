@@ -12,15 +12,15 @@ import pytest
 from standin_backend import make_backend
 
 from tests.container.test_compose import Project
-from tests.helpers import CANARY_CLAUDE, DEPLOY, PROJECT, write
+from tests.helpers import CANARY_CLAUDE, DEPLOY, PROJECT, RUN, TEST_LABEL, write
 
-BACKEND_IMAGE = "deeptempo-test-backend:latest"
+BACKEND_IMAGE = f"deeptempo-test-backend:{RUN}"
 
 
 @pytest.fixture(scope="module")
 def backend_image(image, tmp_path_factory):
     repository = make_backend(str(tmp_path_factory.mktemp("backend-repository")))
-    result = subprocess.run(["docker", "build", "--force-rm", "--label", "io.deeptempo.test=1", "-q", "--build-arg", f"KIT_IMAGE={image}", "-f",
+    result = subprocess.run(["docker", "build", "--force-rm", "--label", TEST_LABEL, "-q", "--build-arg", f"KIT_IMAGE={image}", "-f",
                              os.path.join(PROJECT, "examples", "deeptempo-backend", "Dockerfile"), "-t", BACKEND_IMAGE,
                              repository], capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from tests.helpers import DEPLOY
+from tests.helpers import DEPLOY, RUN_FILTER
 
 
 class SocketRelay:
@@ -72,13 +72,13 @@ def test_the_engine_going_away_mid_smoke_is_a_clear_error_naming_what_is_left(im
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     # Wait until smoke has a container running, then take the engine away.
     deadline = time.monotonic() + 60
-    while not subprocess.run(["docker", "ps", "-q", "--filter", "label=io.deeptempo.deploy=smoke"], capture_output=True,
+    while not subprocess.run(["docker", "ps", "-q", "--filter", "label=io.deeptempo.deploy=smoke", *RUN_FILTER], capture_output=True,
                              text=True).stdout.strip():
         assert time.monotonic() < deadline and process.poll() is None
         time.sleep(0.1)
     relay.stop()
     out, err = process.communicate(timeout=120)
-    left = subprocess.run(["docker", "ps", "-a", "--filter", "label=io.deeptempo.deploy=smoke", "--format", "{{.Names}}"],
+    left = subprocess.run(["docker", "ps", "-a", "--filter", "label=io.deeptempo.deploy=smoke", *RUN_FILTER, "--format", "{{.Names}}"],
                           capture_output=True, text=True).stdout.split()
     try:
         assert process.returncode == 69, out + err

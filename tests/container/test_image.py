@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.container.conftest import BUILD_CANARY, HARDENED, IMAGE, VALID, build_image
+from tests.container.images import BUILD_CANARY, HARDENED, IMAGE, VALID, build_image
 
 
 def put(directory, name, text, mode=0o644):

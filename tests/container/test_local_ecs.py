@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, PROJECT, wait_for_url, write
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, PROJECT, RUN_FILTER, wait_for_url, write
 
 BIN = os.path.dirname(sys.executable)
 ACCOUNT, REGION = "111122223333", "us-east-1"
@@ -80,7 +80,7 @@ def local(task_definition, image, *options, env=None):
 
 
 def leftovers():
-    return subprocess.run(["docker", "ps", "-aq", "--filter", "label=io.deeptempo.deploy=local-ecs"], capture_output=True,
+    return subprocess.run(["docker", "ps", "-aq", "--filter", "label=io.deeptempo.deploy=local-ecs", *RUN_FILTER], capture_output=True,
                           text=True, check=True).stdout.split()
 
 

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, PROJECT, write
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, PROJECT, RUN_FILTER, write
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def local(target, env_file, image):
 
 
 def leftovers():
-    return subprocess.run(["docker", "ps", "-aq", "--filter", "label=io.deeptempo.deploy=local-k8s"], capture_output=True,
+    return subprocess.run(["docker", "ps", "-aq", "--filter", "label=io.deeptempo.deploy=local-k8s", *RUN_FILTER], capture_output=True,
                           text=True, check=True).stdout.split()
 
 

@@ -7,8 +7,8 @@ import subprocess
 
 import pytest
 
-from tests.container.conftest import build_from_kit
-from tests.helpers import DEPLOY
+from tests.container.images import build_from_kit
+from tests.helpers import DEPLOY, RUN, RUN_FILTER
 
 USER_APP = '''\
 from starlette.applications import Starlette
@@ -29,7 +29,7 @@ def smoke(image, *options):
 
 
 def smoke_containers():
-    listed = subprocess.run(["docker", "ps", "-aq", "--filter", "label=io.deeptempo.deploy=smoke"], capture_output=True,
+    listed = subprocess.run(["docker", "ps", "-aq", "--filter", "label=io.deeptempo.deploy=smoke", *RUN_FILTER], capture_output=True,
                             text=True, check=True)
     return listed.stdout.split()
 
@@ -41,7 +41,7 @@ def derived_images(image, tmp_path):
     def build(name, dockerfile, files=None):
         directory = tmp_path / name
         directory.mkdir()
-        built.append(build_from_kit(directory, f"deeptempo-test-{name}", dockerfile, files))
+        built.append(build_from_kit(directory, f"deeptempo-test-{name}:{RUN}", dockerfile, files))
         return built[-1]
 
     yield build

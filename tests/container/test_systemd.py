@@ -12,9 +12,9 @@ import time
 import pytest
 
 from entrypoint.platforms.runner import ContainerSpec
-from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, RUN, TEST_LABEL
 
-SYSTEMD_IMAGE = "deeptempo-test-systemd:latest"
+SYSTEMD_IMAGE = f"deeptempo-test-systemd:{RUN}"
 PYTHON = "/opt/deeptempo/venv/bin/python"
 DOCKERFILE = """\
 ARG BASE_IMAGE
@@ -53,11 +53,12 @@ def systemd_image(docker_engine, tmp_path_factory):
     steps = [line.replace("sudo ", "") for line in readme_install_block().splitlines() if "systemctl" not in line]
     (context / "readme-install.sh").write_text("\n".join(steps) + "\n")
     (context / "Dockerfile").write_text(DOCKERFILE)
-    result = subprocess.run(["docker", "build", "--force-rm", "--label", "io.deeptempo.test=1", "--network", "host", "--build-arg",
+    result = subprocess.run(["docker", "build", "--force-rm", "--label", TEST_LABEL, "--network", "host", "--build-arg",
                              f"BASE_IMAGE={os.environ.get('BASE_IMAGE', 'python:3.12-slim')}", "-t", SYSTEMD_IMAGE, str(context)],
                             capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=1200)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    return SYSTEMD_IMAGE
+    yield SYSTEMD_IMAGE
+    subprocess.run(["docker", "rmi", "-f", SYSTEMD_IMAGE], capture_output=True)  # this run's, by its name
 
 
 class Machine:

@@ -1,0 +1,63 @@
+"""The images the container tests build, and what their builds leave behind, in one module that the
+fixtures (conftest.py) and the tests import under one name."""
+
+import os
+import re
+import subprocess
+
+from tests.helpers import RUN, TEST_LABEL
+
+IMAGE = os.environ.get("DEEPTEMPO_TEST_IMAGE") or f"deeptempo-ai-soc:{RUN}"
+BUILD_CANARY = "sk-ant-BUILDCONTEXTCANARY0123456789"
+# Where a careless build context would carry secrets.
+PLANTED_SECRETS = [".env", ".env.production", "entrypoint/.env", "entrypoint/spec/.env.local", "secrets/claude_api_key",
+                   "deploy.secret"]
+VALID = {"CLAUDE_API_KEY": "sk-ant-smoketest0123456789"}
+HARDENED = {"read_only": True, "tmpfs": {"/tmp": "rw,noexec,nosuid,size=16m"}, "cap_drop": ["ALL"],
+            "security_opt": ["no-new-privileges"]}
+
+
+def build_image(context, tag, base=None, target=None):
+    """`docker build`; returns its output. The base defaults to $BASE_IMAGE (set by scripts/test)."""
+    environment = dict(os.environ)
+    if subprocess.run(["docker", "buildx", "version"], capture_output=True).returncode != 0:
+        environment["DOCKER_BUILDKIT"] = "0"  # no buildx plugin (Debian's docker.io): the classic builder
+    base = base or os.environ.get("BASE_IMAGE", "python:3.12-slim")
+    # --network host: the build reaches the package registries the way the host does (a proxy, here).
+    command = ["docker", "build", "--force-rm", "--label", TEST_LABEL, "--progress=plain", "--network", "host", "--build-arg", f"BASE_IMAGE={base}", "-t", tag,
+               str(context)]
+    if target:
+        command[-1:-1] = ["--target", target]
+    if environment.get("DOCKER_BUILDKIT") == "0":
+        command.remove("--progress=plain")
+    result = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    BUILDER_STAGES.update(builder_stages(result.stdout))
+    return result.stdout + result.stderr
+
+
+BUILDER_STAGES: set[str] = set()  # the untagged stage images this run's builds left (removed at its end)
+
+
+def builder_stages(output):
+    """The image each earlier stage of a multi-stage build ended in: the classic builder prints each
+    step's image (` ---> ID`); the last one before a later `FROM` is a stage's. They carry no label."""
+    stages, last = [], None
+    for line in output.splitlines():
+        step = re.match(r"Step \d+/\d+ : FROM ", line)
+        if step and last:
+            stages.append(last)
+        found = re.match(r" ---> ([0-9a-f]{12})$", line)
+        if found:
+            last = found.group(1)
+    return stages
+
+
+def build_from_kit(directory, tag, dockerfile, files=None):
+    """An image built FROM the kit's, as a user builds theirs: a Dockerfile and files in `directory`."""
+    for name, text in {"Dockerfile": dockerfile, **(files or {})}.items():
+        (directory / name).write_text(text)
+    result = subprocess.run(["docker", "build", "--force-rm", "--label", TEST_LABEL, "-q", "-t", tag, str(directory)], capture_output=True, text=True,
+                            env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return tag
