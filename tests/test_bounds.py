@@ -200,3 +200,16 @@ def test_the_program_named_again_is_the_same_command(run_entrypoint):
     direct = run_entrypoint("check", "--json", env={"CLAUDE_API_KEY": CANARY_CLAUDE})
     named = run_entrypoint("deeptempo-entrypoint", "check", "--json", env={"CLAUDE_API_KEY": CANARY_CLAUDE})
     assert direct.returncode == named.returncode == 0 and direct.stdout == named.stdout
+
+
+@pytest.mark.parametrize("pattern, bounded", [("sk-[A-Za-z0-9]+", False), ("(a|aa)+b", True)])
+def test_only_a_pattern_that_can_backtrack_pays_for_the_bounded_engine(tmp_path, pattern, bounded):
+    import subprocess
+
+    spec = write(tmp_path / "spec.yaml", "version: 1\nentries:\n"
+                 f"  - {{name: TOKEN, kind: secret, service: S, description: d., rule: required, pattern: '{pattern}'}}\n")
+    probe = (f"import sys; from entrypoint.cli import main\ntry: main(['check', '--spec', {str(spec)!r}])\n"
+             "except SystemExit: pass\nprint('regex' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                            env={**os.environ, "TOKEN": "sk-abc" if not bounded else "aab"})
+    assert result.stdout.strip().splitlines()[-1] == str(bounded)

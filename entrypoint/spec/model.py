@@ -17,10 +17,37 @@ class PatternTooSlow(Exception):
     """A user's spec pattern ran past PATTERN_SECONDS (nested repetition such as `(a+)+`)."""
 
 
+def _simple(pattern: str) -> bool:
+    """A pattern with at most one unbounded repetition (`*`, `+`, `{n,}`), none applied to a group, and
+    no back-reference: `re` matches it in time linear in the value (`sk-ant-[A-Za-z0-9_-]+`,
+    `(AKIA|ASIA)[A-Z0-9]{16}`). Nested or repeated repetition (`(a+)+`, `a*a*`) is not simple."""
+    unbounded, index, in_class = 0, 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            if index + 1 < len(pattern) and pattern[index + 1].isdigit():
+                return False  # a back-reference
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char in "*+" or (char == "{" and re.match(r"\{\d*,(\d{3,})?\}", pattern[index:])):
+            unbounded += 1  # `{n,}`, or `{n,m}` with m of 100 or more, repeats about as much as `+`
+            if index > 0 and pattern[index - 1] == ")":
+                return False
+        elif char == "{" and index > 0 and pattern[index - 1] == ")":
+            return False  # a counted group: (ab){2,5} multiplies the alternatives
+        index += 1
+    return unbounded <= 1
+
+
 def pattern_match(pattern: str, value: str, *, trusted: bool, whole: bool = True) -> bool:
-    """`pattern` against `value`: Python's `re` for the built-in spec (its patterns are known to be
-    linear), else the `regex` engine under a time bound, so a user's pattern cannot stall a start."""
-    if trusted:
+    """`pattern` against `value`: Python's `re` for the built-in spec and for any pattern that cannot
+    backtrack without end (`_simple`), else the `regex` engine under a time bound, so a user's pattern
+    cannot stall a start (and the common case does not pay for importing `regex`)."""
+    if trusted or _simple(pattern):
         return (re.fullmatch if whole else re.search)(pattern, value) is not None
     import regex
 
