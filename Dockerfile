@@ -2,6 +2,9 @@
 # on port 6987. Build: docker build -t deeptempo-ai-soc .   Any Debian-based image with Python >= 3.11
 # works as base (--build-arg BASE_IMAGE=...); pin it by digest in production.
 ARG BASE_IMAGE=python:3.12-slim
+# The classic builder prints each step as it runs, so this line is what a user sees just before a pull
+# of the base fails (BuildKit resolves every FROM first and shows only its own error).
+ARG IF_THE_BASE_CANNOT_BE_PULLED="docker build --build-arg BASE_IMAGE=<any Debian image with Python >= 3.11> ."
 
 FROM ${BASE_IMAGE} AS builder
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1 PIP_ROOT_USER_ACTION=ignore

@@ -2,6 +2,7 @@
 Tests import them from here (`from tests.helpers import ...`), never from conftest."""
 
 import os
+import socket
 import sys
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -38,6 +39,12 @@ def as_nobody(function, *args):
         message = stream.read().decode()
     os.waitpid(pid, 0)
     return message or None
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def wait_for_url(url, process, timeout=30):

@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, PROJECT, write
+from tests.readme import block, sudo_shims
 
 COMPOSE_FILE = os.path.join(PROJECT, "docker-compose.yml")
 SECRETS_OVERRIDE = os.path.join(PROJECT, "docker-compose.secrets.yml")
@@ -137,17 +138,15 @@ def test_an_env_file_without_the_claude_key_exits_78_naming_it(project, shared_t
 
 def readme_secrets_commands():
     """The README's commands that create the Docker secrets files (all but the `docker compose` line)."""
-    text = open(os.path.join(PROJECT, "README.md")).read()
-    block = text[text.index("**With Docker secrets**"):]
-    block = block[block.index("```bash") + len("```bash"):]
-    block = block[: block.index("```")]
-    return "\n".join(line for line in block.splitlines() if not line.startswith("docker compose"))
+    return "\n".join(line for line in block("compose-secrets").splitlines() if not line.startswith("docker compose"))
 
 
 def test_the_docker_secrets_variant_with_files_made_as_the_readme_says(project, shared_tmp):
     shutil.copy(SECRETS_OVERRIDE, shared_tmp)
     made = subprocess.run(["bash", "-euo", "pipefail", "-c", readme_secrets_commands()], cwd=shared_tmp,
-                          env={**os.environ, "CLAUDE_API_KEY": CANARY_CLAUDE}, capture_output=True, text=True)
+                          env={**os.environ, "CLAUDE_API_KEY": CANARY_CLAUDE,
+                               "PATH": f"{sudo_shims(os.path.join(shared_tmp, 'bin'))}:{os.environ['PATH']}"},
+                          capture_output=True, text=True)
     assert made.returncode == 0, made.stderr
     secrets_dir = os.path.join(shared_tmp, "secrets")
     assert sorted(os.listdir(secrets_dir)) == sorted(yaml.safe_load(open(SECRETS_OVERRIDE))["secrets"])

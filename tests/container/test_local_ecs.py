@@ -1,50 +1,17 @@
 """`deeptempo-deploy local ecs` for each of the three layouts, with a mapping file and with the real
 secrets APIs (moto's server on 127.0.0.1, started here, holding the secrets, the JSON secret and the
-SSM parameters); bad input named, never a value; and the README's AWS CLI steps run as written."""
+SSM parameters); bad input named, never a value."""
 
 import json
-import os
-import socket
 import subprocess
-import sys
 
 import pytest
 
-from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, PROJECT, RUN_FILTER, wait_for_url, write
+from tests.aws_standin import REGION
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, RUN_FILTER, free_port, write
 
-BIN = os.path.dirname(sys.executable)
-ACCOUNT, REGION = "111122223333", "us-east-1"
 SECRETS = {"CLAUDE_API_KEY": CANARY_CLAUDE, "SPLUNK_PASSWORD": CANARY_PASSWORD}
 LAYOUTS = ["secret-per-variable", "json-secret", "ssm"]
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def moto():
-    """moto's server on 127.0.0.1 for this module, with the example account, stopped by its PID."""
-    port = free_port()
-    process = subprocess.Popen([os.path.join(BIN, "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                               env={**os.environ, "MOTO_ACCOUNT_ID": ACCOUNT}, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    wait_for_url(f"{endpoint}/moto-api/", process)
-    yield endpoint
-    process.terminate()
-    process.wait(timeout=10)
-
-
-@pytest.fixture
-def aws_environment(monkeypatch):
-    for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-                       "AWS_REGION": REGION}.items():
-        monkeypatch.setenv(key, value)
-    for key in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(key, raising=False)
 
 
 @pytest.fixture(scope="module")
@@ -120,36 +87,6 @@ def test_bad_input_is_named_with_its_exit_code(image, tmp_path, moto, stored_sec
     code, output = local(write(tmp_path / "broken.json", "{not json"), image, "--secrets", str(mapping))
     assert code == 78 and "not valid JSON at line 1" in output
     assert leftovers() == []
-
-
-def readme_aws_steps():
-    text = open(os.path.join(PROJECT, "README.md")).read()
-    block = text[text.index("The AWS side, step by step"):]
-    block = block[block.index("```bash") + len("```bash"):]
-    return block[: block.index("```")]
-
-
-def test_the_readmes_aws_steps_run_as_written(tmp_path, moto, aws_environment):
-    # The committed files, rendered with --only CLAUDE_API_KEY as the README says, in a working copy.
-    result = subprocess.run([*DEPLOY, "render", "ecs", "--only", "CLAUDE_API_KEY", "--output-dir", str(tmp_path)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    (tmp_path / "ecs" / "execution-role-trust-policy.json").write_text(
-        open(os.path.join(PROJECT, "ecs", "execution-role-trust-policy.json")).read())
-    environment = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "AWS_ENDPOINT_URL": moto,
-                   "CLAUDE_API_KEY": CANARY_CLAUDE}
-    steps = subprocess.run(["bash", "-euo", "pipefail", "-c", readme_aws_steps()], cwd=tmp_path, env=environment,
-                           capture_output=True, text=True, timeout=300)
-    assert steps.returncode == 0, steps.stderr[-3000:]
-    described = subprocess.run([os.path.join(BIN, "aws"), "ecs", "describe-task-definition", "--task-definition", "deeptempo"],
-                               env=environment, capture_output=True, text=True)
-    assert described.returncode == 0, described.stderr
-    # What AWS returns verifies too (its read-only fields dropped).
-    verified = subprocess.run([*DEPLOY, "verify", "ecs", "-"], input=described.stdout, capture_output=True, text=True)
-    assert verified.returncode == 0, verified.stdout + verified.stderr
-    role = subprocess.run([os.path.join(BIN, "aws"), "iam", "get-role-policy", "--role-name", "deeptempo-execution",
-                           "--policy-name", "deeptempo-secrets-and-logs"], env=environment, capture_output=True, text=True)
-    assert role.returncode == 0 and "deeptempo/production/CLAUDE_API_KEY" in role.stdout
 
 
 def test_a_containers_log_tail_is_masked(image, tmp_path, stored_secrets):

@@ -13,6 +13,7 @@ import pytest
 
 from entrypoint.platforms.runner import ContainerSpec
 from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, RUN, TEST_LABEL
+from tests.readme import block
 
 SYSTEMD_IMAGE = f"deeptempo-test-systemd:{RUN}"
 PYTHON = "/opt/deeptempo/venv/bin/python"
@@ -23,7 +24,7 @@ ENV container=docker
 RUN apt-get update && apt-get install -y --no-install-recommends systemd systemd-sysv && rm -rf /var/lib/apt/lists/*
 COPY requirements.lock /src/requirements.lock
 COPY readme-install.sh /src/readme-install.sh
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml README.md env.example /src/
 COPY entrypoint /src/entrypoint
 COPY systemd /src/systemd
 # The README's plain-server steps (its install block), run as they are written.
@@ -33,24 +34,17 @@ CMD ["/sbin/init"]
 """
 
 
-def readme_install_block():
-    text = open(os.path.join(PROJECT, "README.md")).read()
-    block = text[text.index("**Installing on a server**"):]
-    block = block[block.index("```bash") + len("```bash"):]
-    return block[: block.index("```")]
-
-
 @pytest.fixture(scope="module")
 def systemd_image(docker_engine, tmp_path_factory):
     context = tmp_path_factory.mktemp("systemd-image")
-    for name in ("requirements.lock", "pyproject.toml", "README.md"):
+    for name in ("requirements.lock", "pyproject.toml", "README.md", "env.example"):
         shutil.copy(os.path.join(PROJECT, name), context)
     for name in ("entrypoint", "systemd"):
         shutil.copytree(os.path.join(PROJECT, name), context / name,
                         ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     # In the image build the steps run as root (no sudo), and systemd, which is not running yet, loads the
     # units when it boots (no daemon-reload).
-    steps = [line.replace("sudo ", "") for line in readme_install_block().splitlines() if "systemctl" not in line]
+    steps = [line.replace("sudo ", "") for line in block("systemd-install").splitlines() if "systemctl" not in line]
     (context / "readme-install.sh").write_text("\n".join(steps) + "\n")
     (context / "Dockerfile").write_text(DOCKERFILE)
     result = subprocess.run(["docker", "build", "--force-rm", "--label", TEST_LABEL, "--network", "host", "--build-arg",
@@ -189,4 +183,19 @@ def test_a_missing_key_fails_with_78_and_is_not_restarted(machine):
     state = machine.show("deeptempo.service", "ExecMainStatus", "NRestarts", "ActiveState")
     assert state == {"ExecMainStatus": "78", "NRestarts": "0", "ActiveState": "failed"}
     assert "CLAUDE_API_KEY: is not set" in machine.sh("journalctl -u deeptempo.service --no-pager -o cat")
+    assert_no_secret_in_the_journal(machine)
+
+
+def test_the_readmes_enable_steps_run_as_written(machine):
+    """The README's enable block, typed at a root shell: `sudo` runs its command, and what `sudoedit`
+    would open holds the values a user types in."""
+    machine.write("/usr/local/bin/sudo", '#!/bin/sh\nexec "$@"\n', mode=0o755)
+    machine.write("/usr/local/bin/sudoedit", '#!/bin/sh\nprintf %s "$README_EDITED_TEXT" > "$1"\n', mode=0o755)
+    steps = block("systemd-enable")
+    output = machine.sh(f"cd /src && export README_EDITED_TEXT='CLAUDE_API_KEY={CANARY_CLAUDE}\n' && {steps}")
+    assert "Loaded: loaded (/etc/systemd/system/deeptempo.service; enabled" in output, output
+    machine.wait_active("deeptempo.service")
+    assert machine.sh("stat -c %a:%U /etc/deeptempo/.env").strip() == "600:root"
+    assert machine.status_of(6987)["secrets"]["CLAUDE_API_KEY"]["source"] == "environment"
+    assert machine.sh("systemctl is-enabled deeptempo.service").strip() == "enabled"
     assert_no_secret_in_the_journal(machine)

@@ -1,0 +1,59 @@
+"""The README's command blocks, by the name each carries (`<!-- block: NAME -->` on the line before its
+fence), so every test that runs one runs the text a user reads, and tests/test_readme.py can tell that
+every block is run by some test or says why it cannot run here."""
+
+import os
+import re
+import stat
+from typing import NamedTuple
+
+from tests.helpers import PROJECT
+
+README = os.path.join(PROJECT, "README.md")
+_BLOCK = re.compile(r"^<!-- block: ([a-z0-9-]+) -->\n```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+class Block(NamedTuple):
+    name: str
+    language: str
+    text: str
+    line: int
+
+
+def blocks() -> dict[str, Block]:
+    text = open(README).read()
+    found: dict[str, Block] = {}
+    for match in _BLOCK.finditer(text):
+        name = match.group(1)
+        assert name not in found, f"two README blocks are named {name}"
+        found[name] = Block(name, match.group(2), match.group(3), text.count("\n", 0, match.start()) + 2)
+    return found
+
+
+def fence_count() -> int:
+    """Every opening fence of the README (a block without a name would escape the walk)."""
+    return sum(1 for line in open(README) if line.startswith("```")) // 2
+
+
+def block(name: str) -> str:
+    return blocks()[name].text
+
+
+def commands(name: str) -> list[str]:
+    """The block's command lines, their comments dropped."""
+    return [re.sub(r"\s+#\s.*$", "", line).rstrip() for line in block(name).splitlines()
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def sudo_shims(directory: str) -> str:
+    """A PATH directory where `sudo` runs its command (the tests are root already) and `sudoedit FILE`
+    writes $README_EDITED_TEXT into FILE (what the user would type in the editor)."""
+    os.makedirs(directory, exist_ok=True)
+    shims = {"sudo": '#!/bin/sh\nexec "$@"\n',
+             "sudoedit": '#!/bin/sh\nprintf "%s" "$README_EDITED_TEXT" > "$1"\n'}
+    for name, text in shims.items():
+        path = os.path.join(directory, name)
+        with open(path, "w") as handle:
+            handle.write(text)
+        os.chmod(path, stat.S_IRWXU)
+    return directory

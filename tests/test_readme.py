@@ -1,0 +1,153 @@
+"""The README works as written. Every fenced block carries a name; each is run by a test, as a user would
+type it (the test named here holds a `block("NAME")` or `commands("NAME")` call), or says in the block
+itself why it cannot run on a machine of this kind. The blocks that need no engine run here."""
+
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.request
+
+from tests.aws_standin import BIN
+from tests.helpers import CANARY_CLAUDE, DEPLOY, ENTRYPOINT, PROJECT, free_port, wait_for_url, write
+from tests.readme import block, blocks, commands, fence_count
+
+RUN_BY = {
+    "two-commands": "tests/test_readme.py",
+    "entrypoint-synopsis": "tests/test_readme.py",
+    "docker-run": "tests/container/test_readme_blocks.py",
+    "compose-env-file": "tests/container/test_readme_blocks.py",
+    "compose-secrets": "tests/container/test_compose.py",
+    "k8s-overlay": "tests/test_readme.py",
+    "k8s-in-ci": "tests/container/test_readme_blocks.py",
+    "backend-secrets-module": "tests/test_readme.py",
+    "systemd-install": "tests/container/test_systemd.py",
+    "systemd-enable": "tests/container/test_systemd.py",
+    "ecs-render": "tests/test_readme.py",
+    "aws-steps": "tests/test_readme.py",
+    "smoke": "tests/container/test_readme_blocks.py",
+    "library": "tests/test_readme.py",
+}
+# The words each of these blocks says about itself.
+NOT_HERE = {
+    "k8s-apply": "needs a cluster",
+    "helm-install": "needs a cluster",
+    "backend-on-a-host": "needs a checkout of the backend",
+    "backend-image": "needs a checkout of the backend",
+    "smoke-in-ci": "needs your CI and your team's index",
+}
+
+
+def test_every_block_is_run_by_a_test_or_says_why_not():
+    found = blocks()
+    assert len(found) == fence_count(), "a README block without a `<!-- block: NAME -->` line"
+    assert set(RUN_BY).isdisjoint(NOT_HERE)
+    assert set(found) == set(RUN_BY) | set(NOT_HERE), set(found) ^ (set(RUN_BY) | set(NOT_HERE))
+    for name, test_file in RUN_BY.items():
+        text = open(os.path.join(PROJECT, test_file)).read()
+        assert re.search(rf'(block|commands)\("{name}"\)', text), f"{test_file} does not run the block {name}"
+    for name, reason in NOT_HERE.items():
+        assert f"# {reason}" in found[name].text, f"the block {name} does not say it {reason}"
+
+
+# --- the blocks that need no engine --------------------------------------------------------------
+
+def test_the_main_job_serves_the_demo_and_ci_runs_the_test_command(tmp_path):
+    main_job, test_command = commands("two-commands")
+    assert test_command == "scripts/test"
+    assert "\nscripts/test\n" in open(os.path.join(PROJECT, ".ci", "run")).read()
+    port = free_port()
+    venv = os.path.dirname(os.path.dirname(sys.executable))  # the suite's own environment, already installed
+    process = subprocess.Popen([*main_job.split(), "--port", str(port)], cwd=PROJECT, env={**os.environ, "VENV": venv},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    try:
+        wait_for_url(f"http://127.0.0.1:{port}/api/health", process, timeout=120)
+        status = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/api/secrets/status", timeout=5).read())
+        assert status["secrets"]["CLAUDE_API_KEY"]["source"] == "env-file"
+    finally:
+        process.send_signal(signal.SIGTERM)  # exec'd: this PID is the server
+        output = process.communicate(timeout=30)[0]
+    assert process.returncode in (0, -signal.SIGTERM), output
+    assert "Traceback" not in output
+
+
+def test_each_command_of_the_synopsis_takes_the_options_it_shows():
+    for line in commands("entrypoint-synopsis"):
+        words = line.split()
+        assert words[0] == "deeptempo-entrypoint"
+        result = subprocess.run([*ENTRYPOINT, words[1], "-h"], capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        for option in re.findall(r"\[(--[a-z-]+)", line):
+            assert option in result.stdout, f"{words[1]} -h does not show {option}"
+
+
+def test_the_overlay_example_verifies(tmp_path):
+    yaml_text = block("k8s-overlay")
+    shutil.copytree(os.path.join(PROJECT, "k8s"), tmp_path / "k8s", ignore=shutil.ignore_patterns("helm"))
+    overlay = tmp_path / "k8s" / "overlays" / "mine"
+    overlay.mkdir()
+    write(overlay / "kustomization.yaml", yaml_text, mode=0o644)
+    result = subprocess.run([*DEPLOY, "verify", "k8s", str(overlay)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_backends_secrets_module_is_the_kits(tmp_path):
+    backend = tmp_path / "backend"
+    backend.mkdir()
+    write(backend / "secrets_manager.py", block("backend-secrets-module"), mode=0o644)
+    probe = "import secrets_manager, entrypoint.secrets_manager as kit; assert secrets_manager is kit; print(kit.get_secret.__module__)"
+    result = subprocess.run([sys.executable, "-c", probe], cwd=backend, capture_output=True, text=True,
+                            env={**os.environ, "PYTHONPATH": f"{backend}:{PROJECT}"})
+    assert result.returncode == 0 and result.stdout.strip() == "entrypoint.secrets_manager", result.stderr
+
+
+def test_the_ecs_render_lines_run(tmp_path):
+    lines = commands("ecs-render")
+    first_options = lines[0].split("render ecs ", 1)[1]
+    for number, line in enumerate(lines):
+        line = line.replace(" ... ", f" {first_options} ")  # `...`: the first line's options, as a reader takes it
+        assert line.startswith("deeptempo-deploy render ecs ")
+        output = tmp_path / str(number)
+        arguments = line.split()[1:] + ["--output-dir", str(output)]
+        result = subprocess.run([*DEPLOY, *arguments], capture_output=True, text=True)
+        assert result.returncode == 0, (line, result.stdout + result.stderr)
+        task = json.loads((output / "ecs" / "task-definition.json").read_text())
+        assert task["containerDefinitions"][0]["image"].startswith("123456789012.dkr.ecr.eu-west-1.amazonaws.com/")
+
+
+def test_the_readmes_aws_steps_run_as_written(tmp_path, moto, aws_environment):
+    # The committed files, rendered with --only CLAUDE_API_KEY as the README says, in a working copy.
+    result = subprocess.run([*DEPLOY, "render", "ecs", "--only", "CLAUDE_API_KEY", "--output-dir", str(tmp_path)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    (tmp_path / "ecs" / "execution-role-trust-policy.json").write_text(
+        open(os.path.join(PROJECT, "ecs", "execution-role-trust-policy.json")).read())
+    environment = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "AWS_ENDPOINT_URL": moto,
+                   "CLAUDE_API_KEY": CANARY_CLAUDE}
+    steps = subprocess.run(["bash", "-euo", "pipefail", "-c", block("aws-steps")], cwd=tmp_path, env=environment,
+                           capture_output=True, text=True, timeout=300)
+    assert steps.returncode == 0, steps.stderr[-3000:]
+    described = subprocess.run([os.path.join(BIN, "aws"), "ecs", "describe-task-definition", "--task-definition", "deeptempo"],
+                               env=environment, capture_output=True, text=True)
+    assert described.returncode == 0, described.stderr
+    # What AWS returns verifies too (its read-only fields dropped).
+    verified = subprocess.run([*DEPLOY, "verify", "ecs", "-"], input=described.stdout, capture_output=True, text=True)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    role = subprocess.run([os.path.join(BIN, "aws"), "iam", "get-role-policy", "--role-name", "deeptempo-execution",
+                           "--policy-name", "deeptempo-secrets-and-logs"], env=environment, capture_output=True, text=True)
+    assert role.returncode == 0 and "deeptempo/production/CLAUDE_API_KEY" in role.stdout
+
+
+def test_the_library_example_runs(tmp_path, clean_environment):
+    (clean_environment / ".deeptempo").mkdir(mode=0o700)
+    write(clean_environment / ".deeptempo" / ".env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\n")
+    result = subprocess.run([sys.executable, "-c", block("library") + "\nprint(api_key == %r)" % CANARY_CLAUDE],
+                            capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().endswith("True")
+    from dotenv import dotenv_values
+
+    assert dotenv_values(clean_environment / ".deeptempo" / ".env")["SPLUNK_PASSWORD"] == 'p"w #1'
