@@ -38,6 +38,10 @@ RUN groupadd --gid 10001 deeptempo \
     && install -d -o 10001 -g 10001 -m 0700 /home/deeptempo/.deeptempo /srv/deeptempo/data
 COPY --from=builder /usr/bin/tini-static /usr/bin/tini
 COPY --from=builder /opt/venv /opt/venv
+COPY entrypoint/deeptempo-probe /usr/local/bin/deeptempo-probe
+# No pip in the runtime; `pip` and `pip3` bring it back offline in an image built FROM this one.
+COPY image/pip /opt/venv/bin/pip
+COPY image/pip /opt/venv/bin/pip3
 # SECRETS_BACKEND names where secrets are written (env: nowhere), it holds no secret.
 # hadolint ignore=DL3064
 ENV PATH=/opt/venv/bin:$PATH \
@@ -45,12 +49,17 @@ ENV PATH=/opt/venv/bin:$PATH \
     SECRETS_BACKEND=env \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1
+# The writable paths as volumes, owned by the service user (made above): a fresh volume takes the
+# image's owner and mode. ECS Fargate creates a task volume root-owned 0755 unless the image declares
+# one at its path, and `docker run --read-only` then needs no tmpfs for them.
+VOLUME ["/tmp", "/home/deeptempo/.deeptempo", "/srv/deeptempo/data"]
 USER 10001:10001
 WORKDIR /home/deeptempo
 EXPOSE 6987
-# Slim images have no curl. PORT here is the container's environment (the default 6987).
-HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["/opt/venv/bin/python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/api/health' % os.environ.get('PORT', '6987'), timeout=2)"]
+# deeptempo-probe: an HTTP GET through bash's /dev/tcp (slim images have no curl; a Python probe costs an
+# interpreter start, ~75 ms of CPU, each call; this ~2 ms), of the address serve really listens on (it
+# follows `serve -- --port`). Docker 25 adds --start-interval; Docker 20.10's classic builder refuses it.
+HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 CMD ["deeptempo-probe"]
 # tini -g signals the whole process group; -e 143 maps uvicorn's re-raised SIGTERM after a graceful
 # shutdown to exit code 0, so `docker stop` ends cleanly with 0; -s makes it a subreaper, so it still
 # reaps orphans when another init runs as PID 1 (`docker run --init`, Compose `init: true`).

@@ -3,7 +3,7 @@ interleaved rounds, so a busy machine slows both sides alike). Prints a table; n
 
     python benchmarks/run.py [--rounds N] [--image IMAGE] [--base BASE_IMAGE] [--only SECTION ...]
 
-Sections: startup, specs, verify (no Docker needed); container, memory, size, platforms (need an engine
+Sections: startup, specs, verify, probe, rotation (no Docker needed); container, memory, size, platforms (need an engine
 and --image, the kit's image). A section that cannot run says why in its row."""
 
 import argparse
@@ -112,6 +112,84 @@ def bench_verify(args):
     row("`verify ecs` with its policy / `python -c pass`", f"{ecs:.2f} s", ms(baseline), ecs / baseline)
 
 
+def cpu_per_call(command, calls):
+    """User + system seconds a command's process takes, per call (the kernel's accounting of children)."""
+    import resource
+
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    for _ in range(calls):
+        subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) / calls
+
+
+def bench_probe(args):
+    """The health probe's CPU per call against a served health path, over `python -c pass`."""
+    port = free_port()
+    server = subprocess.Popen([ENTRYPOINT, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                              env={**os.environ, "CLAUDE_API_KEY": CANARY}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_200(port)
+        probe = [os.path.join(PROJECT, "entrypoint", "deeptempo-probe"), f"http://127.0.0.1:{port}/api/health"]
+        calls = max(20, args.rounds * 2)
+        probes, passes = [], []
+        for _ in range(3):
+            probes.append(cpu_per_call(probe, calls))
+            passes.append(cpu_per_call([PYTHON, "-c", "pass"], calls))
+        per_probe, per_pass = statistics.median(probes), statistics.median(passes)
+        row("health probe's CPU per call / `python -c pass`", f"{per_probe * 1000:.1f} ms", f"{per_pass * 1000:.1f} ms",
+            per_probe / per_pass, "<= 0.1")
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def bench_rotation(args):
+    """In this process: get_secret of a followed file when nothing changed, over a dict lookup; and the
+    time from a kubelet-style `..data` swap to get_secret returning the new value."""
+    import timeit
+
+    sys.path.insert(0, PROJECT)
+    from entrypoint import rotation, secrets_manager
+    from entrypoint.platforms.k8s.local import SecretVolume
+    from entrypoint.spec import builtin_spec
+
+    volume = SecretVolume({"CLAUDE_API_KEY": CANARY}, 0o400, None)
+    saved = os.environ.get("CLAUDE_API_KEY")
+    try:
+        os.environ["CLAUDE_API_KEY"] = CANARY
+        rotation.start_following({"CLAUDE_API_KEY": os.path.join(volume.directory, "CLAUDE_API_KEY")}, None, builtin_spec())
+        plain = {"CLAUDE_API_KEY": CANARY}
+        number = 100_000
+        lookups, reads = [], []
+        for _ in range(max(5, args.rounds // 2)):
+            lookups.append(timeit.timeit(lambda: plain["CLAUDE_API_KEY"], number=number) / number)
+            reads.append(timeit.timeit(lambda: secrets_manager.get_secret("CLAUDE_API_KEY"), number=number) / number)
+        lookup, read = statistics.median(lookups), statistics.median(reads)
+        row("`get_secret` of a followed file, unchanged / a dict lookup (same lambda call)", f"{read * 1e9:.0f} ns",
+            f"{lookup * 1e9:.0f} ns", read / lookup, "<= 20")
+        latencies = []
+        for turn in range(max(5, args.rounds // 2)):
+            key = f"sk-ant-benchmarkrotated{turn:04d}"
+            time.sleep(0.137 * (turn % 7))  # swaps at every phase of the check interval
+            volume.update({"CLAUDE_API_KEY": key})
+            swapped = time.perf_counter()
+            while secrets_manager.get_secret("CLAUDE_API_KEY") != key:
+                time.sleep(0.0005)
+            latencies.append(time.perf_counter() - swapped)
+        limit = rotation.INTERVAL + 0.010
+        row("`..data` swap to the new value from `get_secret`, worst / check interval + 10 ms", ms(max(latencies)),
+            ms(limit), max(latencies) / limit, "<= 1.0")
+        row("`..data` swap to the new value, median", ms(statistics.median(latencies)), ms(rotation.INTERVAL))
+    finally:
+        rotation.ACTIVE = None
+        volume.remove()
+        if saved is None:
+            os.environ.pop("CLAUDE_API_KEY", None)
+        else:
+            os.environ["CLAUDE_API_KEY"] = saved
+
+
 # --- Docker -----------------------------------------------------------------------------------------
 
 def docker(*args, check=True):
@@ -148,7 +226,7 @@ def run_to_200(image, bare=False):
         wait_200(port)
         return time.perf_counter() - started, name
     except Exception:
-        docker("rm", "-f", name, check=False)
+        docker("rm", "-f", "-v", name, check=False)
         raise
 
 
@@ -157,7 +235,7 @@ def bench_container(args):
     for _ in range(args.container_rounds):
         for bucket, is_bare in ((kit, False), (bare, True)):
             seconds, name = run_to_200(args.image, is_bare)
-            docker("rm", "-f", name, check=False)
+            docker("rm", "-f", "-v", name, check=False)
             bucket.append(seconds)
     k, b = statistics.median(kit), statistics.median(bare)
     row("`docker run` to first 200 / same image, bare uvicorn", ms(k), ms(b), k / b, "<= 1.05")
@@ -177,7 +255,7 @@ def bench_memory(args):
             time.sleep(2)  # idle
             values[is_bare] = memory_of(name)
         finally:
-            docker("rm", "-f", name, check=False)
+            docker("rm", "-f", "-v", name, check=False)
     row("idle memory of the container / bare uvicorn", f"{values[False]:.1f} MiB", f"{values[True]:.1f} MiB",
         values[False] / values[True])
 
@@ -224,11 +302,12 @@ def bench_platforms(args):
 
 def _run_and_remove(image):
     seconds, name = run_to_200(image)
-    docker("rm", "-f", name, check=False)
+    docker("rm", "-f", "-v", name, check=False)
     return seconds
 
 
-SECTIONS = {"startup": bench_startup, "specs": bench_specs, "verify": bench_verify, "container": bench_container,
+SECTIONS = {"startup": bench_startup, "specs": bench_specs, "verify": bench_verify, "probe": bench_probe, "rotation": bench_rotation,
+            "container": bench_container,
             "memory": bench_memory, "size": bench_size, "platforms": bench_platforms}
 NEEDS_DOCKER = {"container", "memory", "size", "platforms"}
 

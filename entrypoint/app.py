@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from entrypoint import __version__
 from entrypoint.constants import DEFAULT_LABEL, HEALTH_PATH, SERVICE_NAME, SOURCES_VARIABLE
+from entrypoint.rotation import rotation_status
 from entrypoint.secrets_manager import get_secrets_manager
 from entrypoint.spec import load_spec
 
@@ -32,6 +33,8 @@ async def secrets_status(request: Request) -> JSONResponse:
         # A setting nobody set shows as its default: serve's (SECRETS_BACKEND=env) or the spec's.
         source = sources.get(entry.name) or (DEFAULT_LABEL if entry.default is not None else None)
         secrets[entry.name] = {"set": source not in (None, DEFAULT_LABEL), "source": source, "kind": entry.kind}
+        if entry.is_secret:
+            secrets[entry.name].update(rotation_status(entry.name))
     return JSONResponse(status)
 
 

@@ -166,6 +166,25 @@ def env_example(spec_path: str | None) -> None:
     click.echo(render_env_example(load_spec(spec_path)), nl=False)
 
 
+@cli.command("compile-spec")
+@spec_option
+def compile_spec_command(spec_path: str | None) -> None:
+    """Check a spec of your own once and keep the result in the cache (~/.cache/deeptempo), so a start
+    loads it without parsing: run it in your image's build (RUN deeptempo-entrypoint compile-spec
+    --spec F), and a read-only container starts as fast as with the built-in spec. Exit 78 on a bad spec."""
+    from entrypoint.spec import load_spec
+    from entrypoint.spec.cache import cached_path
+    from entrypoint.spec.model import BUILTIN_ORIGIN
+
+    spec = load_spec(spec_path)
+    if spec.origin == BUILTIN_ORIGIN:
+        click.echo(f"spec built-in: {len(spec.entries)} entries, valid; compiled into the package already")
+        return
+    where = cached_path(spec.origin)
+    kept = f"kept in {where}" if where else "no cache directory could be written: every start checks it in full"
+    click.echo(f"spec {spec.origin}: {len(spec.entries)} entries, valid; {kept}")
+
+
 @cli.command(cls=ServeCommand)
 @env_file_option
 @spec_option

@@ -1,7 +1,7 @@
 """env.example, rendered from the spec so the two cannot drift. Values are bare (no quotes): Docker's
 --env-file, Compose env_file, systemd EnvironmentFile= and Kustomize keep quotes as part of the value."""
 
-from entrypoint.spec.model import ONE_OF, OPTIONAL, REQUIRED, Entry, Spec
+from entrypoint.spec.model import ONE_OF, OPTIONAL, REQUIRED, REQUIRED_WITH, Entry, Spec
 
 HEADER = """\
 # DeepTempo AI SOC: secrets and settings.
@@ -31,6 +31,8 @@ def rule_text(entry: Entry, spec: Spec) -> str:
     """The entry's rule in words, for a comment above its line."""
     if entry.rule in (REQUIRED, OPTIONAL):
         return entry.rule
+    if entry.rule == REQUIRED_WITH:
+        return f"required when {entry.when_set} is set"
     others = " and ".join(member.name for member in spec.groups[entry.group or ""] if member is not entry)
     return f"required unless {others} is set" if entry.rule == ONE_OF else f"optional; together with {others}"
 

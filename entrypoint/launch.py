@@ -10,7 +10,13 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from entrypoint.constants import ALLOW_PERSISTENT_BACKEND_VARIABLE, DEFAULT_LABEL, SOURCES_VARIABLE
+from entrypoint.constants import (
+    ALLOW_PERSISTENT_BACKEND_VARIABLE,
+    CHILD_SECRETS_VARIABLE,
+    DEFAULT_LABEL,
+    HANDOFF_VARIABLE,
+    SOURCES_VARIABLE,
+)
 from entrypoint.errors import ConfigError, SpecError
 from entrypoint.findings import ERROR, Finding, has_errors
 from entrypoint.formats import is_true, safe_to_echo
@@ -23,8 +29,10 @@ if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping, MutableMapping, Sequence
     from typing import Any
 
+    from entrypoint.children import Scope
     from entrypoint.spec.model import Entry, Spec
 
+INHERIT = "inherit"  # DEEPTEMPO_CHILD_SECRETS=inherit: every child of the app inherits every secret
 # uvicorn's settings, and the serve options that set them (an option wins over its variable).
 SERVER_SETTINGS = ("APP_MODULE", "APP_DIR", "HOST", "PORT", "WEB_CONCURRENCY", "LOG_LEVEL", "FORWARDED_ALLOW_IPS")
 PATH_ECHO_LIMIT = 200  # a path is echoed when it holds no secret, however long
@@ -39,12 +47,16 @@ class ValidationFailed(ConfigError):
 
 # __slots__, not a dataclass, on the start-up path: see entrypoint.findings.
 class Launch:
-    __slots__ = ("argv", "environment", "findings")
+    __slots__ = ("argv", "environment", "findings", "scope", "files", "spec")
 
-    def __init__(self, argv: list[str], environment: dict[str, str], findings: list[Finding]) -> None:
+    def __init__(self, argv: list[str], environment: dict[str, str], findings: list[Finding],
+                 scope: Scope | None = None, files: dict[str, str] | None = None, spec: Spec | None = None) -> None:
         self.argv = argv
         self.environment = environment
         self.findings = findings
+        self.scope = scope  # the secrets no child of the app inherits (None: every child inherits all)
+        self.files = files or {}  # file-delivered secrets -> their files, followed while serving
+        self.spec = spec
 
     def __repr__(self) -> str:  # the environment holds secrets: show its keys only
         return f"Launch(argv={self.argv!r}, environment_keys={sorted(self.environment)})"
@@ -98,7 +110,12 @@ def prepare_serve(spec: Spec, options: Mapping[str, Any], uvicorn_args: Sequence
     defaulted = [name for name in backend_settings if resolution.value(name) is None]
     environment = program_environment(environ, resolution, defaulted)
     environment.update(backend_settings)
-    return Launch(uvicorn_argv(settings, uvicorn_args), environment, findings)
+    scope = None
+    if (environ.get(CHILD_SECRETS_VARIABLE) or "").strip().lower() != INHERIT:
+        from entrypoint.children import scope_for
+
+        scope = scope_for(spec, resolution.secrets)
+    return Launch(uvicorn_argv(settings, uvicorn_args), environment, findings, scope, resolution.files(), spec)
 
 
 def prepare_exec(spec: Spec, command: Sequence[str], environ: MutableMapping[str, str] | None = None,
@@ -239,9 +256,26 @@ def serve_in_process(launch: Launch) -> None:
     """Hand over to uvicorn's own command line in this process: the same PID (the platform's signals
     reach uvicorn directly, no wrapper stays behind), without starting a second interpreter, so a
     container answers as soon as bare uvicorn would. The environment becomes exactly the one an exec
-    would have given: what the app, and the MCP servers it starts, see."""
+    would have given to the app. Then the secrets are kept from the app's children (entrypoint.children),
+    handed to its own workers (entrypoint.handoff), and followed in their files (entrypoint.rotation)."""
     os.environ.clear()
     os.environ.update(launch.environment)
+    if launch.scope is not None:
+        from entrypoint.children import keep_from_children
+        from entrypoint.handoff import write_handoff
+
+        handoff = write_handoff({name: launch.environment[name] for name in launch.scope.kept}, launch.scope,
+                                launch.files, launch.spec.origin if launch.spec else None)
+        if handoff:
+            os.environ[HANDOFF_VARIABLE] = handoff
+        keep_from_children(launch.scope)
+    if launch.files:
+        from entrypoint.rotation import start_following
+
+        start_following(launch.files, launch.scope, launch.spec)
+    from entrypoint.served_address import write_served_address
+
+    write_served_address(_option(launch.argv, "--host") or "", _option(launch.argv, "--port") or "")
     for entry in reversed([e for e in launch.environment.get("PYTHONPATH", "").split(os.pathsep) if e]):
         if entry not in sys.path:  # an exec'd interpreter would have read it at start
             sys.path.insert(0, entry)
@@ -250,6 +284,17 @@ def serve_in_process(launch: Launch) -> None:
     from uvicorn.main import main as uvicorn_command
 
     uvicorn_command.main(args=launch.argv[3:], prog_name="uvicorn")  # exits with uvicorn's own code
+
+
+def _option(argv: Sequence[str], name: str) -> str | None:
+    """The last value of `name` on uvicorn's command line (as `--name v` or `--name=v`)."""
+    found = None
+    for index, word in enumerate(argv):
+        if word == name and index + 1 < len(argv):
+            found = argv[index + 1]
+        elif word.startswith(name + "="):
+            found = word.split("=", 1)[1]
+    return found
 
 
 def replace_process(launch: Launch) -> None:

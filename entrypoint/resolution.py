@@ -5,6 +5,7 @@ one of them is reported at once."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -22,13 +23,14 @@ if TYPE_CHECKING:
 class Resolved:
     """Where a value came from. The value itself is kept out of repr() and str()."""
 
-    __slots__ = ("name", "value", "source", "found_as")
+    __slots__ = ("name", "value", "source", "found_as", "origin")
 
-    def __init__(self, name: str, value: str, source: str, found_as: str) -> None:
+    def __init__(self, name: str, value: str, source: str, found_as: str, origin: SecretSource | None = None) -> None:
         self.name = name
         self.value = value
         self.source = source  # the label of the source that had it
         self.found_as = found_as  # the name it was found under (a legacy alias, perhaps)
+        self.origin = origin  # the source itself
 
     def __repr__(self) -> str:
         return f"Resolved({self.name!r}, source={self.source!r}, found_as={self.found_as!r})"
@@ -48,7 +50,7 @@ def first_found(sources: Sequence[SecretSource], lookup_names: Sequence[str], na
                 on_error(candidate, exc)
                 continue
             if value:
-                return Resolved(name or lookup_names[0], value, source.label_for(candidate), candidate)
+                return Resolved(name or lookup_names[0], value, source.label_for(candidate), candidate, source)
     return None
 
 
@@ -73,6 +75,15 @@ class Resolution:
 
     def sources(self) -> dict[str, str]:
         return {name: resolved.source for name, resolved in self.secrets.items()}
+
+    def files(self) -> dict[str, str]:
+        """Each secret read from a regular file, by name: the file (what rotation follows)."""
+        found = {}
+        for name, resolved in self.secrets.items():
+            path = resolved.origin.path_of(resolved.found_as) if resolved.origin else None
+            if path and os.path.isfile(path):
+                found[name] = path
+        return found
 
     def environment(self) -> dict[str, str]:
         """Every resolved value by its canonical name: what the started program is given."""

@@ -2,9 +2,11 @@
 
     from entrypoint.secrets_manager import get_secret, set_secret, get_secrets_manager
 
-Reads: process environment, then the .env file (~/.deeptempo/.env, or $DEEPTEMPO_ENV_FILE), then the OS
-keyring when ENABLE_KEYRING is true. Writes go to SECRETS_BACKEND (dotenv by default, env, keyring).
-An empty value is a missing value; the legacy lower-case names are honoured as aliases.
+Reads the same ordered sources as `check`, `status` and `serve`: the process environment, NAME_FILE,
+the secrets directory, systemd credentials, the .env file (~/.deeptempo/.env, or $DEEPTEMPO_ENV_FILE),
+then the OS keyring when ENABLE_KEYRING is true. In a served process a secret read from a file is the
+file's current valid value (entrypoint.rotation). Writes go to SECRETS_BACKEND (dotenv by default, env,
+keyring). An empty value is a missing value; the legacy lower-case names are honoured as aliases.
 """
 
 
@@ -13,8 +15,9 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import MutableMapping
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
+from entrypoint import rotation
 from entrypoint.constants import (
     ENABLE_KEYRING_VARIABLE,
     ENV_FILE_VARIABLE,
@@ -25,14 +28,13 @@ from entrypoint.constants import (
 from entrypoint.errors import BackendError
 from entrypoint.resolution import first_found
 from entrypoint.sources.base import WritableSource
-from entrypoint.sources.chains import guide_sources, keyring_enabled, process_environ
+from entrypoint.sources.chains import deployment_sources, keyring_enabled, process_environ
+from entrypoint.sources.env_file import EnvFileSource
+from entrypoint.sources.environment import EnvironmentSource
 
 if TYPE_CHECKING:
 
     from entrypoint.errors import ConfigError
-    from entrypoint.sources.env_file import EnvFileSource
-    from entrypoint.sources.environment import EnvironmentSource
-    from entrypoint.sources.keyring import KeyringSource
     from entrypoint.spec.model import Spec
 
 WRITE_BACKENDS = ("dotenv", "env", "keyring")
@@ -63,12 +65,15 @@ class SecretsManager:
         if enable_keyring is None:
             enable_keyring = keyring_enabled(self.environ)
         self.enable_keyring = enable_keyring
-        self._sources = guide_sources(self.environ, dotenv_path, with_keyring=enable_keyring)
-        self._environment = cast("EnvironmentSource", self._sources[0])
-        self._dotenv = cast("EnvFileSource", self._sources[1])
+        self._sources = deployment_sources(self.environ, dotenv_path, keyring=enable_keyring, env_file_optional=True)
+        self._environment = next(s for s in self._sources if isinstance(s, EnvironmentSource))
+        self._dotenv = next(s for s in self._sources if isinstance(s, EnvFileSource))
         self.dotenv_path = self._dotenv.path
 
     def get_secret(self, name: str, default: str | None = None) -> str | None:
+        followed = rotation.ACTIVE.value(_canonical(name)) if rotation.ACTIVE is not None else None
+        if followed is not None:
+            return followed
         found = first_found(self._sources, _lookup_names(name), on_error=_skip_unusable_keyring)
         return found.value if found else default
 
@@ -81,6 +86,7 @@ class SecretsManager:
         changes: dict[str, str | None] = {other: None for other in names if other != canonical}
         changes[canonical] = value
         self._writer().update(changes)
+        rotation.forget(canonical)  # the app's own value now, no longer its file's
         if self.write_backend != "env":
             self._environment.update(changes)  # the running process sees what it just saved
         return True
@@ -90,13 +96,15 @@ class SecretsManager:
         os.environ (so a revoked key is not still found under its legacy name); True if it was anywhere."""
         changes: dict[str, str | None] = dict.fromkeys(_lookup_names(name))
         deleted = self._writer().update(changes)
+        rotation.forget(_canonical(name))
         return self._environment.update(changes) or deleted
 
     def _writer(self) -> WritableSource:
         if self.write_backend == "keyring":
             from entrypoint.sources.keyring import KeyringSource
 
-            return cast("KeyringSource", self._sources[2]) if self.enable_keyring else KeyringSource()
+            found = [source for source in self._sources if isinstance(source, KeyringSource)]
+            return found[0] if found else KeyringSource()
         return self._environment if self.write_backend == "env" else self._dotenv
 
     def get_backend_status(self) -> dict[str, Any]:
@@ -202,6 +210,9 @@ def get_secrets_manager(write_backend: str | None = None, enable_keyring: bool |
 
 
 def get_secret(name: str, default: str | None = None) -> str | None:
+    active = rotation.ACTIVE
+    if active is not None and name in active.followed:  # the hot path of a served app: no manager lookup
+        return active.value(name)
     return get_secrets_manager().get_secret(name, default)
 
 

@@ -26,12 +26,15 @@ def secrets_status(spec: Spec | None, environ: MutableMapping[str, str] | None =
     environ = process_environ(environ)
     resolution, findings = check_configuration(spec, environ, env_file)
     sources = resolution.sources()
-    secrets = {}
+    files = resolution.files()
+    secrets: dict[str, dict[str, object]] = {}
     for entry in spec or ():
         source = sources.get(entry.name) or (DEFAULT_LABEL if entry.default is not None else None)
         secrets[entry.name] = {"kind": entry.kind, "service": entry.service, "source": source}
         if source == DEFAULT_LABEL:
             secrets[entry.name]["default"] = entry.default  # a spec's default, never a secret
+        if entry.is_secret:  # a file's new value is served without a restart (entrypoint.rotation)
+            secrets[entry.name]["rotates"] = entry.name in files
     return {"backends": _backends(environ, env_file), "secrets": secrets,
             "findings": [finding.as_dict() for finding in (*spec_findings, *findings)]}
 
@@ -59,6 +62,8 @@ def format_status(report: Mapping[str, Any]) -> str:
     for name, info in report["secrets"].items():
         source = info["source"]
         shown = f"default ({info['default']})" if source == DEFAULT_LABEL else f"from {source}" if source else "not set"
+        if source and info.get("rotates") is not None:
+            shown += ", rotates without a restart" if info["rotates"] else ", a restart takes a new value"
         lines.append(f"  {name:<{width}}  {shown}")
     for finding in report["findings"]:
         lines.append(f"  {finding['level']}: {finding['secret'] + ': ' if finding['secret'] else ''}{finding['message']}")

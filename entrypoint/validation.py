@@ -12,6 +12,7 @@ from entrypoint.spec.model import (
     ONE_OF,
     PATTERN_SECONDS,
     REQUIRED,
+    REQUIRED_WITH,
     Entry,
     PatternTooSlow,
     Spec,
@@ -25,6 +26,7 @@ if TYPE_CHECKING:  # types only: the start-up path imports what it uses, no more
 # Rule ids of the findings below (`check --json`'s "rule").
 RULE_REQUIRED = "required"
 RULE_ONE_OF = "one-of"
+RULE_REQUIRED_WITH = "required-with"
 RULE_ALL_OR_NONE = "all-or-none"
 RULE_PLACEHOLDER = "placeholder"
 RULE_FORMAT = "format"
@@ -125,6 +127,9 @@ def _unmet_findings(spec: Spec, unmet: Unmet, resolution: "Resolution") -> Itera
         notes = "".join(_note(resolution, name) for name in unmet.names)
         yield Finding(first.name, ERROR, f"is not set: set {' or '.join(unmet.names)} ({first.description}){notes}"
                                          f"{looked}", RULE_ONE_OF)
+    elif unmet.kind == REQUIRED_WITH:
+        yield Finding(first.name, ERROR, f"is required because {unmet.group} is set ({first.description}): set it, or "
+                                         f"unset {unmet.group}{_note(resolution, first.name)}{looked}", RULE_REQUIRED_WITH)
     elif unmet.kind == ALL_OR_NONE:
         for name in unmet.missing:
             yield Finding(name, ERROR, f"is not set, but {', '.join(unmet.present)} is: the {unmet.group} group needs all "

@@ -206,3 +206,21 @@ def test_env_file_from_process_substitution():
                             env={**os.environ, "CANARY": CANARY_CLAUDE})
     assert result.returncode == 0, result.stderr
     assert "CLAUDE_API_KEY (env-file)" in result.stdout and CANARY_CLAUDE not in result.stdout + result.stderr
+
+
+def test_a_database_host_without_its_password_or_with_the_default_one_is_refused(run_entrypoint):
+    """The backend connects to POSTGRES_HOST with POSTGRES_PASSWORD (required_with), falling back to a
+    hard-coded default password: check names the password, never a value; without a host, nothing."""
+    base = {"CLAUDE_API_KEY": CANARY_CLAUDE}
+    missing = run_entrypoint("check", "--json", env={**base, "POSTGRES_HOST": "db.internal"})
+    assert missing.returncode == 78
+    (finding,) = [f for f in json.loads(missing.stdout)["findings"] if f["level"] == "error"]
+    assert finding["secret"] == "POSTGRES_PASSWORD" and finding["rule"] == "required-with"
+    assert "because POSTGRES_HOST is set" in finding["message"]
+    default = run_entrypoint("check", env={**base, "POSTGRES_HOST": "db.internal",
+                                           "POSTGRES_PASSWORD": "deeptempo_secure_password_change_me"})
+    assert default.returncode == 78 and "POSTGRES_PASSWORD: still holds the placeholder" in default.stdout + default.stderr
+    assert run_entrypoint("check", env={**base, "POSTGRES_HOST": "db.internal", "POSTGRES_PASSWORD": CANARY_PASSWORD}).returncode == 0
+    assert run_entrypoint("check", env=base).returncode == 0  # the built-in app and the demo need no database
+    wrong_host = run_entrypoint("check", env={**base, "POSTGRES_HOST": "not a host!", "POSTGRES_PASSWORD": CANARY_PASSWORD})
+    assert wrong_host.returncode == 78 and "POSTGRES_HOST" in wrong_host.stdout + wrong_host.stderr

@@ -63,10 +63,12 @@ def test_sources_are_abstract_and_the_write_backends_are_writable():
 
 
 def test_every_source_label_is_a_named_constant():
+    from entrypoint.sources.handoff import HandoffSource
+
     labels = {cls.label for cls in (OptionsSource, EnvironmentSource, FileIndirectionSource, SecretsDirectorySource,
-                                    CredentialsDirectorySource, EnvFileSource, KeyringSource)}
+                                    CredentialsDirectorySource, EnvFileSource, KeyringSource, HandoffSource)}
     named = {value for name, value in vars(constants).items() if name.endswith("_LABEL")}
-    assert labels | {constants.DEFAULT_LABEL} == named and len(labels) == 7
+    assert labels | {constants.DEFAULT_LABEL} == named and len(labels) == 8
 
 
 def test_resolution_reports_the_source_label_of_the_value(tmp_path):

@@ -59,4 +59,35 @@ def test_dockerignore_is_an_allowlist():
     with open(os.path.join(PROJECT, ".dockerignore")) as stream:
         lines = [line.strip() for line in stream if line.strip() and not line.startswith("#")]
     assert lines[0] == "*"
-    assert {"**/.env", "**/.env.*"} <= set(lines)
+    assert "!entrypoint/" not in lines and "**/.*" in lines  # the package by kind, never wholesale
+
+
+def test_the_build_context_admits_the_package_by_kind(tmp_path):
+    """Docker's own .dockerignore rules (the docker SDK's implementation of them) over a copy of the
+    project with strays planted in the package: only the package's modules and data reach the context."""
+    import shutil
+
+    from docker.utils.build import exclude_paths
+
+    shutil.copytree(os.path.join(PROJECT, "entrypoint"), tmp_path / "entrypoint", ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("Dockerfile", ".dockerignore", "pyproject.toml", "README.md", "requirements.lock"):
+        shutil.copy(os.path.join(PROJECT, name), tmp_path)
+    shutil.copytree(os.path.join(PROJECT, "image"), tmp_path / "image")
+    strays = ["entrypoint/credentials.yaml", "entrypoint/local.env", "entrypoint/platforms/app.py~", "entrypoint/.env",
+              "entrypoint/spec/.spec.yaml.swp", "entrypoint/spec/secrets.json", "entrypoint/spec/.#model.py", ".env"]
+    for stray in strays:
+        (tmp_path / stray).write_text("CLAUDE_API_KEY=sk-ant-stray0123456789\n")
+    with open(tmp_path / ".dockerignore") as stream:
+        patterns = [line.strip() for line in stream if line.strip() and not line.startswith("#")]
+    admitted = set(exclude_paths(str(tmp_path), patterns))
+    assert not admitted & set(strays), admitted & set(strays)
+    shipped = {"entrypoint/cli.py", "entrypoint/spec/model.py", "entrypoint/spec/spec.yaml", "entrypoint/spec/schema.json",
+               "entrypoint/py.typed", "entrypoint/deeptempo-probe", "entrypoint/platforms/k8s/custom_resources.json", "image/pip"}
+    assert shipped <= admitted, shipped - admitted
+    package = {path for path in admitted if path.startswith("entrypoint/")}
+    assert all(path.endswith(".py") or path in shipped for path in package), package - shipped
+    # Docker 20.10 enters a directory the leading `*` excludes only when an exception names it literally:
+    # every package directory has its own line (a new subpackage without one would be left out of the image).
+    package_dirs = {os.path.relpath(root, PROJECT) for root, _, files in os.walk(os.path.join(PROJECT, "entrypoint"))
+                    if any(name.endswith(".py") for name in files)}
+    assert {f"!{directory}/*.py" for directory in package_dirs} <= set(patterns)

@@ -30,6 +30,8 @@ RUN_BY = {
     "aws-steps": "tests/test_readme.py",
     "smoke": "tests/container/test_readme_blocks.py",
     "library": "tests/test_readme.py",
+    "spec-children": "tests/test_readme.py",
+    "spec-in-image": "tests/container/test_smoke.py",
 }
 # The words each of these blocks says about itself.
 NOT_HERE = {
@@ -151,3 +153,19 @@ def test_the_library_example_runs(tmp_path, clean_environment):
     from dotenv import dotenv_values
 
     assert dotenv_values(clean_environment / ".deeptempo" / ".env")["SPLUNK_PASSWORD"] == 'p"w #1'
+
+
+def test_the_children_fragment_is_a_valid_spec(tmp_path):
+    """The fragment's `children:` on the built-in entries it names (its `...` are their other fields)."""
+    import yaml
+
+    from entrypoint.spec import load_spec
+
+    fragment = yaml.safe_load("\n".join(line for line in block("spec-children").splitlines() if line.strip() != "..."))
+    document = yaml.safe_load(open(os.path.join(PROJECT, "entrypoint", "spec", "spec.yaml")))
+    by_name = {entry["name"]: entry for entry in document["entries"]}
+    for entry in fragment:
+        by_name[entry["name"]]["children"] = entry["children"]
+    spec = load_spec(write(tmp_path / "spec.yaml", yaml.safe_dump(document)))
+    assert spec.by_name["GITHUB_TOKEN"].children == ("git", "gh")
+    assert spec.by_name["POSTGRESQL_CONNECTION_STRING"].children == "all"

@@ -154,3 +154,37 @@ def test_repr_shows_no_values(monkeypatch):
     manager = get_secrets_manager()
     assert "canary" not in repr(manager)
     assert secrets_manager.get_secret("CLAUDE_API_KEY") == "sk-ant-repr-canary"
+
+
+def test_the_library_reads_the_same_sources_as_serve(tmp_path, monkeypatch):
+    """One chain: a secret serve would find in a secrets directory or through NAME_FILE, get_secret finds too."""
+    from entrypoint.secrets_manager import SecretsManager
+
+    secrets = tmp_path / "secrets"
+    secrets.mkdir(mode=0o700)
+    (secrets / "splunk_password").write_text("from-the-directory\n")
+    key_file = tmp_path / "claude.key"
+    key_file.write_text("sk-ant-fromafile0123456789\n")
+    monkeypatch.setenv("DEEPTEMPO_SECRETS_DIR", str(secrets))
+    monkeypatch.setenv("CLAUDE_API_KEY_FILE", str(key_file))
+    manager = SecretsManager()
+    assert manager.get_secret("SPLUNK_PASSWORD") == "from-the-directory"
+    assert manager.get_secret("CLAUDE_API_KEY") == "sk-ant-fromafile0123456789"
+    assert manager.get_secret("GITHUB_TOKEN", "none") == "none"
+
+
+def test_status_says_which_secrets_rotate_without_a_restart(tmp_path, monkeypatch):
+    from entrypoint.spec import builtin_spec
+    from entrypoint.status import format_status, secrets_status
+
+    secrets = tmp_path / "secrets"
+    secrets.mkdir(mode=0o700)
+    (secrets / "CLAUDE_API_KEY").write_text("sk-ant-fromafile0123456789\n")
+    monkeypatch.setenv("DEEPTEMPO_SECRETS_DIR", str(secrets))
+    monkeypatch.setenv("SPLUNK_PASSWORD", "from-the-environment")
+    report = secrets_status(builtin_spec())
+    assert report["secrets"]["CLAUDE_API_KEY"]["rotates"] is True
+    assert report["secrets"]["SPLUNK_PASSWORD"]["rotates"] is False
+    assert "PORT" in report["secrets"] and "rotates" not in report["secrets"]["PORT"]
+    text = format_status(report)
+    assert "from secrets-dir, rotates without a restart" in text and "from environment, a restart takes a new value" in text

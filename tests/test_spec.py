@@ -143,3 +143,18 @@ def test_generated_files_cannot_be_steered_by_the_spec(tmp_path, field, value, m
     with pytest.raises(SpecError) as refused:
         load_spec(spec)
     assert message in str(refused.value)
+
+
+def test_required_with_names_another_entry(tmp_path):
+    from tests.helpers import write
+
+    entry = "  - {name: DB_PASSWORD, kind: secret, service: S, description: d., rule: required_with%s}\n"
+    host = "  - {name: DB_HOST, kind: setting, service: S, description: d., rule: optional}\n"
+    spec = load_spec(write(tmp_path / "good.yaml", "version: 1\nentries:\n" + host + entry % ", when_set: DB_HOST"))
+    assert [unmet.missing for unmet in spec.unmet({"DB_HOST"})] == [("DB_PASSWORD",)]
+    assert list(spec.unmet(set())) == [] and list(spec.unmet({"DB_HOST", "DB_PASSWORD"})) == []
+    for when_set, problem in ((", when_set: NO_SUCH", "is not another entry"), (", when_set: DB_PASSWORD", "is not another entry"),
+                              ("", "when_set")):
+        with pytest.raises(SpecError) as raised:
+            load_spec(write(tmp_path / "broken.yaml", "version: 1\nentries:\n" + host + entry % when_set))
+        assert problem in " ".join(raised.value.problems)

@@ -91,7 +91,8 @@ class Smoke:
         self.with_canary: list[RunningContainer] = []
 
     def run(self, secrets_dir: str) -> list[CheckResult]:
-        self.image_user = (self.runner.ensure_image(self.options.image).get("Config") or {}).get("User")
+        self.image_config = self.runner.ensure_image(self.options.image).get("Config") or {}
+        self.image_user = self.image_config.get("User")
         self._write_canaries(secrets_dir)
         main = self._start(secrets_dir)
         if self._check_healthy("healthy", main):
@@ -101,6 +102,7 @@ class Smoke:
         self._check_refuses_without_secrets()
         self._check_refuses_keyring(secrets_dir)
         self._check_healthy("hardened", self._start(secrets_dir, **{**HARDENING, "tmpfs": self._hardened_tmpfs()}))
+        self._check_volumes()
         self._check_no_canary()
         return self.results
 
@@ -184,6 +186,25 @@ class Smoke:
         ok = code == EXIT_CONFIG and SECRETS_BACKEND_VARIABLE in running.logs()
         state = f"still running after {REFUSAL_LIMIT_SECONDS} s" if code is None else f"exit code {code}"
         return self._record("refuses-keyring", ok, f"SECRETS_BACKEND=keyring: {state} (want {EXIT_CONFIG}, naming SECRETS_BACKEND)")
+
+    def _check_volumes(self) -> bool:
+        """Every writable path is a declared VOLUME, writable by the image's user when mounted fresh: ECS
+        Fargate creates a task volume root-owned 0755 unless the image declares one there (then it takes
+        the image's owner and mode, as Docker's fresh volume here does)."""
+        declared = sorted(self.image_config.get("Volumes") or {})
+        wanted = ["/tmp", STATE_DIR, DATA_DIR, *self.options.writable]
+        undeclared = [path for path in wanted if path not in declared]
+        running = self._start(publish=False, entrypoint=["sleep", "120"], healthcheck={"test": ["NONE"]})
+        script = 'for d in "$@"; do f="$d/.deeptempo-smoke-$$"; { : > "$f" && rm -f "$f"; } 2>/dev/null || echo "$d"; done'
+        code, output = running.exec(["sh", "-c", script, "sh", *declared])
+        unwritable = output.split() if code == 0 else declared
+        problems = [f"not writable by the image's user ({self.image_user or 'root'}) when mounted fresh: {', '.join(unwritable)}"
+                    ] if unwritable else []
+        if undeclared:
+            problems.append(f"no VOLUME declared at {', '.join(undeclared)} (on Fargate a task volume there starts "
+                            "root-owned 0755): declare them after creating them owned by the service user")
+        return self._record("volumes", not problems, "; ".join(problems) or
+                            f"{len(declared)} declared volumes, each writable by the image's user when mounted fresh")
 
     def _check_no_canary(self) -> bool:
         leaks = []

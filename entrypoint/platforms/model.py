@@ -24,6 +24,9 @@ class Mount:
     backing: str  # TMPFS, VOLUME, SECRET_FILES, HOST_PATH or OTHER
     source: str | None = None  # the volume's, Secret's or host path's name
     writable: bool = True
+    # For SECRET_FILES: False when a changed secret never reaches the running container (a subPath
+    # mount, a file bind-mounted alone), with the platform's fix; None when it does or is unknown.
+    stale_on_change: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,10 @@ class Workload:
     secret_routes: dict[str, str] = field(default_factory=dict)  # spec name -> how it reaches the service
     carried_values: list[CarriedValue] = field(default_factory=list)
     resources: Resources | None = None
+    # Secrets that reach the environment are fixed for a container's life: what makes the platform roll
+    # the containers when they change (a generated name, a checksum annotation); "" when nothing does,
+    # None when the platform always starts anew for a change or cannot say.
+    rollout_trigger: str | None = None
     home: str | None = None  # the service user's home: its ~/.deeptempo must be writable
     data_dir: str | None = None  # the backend's JSON storage, when the platform runs the image's layout
 

@@ -8,10 +8,10 @@ from typing import NamedTuple
 
 from entrypoint.constants import FILE_SUFFIX, STATE_DIR_NAME
 from entrypoint.findings import ERROR, WARNING, Finding
-from entrypoint.platforms.model import HOST_PATH, Workload
+from entrypoint.platforms.model import HOST_PATH, SECRET_FILES, Workload
 from entrypoint.platforms.spec_view import SpecView
 from entrypoint.redaction import remember
-from entrypoint.spec.model import ALL_OR_NONE, ONE_OF, REQUIRED, Spec, Unmet
+from entrypoint.spec.model import ALL_OR_NONE, ONE_OF, REQUIRED, REQUIRED_WITH, Spec, Unmet
 from entrypoint.validation import value_findings
 
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
@@ -38,7 +38,9 @@ def finding(workload: Workload, rule: str, message: str, *, level: str = ERROR, 
 def secret_reachable(workload: Workload, spec: Spec) -> Iterator[Finding]:
     """Every required secret reaches the service, a one_of group by at least one member, an all_or_none
     group by all of its members or none."""
-    for unmet in spec.unmet(workload.secret_routes):
+    # A setting the manifest sets counts as present too: it may require a secret (required_with).
+    present = {*workload.secret_routes, *(entry.name for entry in workload.environment if entry.literal or entry.reference)}
+    for unmet in spec.unmet(present):
         yield finding(workload, "secret-reachable", _unmet_message(unmet), secret=unmet.missing[0])
 
 
@@ -47,6 +49,8 @@ def _unmet_message(unmet: Unmet) -> str:
         return f"the required {unmet.names[0]} reaches the service by no env-file, environment reference or secret"
     if unmet.kind == ONE_OF:
         return f"none of {', '.join(unmet.names)} reaches the service; one of them is required"
+    if unmet.kind == REQUIRED_WITH:
+        return f"{unmet.group} reaches the service, so {unmet.names[0]} is required, and it reaches it by no route"
     assert unmet.kind == ALL_OR_NONE
     return (f"{', '.join(unmet.present)} reaches the service but {', '.join(unmet.missing)} does not; the {unmet.group} "
             "group needs all of them or none")
@@ -210,6 +214,27 @@ def resources(workload: Workload, spec: Spec) -> Iterator[Finding]:
         yield finding(workload, "resources", f"sets no {', '.join(missing)}")
 
 
+def rotation(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    """Warnings only: a rotated secret that would not reach the running service."""
+    stale: dict[str, list[str]] = {}
+    for mount in workload.mounts:
+        if mount.backing == SECRET_FILES and mount.stale_on_change:
+            stale.setdefault(mount.stale_on_change, []).append(mount.path)
+    for why, paths in stale.items():
+        yield finding(workload, "rotation", f"{', '.join(paths)}: {why}", level=WARNING)
+    by_environment = sorted(name for name, route in workload.secret_routes.items() if not _file_route(route))
+    if workload.rollout_trigger == "" and by_environment:
+        yield finding(workload, "rotation", f"{', '.join(by_environment)} reach the environment, which a running container "
+                      "never sees change, and nothing rolls the pods when the Secret changes: generate it (a "
+                      "secretGenerator's name hash), annotate the pod template (checksum/secret, a Reloader annotation), "
+                      "or mount it as files (components/secret-files), which are followed without a restart",
+                      level=WARNING)
+
+
+def _file_route(route: str) -> bool:
+    return route.endswith(FILE_SUFFIX) or route.startswith("files of ")
+
+
 RULES = (
     Rule("secret-reachable", secret_reachable, "every required secret reaches the service (one_of, all_or_none)"),
     Rule("no-literal-secret", no_literal_secret, "no secret written in the manifest, by name or by format"),
@@ -229,6 +254,7 @@ RULES = (
     Rule("service-port", service_port, "the spec's port among the container's ports"),
     Rule("loopback-only", loopback_only, "ports published on loopback only"),
     Rule("resources", resources, "CPU and memory limits (and requests where the platform has them)"),
+    Rule("rotation", rotation, "a changed secret reaches the running service, or a rollout (warnings)"),
 )
 RULE_IDS = tuple(rule.id for rule in RULES)
 

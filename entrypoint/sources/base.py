@@ -27,6 +27,10 @@ class SecretSource(ABC):
         """Problems of this source as a whole, for the spec's `names` (conflicts, stray files)."""
         return []
 
+    def path_of(self, name: str) -> str | None:
+        """The file that holds `name`'s value here, when this source reads files; else None."""
+        return None
+
     def why_missing(self, name: str) -> str | None:
         """When `name` is not set here although it seems meant to be (an empty file), why; else None."""
         return None

@@ -1,4 +1,4 @@
-"""The ordered source lists (the precedence) of the two ways secrets are read."""
+"""The ordered list of sources (the precedence) that the library and every command read."""
 
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from entrypoint.constants import (
     DEFAULT_SECRETS_DIR,
     ENABLE_KEYRING_VARIABLE,
     ENV_FILE_VARIABLE,
+    HANDOFF_VARIABLE,
     SECRETS_DIR_VARIABLE,
     STATE_DIR_NAME,
 )
@@ -41,13 +42,20 @@ def keyring_enabled(environ: MutableMapping[str, str]) -> bool:
 
 
 def deployment_sources(environ: MutableMapping[str, str], env_file: str | None = None,
-                       options: SecretSource | None = None, with_keyring: bool = True) -> list[SecretSource]:
+                       options: SecretSource | None = None, with_keyring: bool = True,
+                       keyring: bool | None = None, env_file_optional: bool = False) -> list[SecretSource]:
     """What check, status, serve and exec read, highest precedence first: command-line options (serve's
     settings), environment, NAME_FILE, secrets directory, systemd credentials, the mounted env-file,
     and the OS keyring when ENABLE_KEYRING is true (serve then refuses to start unless
-    DEEPTEMPO_ALLOW_PERSISTENT_BACKEND)."""
+    DEEPTEMPO_ALLOW_PERSISTENT_BACKEND). `keyring`, when given, decides instead of ENABLE_KEYRING (the
+    library's enable_keyring argument)."""
     sources: list[SecretSource] = [options] if options else []
-    sources += [EnvironmentSource(environ), FileIndirectionSource(environ)]
+    sources += [EnvironmentSource(environ)]
+    if environ.get(HANDOFF_VARIABLE):  # a process of the served app's own, started without the secrets
+        from entrypoint.sources.handoff import HandoffSource
+
+        sources.append(HandoffSource(environ))
+    sources.append(FileIndirectionSource(environ))
     if environ.get(SECRETS_DIR_VARIABLE):
         sources.append(SecretsDirectorySource(environ[SECRETS_DIR_VARIABLE], explicit=True))
     elif os.path.isdir(DEFAULT_SECRETS_DIR):
@@ -55,21 +63,11 @@ def deployment_sources(environ: MutableMapping[str, str], env_file: str | None =
     if environ.get(CREDENTIALS_DIRECTORY_VARIABLE):
         sources.append(CredentialsDirectorySource(environ[CREDENTIALS_DIRECTORY_VARIABLE]))
     explicit_env_file = env_file or environ.get(ENV_FILE_VARIABLE)
-    sources.append(EnvFileSource(explicit_env_file or default_dotenv_path(), explicit=bool(explicit_env_file)))
+    sources.append(EnvFileSource(explicit_env_file or default_dotenv_path(),
+                                 explicit=bool(explicit_env_file) and not env_file_optional))
     # A value that is no boolean adds no keyring here; validation reports it with every other finding.
-    if with_keyring and (environ.get(ENABLE_KEYRING_VARIABLE) or "").strip().lower() in TRUE_WORDS:
-        from entrypoint.sources.keyring import KeyringSource  # only when asked for: most starts never are
-
-        sources.append(KeyringSource())
-    return sources
-
-
-def guide_sources(environ: MutableMapping[str, str], dotenv_path: str | None = None,
-                  with_keyring: bool = False) -> list[SecretSource]:
-    """The user guide's read order: environment, the .env file, then the keyring when enabled."""
-    path = dotenv_path or environ.get(ENV_FILE_VARIABLE) or default_dotenv_path()
-    sources: list[SecretSource] = [EnvironmentSource(environ), EnvFileSource(path, explicit=False, check_permissions=False)]
-    if with_keyring:
+    wanted = (environ.get(ENABLE_KEYRING_VARIABLE) or "").strip().lower() in TRUE_WORDS if keyring is None else keyring
+    if with_keyring and wanted:
         from entrypoint.sources.keyring import KeyringSource  # only when asked for: most starts never are
 
         sources.append(KeyringSource())

@@ -10,6 +10,10 @@ from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.sources.base import SecretSource, did_you_mean
 from entrypoint.textfile import read_text, strip_one_newline
 
+_NOT_IN_GENERATION = object()
+GENERATION_ATTEMPTS = 5
+MAX_ENTRIES = 1024  # a secrets directory is read whole only as a Kubernetes volume: bounded all the same
+
 
 class SecretsDirectorySource(SecretSource):
     """One file per secret, named after it: Docker/Compose secrets under /run/secrets, a Kubernetes
@@ -21,6 +25,11 @@ class SecretsDirectorySource(SecretSource):
     def __init__(self, path: str | os.PathLike[str], explicit: bool = True) -> None:
         self.path = os.fspath(path)
         self.explicit = explicit
+        # Each file is read once per run, from one `..data` generation of a Kubernetes volume: a start
+        # during the kubelet's swap sees one consistent set of files, and a name read twice (under its
+        # alias, by a check) has one value.
+        self._read: dict[str, object] = {}
+        self._generation: dict[str, object] | None = None
 
     def lookup(self, name: str) -> str | None:
         for candidate in dict.fromkeys((name, name.lower())):
@@ -28,8 +37,52 @@ class SecretsDirectorySource(SecretSource):
             if os.path.islink(file_path) and not os.path.exists(file_path):
                 raise SecretFileError(f"secret file {file_path}: is a symbolic link to nothing")
             if os.path.lexists(file_path):
-                what = "secret file"
-                return strip_one_newline(read_text(file_path, error=SecretFileError, what=what)) or None
+                if candidate not in self._read:
+                    found = self._generation_value(candidate)
+                    if found is _NOT_IN_GENERATION:
+                        found = strip_one_newline(read_text(file_path, error=SecretFileError, what="secret file")) or None
+                    self._read[candidate] = found
+                value = self._read[candidate]
+                if isinstance(value, SecretFileError):
+                    raise value
+                return value if isinstance(value, str) else None
+        return None
+
+    def _generation_value(self, candidate: str) -> object:
+        """`candidate`'s value in the volume's `..data` generation, all of whose files are read at the
+        first lookup (so one run never mixes two generations), or _NOT_IN_GENERATION."""
+        if self._generation is None:
+            self._generation = self._read_generation()
+        return self._generation.get(candidate, _NOT_IN_GENERATION)
+
+    def _read_generation(self) -> dict[str, object]:
+        link = os.path.join(self.path, "..data")
+        for _ in range(GENERATION_ATTEMPTS):
+            try:
+                target = os.readlink(link)
+                names = os.listdir(os.path.join(self.path, target))[:MAX_ENTRIES]
+            except OSError:
+                if not os.path.islink(link):
+                    return {}  # no Kubernetes volume: each file is read on its own
+                continue  # swapped between the two calls: the next attempt sees the new generation
+            values: dict[str, object] = {}
+            for entry in names:
+                path = os.path.join(self.path, target, entry)
+                if entry.startswith(".") or not os.path.isfile(path):
+                    continue
+                try:
+                    values[entry] = strip_one_newline(read_text(path, error=SecretFileError, what="secret file")) or None
+                except SecretFileError as exc:
+                    values[entry] = exc
+            if os.path.isdir(os.path.join(self.path, target)) and os.readlink(link) == target:
+                return values  # the generation stayed whole while it was read
+        return {}
+
+    def path_of(self, name: str) -> str | None:
+        for candidate in dict.fromkeys((name, name.lower())):
+            file_path = os.path.join(self.path, candidate)
+            if os.path.lexists(file_path):
+                return file_path
         return None
 
     def findings(self, names: Sequence[str]) -> list[Finding]:

@@ -37,6 +37,9 @@ class FileIndirectionSource(SecretSource):
             raise found
         return found or None
 
+    def path_of(self, name: str) -> str | None:
+        return self.environ.get(name + FILE_SUFFIX) or None
+
     def findings(self, names: Sequence[str]) -> list[Finding]:
         found = []
         for name in names:

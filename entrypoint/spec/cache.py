@@ -109,3 +109,16 @@ def _remove_stale_temporaries(directory: str, older_than: float = 60) -> None:
         path = os.path.join(directory, name)
         if name.endswith(".tmp") and time.time() - os.lstat(path).st_mtime > older_than:
             os.unlink(path)
+
+
+def cached_path(path: str | os.PathLike[str]) -> str | None:
+    """Where the checked result of the spec at `path` is kept (None: the built-in spec, or no cache)."""
+    from entrypoint.spec.model import BUILTIN_ORIGIN
+
+    if os.fspath(path) == BUILTIN_ORIGIN:
+        return None
+    directory = _private_cache_directory()
+    if directory is None:
+        return None
+    cached = os.path.join(directory, f"spec-{_key(read_text(path, error=SpecError, what='spec'))}.json")
+    return cached if os.path.isfile(cached) else None

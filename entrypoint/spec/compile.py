@@ -87,6 +87,10 @@ def consistency_problems(data: Any) -> list[str]:
             reason = value_problem(Entry(entry), entry["default"])
             if reason:
                 problems.append(f"{where}.default: {reason}")
+    names = {entry["name"] for entry in data["entries"]}
+    for index, entry in enumerate(data["entries"]):
+        if "when_set" in entry and (entry["when_set"] not in names or entry["when_set"] == entry["name"]):
+            problems.append(f"entries[{index}].when_set: {entry['when_set']} is not another entry of the spec")
     return problems
 
 

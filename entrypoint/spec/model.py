@@ -62,11 +62,12 @@ REQUIRED = "required"
 OPTIONAL = "optional"
 ONE_OF = "one_of"
 ALL_OR_NONE = "all_or_none"
+REQUIRED_WITH = "required_with"  # required when the entry named by `when_set` is set
 
 
 class Entry:
     __slots__ = ("name", "kind", "service", "description", "rule", "group", "aliases", "pattern",
-                 "format", "choices", "default", "placeholders")
+                 "format", "choices", "default", "placeholders", "children", "when_set")
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.name: str = data["name"]
@@ -81,6 +82,10 @@ class Entry:
         self.choices: tuple[str, ...] = tuple(data.get("choices", ()))
         self.default: str | None = data.get("default")
         self.placeholders: tuple[str, ...] = tuple(data.get("placeholders", ()))
+        self.when_set: str | None = data.get("when_set")  # required_with: the entry whose presence requires this one
+        # The app's child processes that receive this secret: "all", program names, or none (the default).
+        children = data.get("children", ())
+        self.children: str | tuple[str, ...] = children if children == "all" else tuple(children)
 
     @property
     def is_secret(self) -> bool:
@@ -140,10 +145,13 @@ class Spec:
 
     def unmet(self, present: Collection[str]) -> Iterator[Unmet]:
         """Every rule that `present` (the names that are set, or that reach a container) breaks: a
-        required entry absent, a one_of group with no member, an all_or_none group with some."""
+        required entry absent (or a required_with one while its `when_set` entry is present; `group` then
+        names that entry), a one_of group with no member, an all_or_none group with some."""
         for entry in self.entries:
             if entry.rule == REQUIRED and entry.name not in present:
                 yield Unmet(REQUIRED, None, (entry.name,), (entry.name,))
+            elif entry.rule == REQUIRED_WITH and entry.when_set in present and entry.name not in present:
+                yield Unmet(REQUIRED_WITH, entry.when_set, (entry.name,), (entry.name,))
         for group, members in self.groups.items():
             names = tuple(member.name for member in members)
             missing = tuple(name for name in names if name not in present)

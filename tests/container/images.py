@@ -11,7 +11,8 @@ IMAGE = os.environ.get("DEEPTEMPO_TEST_IMAGE") or f"deeptempo-ai-soc:{RUN}"
 BUILD_CANARY = "sk-ant-BUILDCONTEXTCANARY0123456789"
 # Where a careless build context would carry secrets.
 PLANTED_SECRETS = [".env", ".env.production", "entrypoint/.env", "entrypoint/spec/.env.local", "secrets/claude_api_key",
-                   "deploy.secret"]
+                   "deploy.secret", "entrypoint/credentials.yaml", "entrypoint/local.env", "entrypoint/platforms/app.py~",
+                   "entrypoint/spec/.spec.yaml.swp", "entrypoint/spec/secrets.json"]
 VALID = {"CLAUDE_API_KEY": "sk-ant-smoketest0123456789"}
 HARDENED = {"read_only": True, "tmpfs": {"/tmp": "rw,noexec,nosuid,size=16m"}, "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges"]}
@@ -56,8 +57,11 @@ def builder_stages(output):
 def build_from_kit(directory, tag, dockerfile, files=None):
     """An image built FROM the kit's, as a user builds theirs: a Dockerfile and files in `directory`."""
     for name, text in {"Dockerfile": dockerfile, **(files or {})}.items():
-        (directory / name).write_text(text)
+        if isinstance(text, bytes):
+            (directory / name).write_bytes(text)
+        else:
+            (directory / name).write_text(text)
     result = subprocess.run(["docker", "build", "--force-rm", "--label", TEST_LABEL, "-q", "-t", tag, str(directory)], capture_output=True, text=True,
                             env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=600)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return tag

@@ -87,4 +87,4 @@ def test_the_engine_going_away_mid_smoke_is_a_clear_error_naming_what_is_left(im
         assert sorted(named) == sorted(left)  # exactly what is left, so an operator can remove it
     finally:
         if left:
-            subprocess.run(["docker", "rm", "-f", *left], capture_output=True)
+            subprocess.run(["docker", "rm", "-f", "-v", *left], capture_output=True)

@@ -108,3 +108,20 @@ def test_a_containers_log_tail_is_masked(image, tmp_path, stored_secrets):
         for secret in SECRETS.values():
             assert secret not in output and base64.b64encode(secret.encode()).decode() not in output
     assert leftovers() == []
+
+
+def test_verify_ecs_with_the_image_checks_its_volumes(image):
+    """The task's writable mounts sit on VOLUMEs the kit's image declares; an image declaring none (its
+    Debian base) fails with one finding per mount."""
+    import os
+
+    from tests.helpers import PROJECT
+
+    task = os.path.join(PROJECT, "ecs", "task-definition.json")
+    result = subprocess.run([*DEPLOY, "verify", "ecs", task, "--image", image, "--json"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    base = os.environ.get("BASE_IMAGE", "python:3.12-slim")
+    result = subprocess.run([*DEPLOY, "verify", "ecs", task, "--image", base, "--json"], capture_output=True, text=True)
+    findings = [f for f in json.loads(result.stdout)["findings"] if f["rule"] == "image-volumes"]
+    assert result.returncode == 78 and len(findings) == 3, result.stdout
+    assert {f["message"].split(":")[0] for f in findings} == {"/tmp", "/home/deeptempo/.deeptempo", "/srv/deeptempo/data"}

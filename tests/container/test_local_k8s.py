@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -65,3 +66,53 @@ def test_the_helm_charts_pod_turns_ready(image, route):
     assert result.returncode == 0 and json.loads(result.stdout)["ready"] is True, result.stdout + result.stderr
     assert CANARY_CLAUDE not in result.stdout + result.stderr
     assert leftovers() == []
+
+
+def test_a_secret_volume_swapped_100_times_under_load_is_served_each_time(image, tree, tmp_path, runner):
+    """The kubelet's `..data` swap (the kit's SecretVolume.update) under the running image, through the
+    dev overlay with the secret-files component, while a client requests the health path without pause:
+    every request is answered, and the served process takes each new key (its revision counts them)."""
+    import threading
+    import urllib.request
+
+    from entrypoint.platforms.k8s.local import PodRun, pod_templates, render_overlay
+
+    env_file = write(tmp_path / "ci.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\nSPLUNK_PASSWORD={CANARY_PASSWORD}\n")
+    documents, stand_in, _ = render_overlay(str(tree / "dev-files"), str(env_file))
+    pod = PodRun(next(t for t in pod_templates(documents) if t.container), documents, stand_in)
+    try:
+        running = runner.start(pod.container_spec(image))
+        running.wait_healthy(60, "/api/health", 6987)
+        base = f"http://127.0.0.1:{running.host_port(6987)}"
+        answered, failed, stop = [0], [], threading.Event()
+
+        def load():
+            while not stop.is_set():
+                try:
+                    with urllib.request.urlopen(f"{base}/api/health", timeout=5) as response:
+                        answered[0] += response.status == 200
+                except OSError as exc:
+                    failed.append(repr(exc))
+
+        def revision():
+            status = json.loads(urllib.request.urlopen(f"{base}/api/secrets/status", timeout=5).read())
+            return status["secrets"]["CLAUDE_API_KEY"]["revision"]
+
+        client = threading.Thread(target=load)
+        client.start()
+        try:
+            (volume,) = pod.cleanup
+            for turn in range(100):
+                key = f"sk-ant-ROTATION{turn:03d}x0123456789"
+                volume.update({"CLAUDE_API_KEY": key, "SPLUNK_PASSWORD": CANARY_PASSWORD})
+                deadline = time.monotonic() + 5
+                while revision() != turn + 2:
+                    assert time.monotonic() < deadline, f"swap {turn}: still revision {revision()}"
+                    time.sleep(0.05)
+        finally:
+            stop.set()
+            client.join()
+        assert failed == [] and answered[0] > 100
+        assert "ROTATION" not in running.logs() and CANARY_CLAUDE not in running.logs()
+    finally:
+        pod.remove_volumes()

@@ -100,7 +100,7 @@ def test_the_docker_block_runs_as_written(image, workdir):
         assert checked.returncode == 78 and "CLAUDE_API_KEY: is not set" in checked.stdout + checked.stderr, checked
     finally:
         if names:
-            subprocess.run(["docker", "rm", "-f", *names], capture_output=True)
+            subprocess.run(["docker", "rm", "-f", "-v", *names], capture_output=True)
         subprocess.run(["docker", "rmi", tag], capture_output=True)
 
 

@@ -3,12 +3,15 @@ FROM it with the user's own app, and on a control image whose entrypoint was rep
 (which must fail, naming the checks it breaks). Every run must leave no container behind."""
 
 import json
+import os
 import subprocess
+import sys
 
 import pytest
 
 from tests.container.images import build_from_kit
-from tests.helpers import DEPLOY, RUN, RUN_FILTER
+from tests.helpers import DEPLOY, PROJECT, RUN, RUN_FILTER
+from tests.readme import block
 
 USER_APP = '''\
 from starlette.applications import Starlette
@@ -53,7 +56,7 @@ def test_smoke_passes_on_the_kits_image(image):
     assert code == 0, json.dumps(report, indent=2) + stderr
     assert [check["name"] for check in report["checks"]] == [
         "healthy", "non-root", "reaps-zombies", "stops-cleanly", "refuses-missing-secrets", "refuses-keyring", "hardened",
-        "no-leak"]
+        "volumes", "no-leak"]
     assert smoke_containers() == []
 
 
@@ -78,7 +81,60 @@ def test_smoke_fails_naming_the_checks_on_an_image_whose_entrypoint_is_bare_uvic
     assert smoke_containers() == []
 
 
+def test_a_writable_path_the_image_declares_no_volume_for_fails_the_volumes_check(image):
+    code, report, _ = smoke(image, "--writable", "/srv/deeptempo/extra")
+    checks = {check["name"]: check for check in report["checks"]}
+    assert code == 1 and checks["volumes"]["ok"] is False and checks["hardened"]["ok"] is True
+    assert "no VOLUME declared at /srv/deeptempo/extra" in checks["volumes"]["detail"]
+    assert [name for name, check in checks.items() if not check["ok"]] == ["volumes"]
+
+
 def test_smoke_of_an_image_that_does_not_exist_is_a_configuration_error(docker_engine):
     result = subprocess.run([*DEPLOY, "smoke", "deeptempo-no-such-image:0"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 78
     assert "deeptempo-no-such-image:0: not found" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_spec_compiled_in_the_image_build_loads_without_parsing_in_a_read_only_container(image, derived_images, runner):
+    """`RUN deeptempo-entrypoint compile-spec --spec F` in a user's build keeps the checked spec in the
+    image's cache: a read-only container then loads it as JSON, with neither YAML nor JSON Schema imported."""
+    from entrypoint.platforms.runner import ContainerSpec
+
+    spec_text = open(os.path.join(PROJECT, "entrypoint", "spec", "spec.yaml")).read()
+    dockerfile = block("spec-in-image").replace("FROM deeptempo-ai-soc:0.1.0", f"FROM {image}")  # this run's image
+    tag = derived_images("compiled-spec", dockerfile, {"spec.yaml": spec_text})
+    probe = ("import sys; from entrypoint.spec import load_spec; spec = load_spec(); "
+             "print(len(spec.entries), 'yaml' in sys.modules, 'jsonschema' in sys.modules)")
+    running = runner.start(ContainerSpec(tag, read_only=True, tmpfs={"/tmp": ""}, publish=(), healthcheck={"test": ["NONE"]},
+                                         entrypoint=["sleep", "60"]))
+    code, output = running.exec(["/opt/venv/bin/python", "-c", probe])
+    assert code == 0 and output.split() == [str(spec_text.count("  - name: ")), "False", "False"], output
+
+
+@pytest.fixture(scope="module")
+def six_wheel(tmp_path_factory):
+    """six's wheel, fetched once from the package index the host uses (the image has no index of its own)."""
+    directory = tmp_path_factory.mktemp("wheels")
+    result = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", "-d", str(directory),
+                             "six==1.17.0"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+    (wheel,) = directory.iterdir()
+    return wheel
+
+
+def test_pip_install_works_in_an_image_built_from_the_kit(image, derived_images, runner, six_wheel):
+    """The runtime has no pip; `pip` brings it back from the interpreter's bundled wheel, offline, as
+    root (the venv is root's); as the service user it fails with the one line naming the fix."""
+    from entrypoint.platforms.runner import ContainerSpec
+
+    wheel = six_wheel.read_bytes()
+    dockerfile = (f"FROM {image}\nUSER root\nCOPY {six_wheel.name} /wheels/\n"
+                  "RUN pip install --no-cache-dir --no-index --find-links /wheels six\nUSER 10001:10001\n")
+    directory_files = {six_wheel.name: wheel}
+    tag = derived_images("with-six", dockerfile, directory_files)
+    running = runner.start(ContainerSpec(tag, publish=(), healthcheck={"test": ["NONE"]}, entrypoint=["sleep", "60"]))
+    code, output = running.exec(["python", "-c", "import six; print(six.__version__)"])
+    assert code == 0 and output.strip() == "1.17.0", output
+    with pytest.raises(AssertionError) as refused:
+        derived_images("six-as-the-service-user", f"FROM {image}\nRUN pip install six\n")
+    assert "pip: /opt/venv belongs to root: put USER root before this RUN (and USER 10001:10001 after it)" in str(refused.value)

@@ -269,7 +269,7 @@ def test_each_mutation_is_reported_under_its_rule_id(platform: Platform, mutatio
 def test_every_shared_rule_is_proven_by_a_mutation_or_a_test_of_its_own() -> None:
     proven = {rule for rule, _ in MUTATIONS.values()}
     own_tests = {"secret-value", "tmp-writable", "writable-state", "cap-drop-all", "no-privilege-escalation", "init",
-                 "service-port", "resources"}
+                 "service-port", "resources", "rotation"}  # rotation: tests/platforms/test_rotation_rule.py
     assert set(RULE_IDS) == proven | own_tests
 
 

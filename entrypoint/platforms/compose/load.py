@@ -71,7 +71,11 @@ def _mounts(run: Document) -> list[Mount]:
     mounts = [Mount(volume.get("target", ""), backings.get(volume.get("type", ""), OTHER), volume.get("source"),
                     not volume.get("read_only")) for volume in run.get("volumes") or []]
     mounts += [Mount(str(item).split(":")[0], TMPFS) for item in run.get("tmpfs") or []]
-    mounts += [Mount(_secret_target(secret), SECRET_FILES, secret.get("source"), writable=False)
+    # Outside Swarm, Compose bind-mounts each secret's file by itself: an editor's replacement (a new file
+    # renamed over the old) never reaches the container, which keeps the old inode.
+    stale = ("bind-mounted as a single file, so a replaced file never reaches the running container: "
+             "`docker compose up -d --force-recreate` after changing it, or bind-mount the secrets directory")
+    mounts += [Mount(_secret_target(secret), SECRET_FILES, secret.get("source"), writable=False, stale_on_change=stale)
                for secret in run.get("secrets") or []]
     return mounts
 

@@ -19,13 +19,19 @@ def render(spec: Spec, account: str, region: str, image: str | None, layout: str
     return render_files(spec, options)
 
 
-def verify(spec: Spec, task_definition: str, policy_path: str | None) -> Verdict:
+def verify(spec: Spec, task_definition: str, policy_path: str | None, image: str | None = None) -> Verdict:
     from entrypoint.platforms.ecs.load import task_definition_input
-    from entrypoint.platforms.ecs.verify import load_json, verify_ecs
+    from entrypoint.platforms.ecs.verify import image_volume_findings, load_json, verify_ecs
 
     document = task_definition_input(load_json(task_definition, stdin_text_if(task_definition == "-")))
     policy = load_json(policy_path, what="policy") if policy_path else None
     findings, sources = verify_ecs(document, spec, policy)
+    if image:
+        from entrypoint.platforms.runner import DockerRunner
+
+        with DockerRunner("verify-ecs") as runner:  # only to read the image's configuration
+            volumes = (runner.ensure_image(image).get("Config") or {}).get("Volumes") or {}
+        findings += image_volume_findings(document, image, set(volumes))
     return Verdict(f"verify ecs {task_definition}", findings, sources)
 
 
@@ -78,6 +84,8 @@ PLATFORM = Platform(
                     click.Argument(["task_definition"]),
                     click.Option(["--policy", "policy_path"], type=click.Path(dir_okay=False), default=None,
                                  help="The execution role's policy: it must cover every valueFrom and nothing more."),
+                    click.Option(["--image"], default=None,
+                                 help="A local image the task runs: its declared VOLUMEs must cover the writable mounts."),
                 )),
     local=Verb("Run TASK_DEFINITION's DeepTempo container as ECS would, with its secrets; exit 0 once healthy.", local,
                LOCAL_PARAMS),

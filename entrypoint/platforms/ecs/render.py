@@ -24,8 +24,8 @@ ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.
 
 
 def health_command(spec: Spec) -> list[str]:
-    return ["CMD", "python", "-c", "import urllib.request; urllib.request.urlopen("
-            f"'http://127.0.0.1:{spec.port}{spec.health_path}', timeout=3)"]
+    """The image's probe (bash's /dev/tcp, no interpreter start) on the spec's port and health path."""
+    return ["CMD", "deeptempo-probe", f"http://127.0.0.1:{spec.port}{spec.health_path}"]
 
 
 @dataclass
@@ -105,7 +105,7 @@ def render_task_definition(spec: Spec, options: EcsOptions) -> dict[str, Any]:
             "stopTimeout": 30,
             "environment": [{"name": name, "value": value} for name, value in sorted(environment.items())],
             "secrets": [{"name": entry.name, "valueFrom": value_from(options, entry.name)} for entry in chosen],
-            "healthCheck": {"command": health_command(spec), "interval": 10, "timeout": 5, "retries": 3, "startPeriod": 30},
+            "healthCheck": {"command": health_command(spec), "interval": 5, "timeout": 5, "retries": 3, "startPeriod": 30},
             "logConfiguration": {"logDriver": "awslogs", "options": {
                 "awslogs-group": options.log_group, "awslogs-region": options.region, "awslogs-stream-prefix": "deeptempo"}},
         }],

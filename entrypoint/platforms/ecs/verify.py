@@ -226,3 +226,21 @@ def _covers(pattern: str, resource: str) -> bool:
     """An IAM resource pattern covers a (partial) secret ARN: exactly, or with Secrets Manager's
     six-character suffix (NAME-??????), or by its own wildcards."""
     return any(fnmatch.fnmatchcase(candidate, pattern) for candidate in (resource, resource + "-AbCdEf"))
+
+
+def image_volume_findings(task_definition: Document, image: str, declared: set[str]) -> list[Finding]:
+    """Each writable task volume mounted in the main container sits on a VOLUME the image declares:
+    Fargate creates a task volume root-owned 0755 unless the image declares one at that path (then it
+    takes the image's owner and mode), so elsewhere uid 10001 cannot write it."""
+    container = main_container(task_definition)
+    if container is None:
+        return []
+    found = []
+    for mount in container.get("mountPoints") or []:
+        path = str(mount.get("containerPath", ""))
+        if not mount.get("readOnly") and path and path.rstrip("/") not in {volume.rstrip("/") for volume in declared}:
+            found.append(Finding(None, ERROR, f"{path}: a writable task volume where image {image} declares no VOLUME: on "
+                                              "Fargate it starts root-owned 0755, not writable by the service user; declare "
+                                              f"VOLUME {path} in the image after making it the user's", "image-volumes",
+                                 Where(object=f"container {container.get('name')}")))
+    return found

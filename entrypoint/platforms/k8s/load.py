@@ -4,6 +4,7 @@ parses them), its DeepTempo container as a Workload. A pure function of the docu
 import base64
 import binascii
 import os
+import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -110,6 +111,7 @@ def load(documents: Sequence[Document], spec: Spec, *, carried: bool = True) -> 
             continue
         workload = _workload(template, template.container)
         findings += _secret_routes(workload, view, template, secrets)
+        workload.rollout_trigger = _rollout_trigger(template, secrets)
         if carried:
             workload.carried_values += _carried(workload, secrets)
         workloads.append(workload)
@@ -149,12 +151,38 @@ def _mounts(pod_spec: Document, container: Document) -> list[Mount]:
         elif "persistentVolumeClaim" in volume or "ephemeral" in volume:
             mounts.append(Mount(path, VOLUME, mount.get("name"), writable))
         elif "secret" in volume:
-            mounts.append(Mount(path, SECRET_FILES, (volume["secret"] or {}).get("secretName"), writable=False))
+            stale = ("a subPath mount, which the kubelet never updates: a changed Secret reaches the pod only when "
+                     "it restarts; mount the volume as a directory instead") if mount.get("subPath") else None
+            mounts.append(Mount(path, SECRET_FILES, (volume["secret"] or {}).get("secretName"), writable=False,
+                                stale_on_change=stale))
         elif "hostPath" in volume:
             mounts.append(Mount(path, HOST_PATH, (volume["hostPath"] or {}).get("path"), writable))
         else:
             mounts.append(Mount(path, OTHER, mount.get("name"), writable=False))
     return mounts
+
+
+# What rolls a workload's pods when its Secret changes: a pod template annotation that tools or charts
+# bump (Helm's checksum/secret, the kit's revision), or a controller that watches the Secret (Reloader).
+ROLLOUT_ANNOTATIONS = ("checksum/", "deeptempo.io/secrets-revision", "reloader.stakater.com/", "secret.reloader.stakater.com/")
+GENERATED_NAME = re.compile(r"-[bcdfghkmt2-9]{10}$")  # Kustomize's hash suffix (secretGenerator)
+
+
+def _rollout_trigger(template: PodTemplate, secrets: SecretKeys) -> str:
+    """How the pods roll when a Secret in their environment changes; "" when nothing makes them."""
+    pod_metadata = ((template.document.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    annotations = [*((template.document.get("metadata") or {}).get("annotations") or {}), *(pod_metadata.get("annotations") or {})]
+    annotated = [key for key in annotations if key.startswith(ROLLOUT_ANNOTATIONS)]
+    if annotated:
+        return f"annotation {annotated[0]}"
+    generated = [name for name in _environment_secret_names(template.container or {}) if GENERATED_NAME.search(name)]
+    return f"generated name {generated[0]}" if generated else ""
+
+
+def _environment_secret_names(container: Document) -> list[str]:
+    names = [(source.get("secretRef") or {}).get("name") for source in container.get("envFrom") or []]
+    names += [((variable.get("valueFrom") or {}).get("secretKeyRef") or {}).get("name") for variable in container.get("env") or []]
+    return [name for name in names if name]
 
 
 def _probes(container: Document) -> Iterator[HealthProbe]:

@@ -153,29 +153,48 @@ class SecretVolume:
             raise
 
     def _lay_out(self, files: dict[str, str], default_mode: int, fs_group: int | None, user: int | None) -> None:
-        owned = os.geteuid() == 0 and user is not None
+        self._owned = os.geteuid() == 0 and user is not None
+        self._user, self._fs_group = user, fs_group
+        self._mode = (default_mode | (0o440 if fs_group is not None else 0)) & 0o777
         # Without root (or a known user) the container's uid cannot be given the directory: it must
         # then be traversable by others, as a kubelet's is inside its node.
-        directory_mode = (0o750 if fs_group is not None else 0o700) if owned else 0o755
-        stamp = time.strftime("..%Y_%m_%d_%H_%M_%S.000000000", time.gmtime())
+        self._directory_mode = (0o750 if fs_group is not None else 0o700) if self._owned else 0o755
+        stamp = self._write_payload(files)
+        os.symlink(stamp, os.path.join(self.directory, "..data"))
+        for path in {path.split("/")[0] for path in files}:
+            os.symlink(os.path.join("..data", path), os.path.join(self.directory, path))
+        self._own(self.directory, self._owned, user, fs_group)
+        os.chmod(self.directory, self._directory_mode)
+
+    def _write_payload(self, files: Mapping[str, str]) -> str:
+        """A new `..<timestamp>` directory holding every file, owned and moded as the kubelet's."""
+        stamp = time.strftime("..%Y_%m_%d_%H_%M_%S.", time.gmtime()) + f"{time.time_ns() % 1_000_000_000:09d}"
         payload = os.path.join(self.directory, stamp)
-        mode = (default_mode | (0o440 if fs_group is not None else 0)) & 0o777
+        os.makedirs(payload, mode=0o700)
         for path, value in files.items():
             target = os.path.join(payload, path)
             os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
             descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
             with os.fdopen(descriptor, "w", encoding="utf-8") as stream:
                 stream.write(value)
-            os.chmod(target, mode)
-        os.makedirs(payload, mode=0o700, exist_ok=True)
-        for root, directories, names in os.walk(self.directory):
+            os.chmod(target, self._mode)
+        for root, directories, names in os.walk(payload):
             for name in [*directories, *names]:
-                self._own(os.path.join(root, name), owned, user, fs_group)
-            os.chmod(root, directory_mode)
-            self._own(root, owned, user, fs_group)
-        os.symlink(stamp, os.path.join(self.directory, "..data"))
-        for path in {path.split("/")[0] for path in files}:
-            os.symlink(os.path.join("..data", path), os.path.join(self.directory, path))
+                self._own(os.path.join(root, name), self._owned, self._user, self._fs_group)
+            os.chmod(root, self._directory_mode)
+            self._own(root, self._owned, self._user, self._fs_group)
+        return stamp
+
+    def update(self, data: Mapping[str, str], items: Sequence[Document] | None = None) -> None:
+        """A changed Secret, as the kubelet's atomic writer applies it: a new payload directory, a
+        `..data_tmp` link to it renamed over `..data` (one atomic step for every file), the old payload
+        removed. The keys stay those of the first layout (a new key would need a new top-level link)."""
+        previous = os.readlink(os.path.join(self.directory, "..data"))
+        stamp = self._write_payload(_volume_files(data, items))
+        temporary = os.path.join(self.directory, "..data_tmp")
+        os.symlink(stamp, temporary)
+        os.rename(temporary, os.path.join(self.directory, "..data"))
+        shutil.rmtree(os.path.join(self.directory, previous), ignore_errors=True)
 
     @staticmethod
     def _own(path: str, owned: bool, user: int | None, fs_group: int | None) -> None:

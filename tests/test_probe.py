@@ -1,0 +1,56 @@
+"""The health probe (entrypoint/deeptempo-probe): bash's /dev/tcp, no interpreter. 0 on a 200 from the
+URL, 1 on anything else (a 404, a closed port), 2 on a URL it does not take; without a URL it asks the
+address serve wrote, so `serve -- --port` is followed."""
+
+import os
+import subprocess
+import time
+import urllib.request
+
+import pytest
+
+from tests.helpers import CANARY_CLAUDE, ENTRYPOINT, PROJECT, free_port
+
+PROBE = os.path.join(PROJECT, "entrypoint", "deeptempo-probe")
+
+
+@pytest.fixture
+def served(tmp_path):
+    port = free_port()
+    environment = {**os.environ, "CLAUDE_API_KEY": CANARY_CLAUDE, "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen([*ENTRYPOINT, "serve", "--host", "127.0.0.1", "--", "--port", str(port)], env=environment,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1).read()
+            break
+        except OSError:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+    yield port, tmp_path
+    process.terminate()
+    process.wait(timeout=30)
+
+
+def probe(*args, env=None):
+    return subprocess.run([PROBE, *args], env={**os.environ, **(env or {})}, capture_output=True, text=True, timeout=10)
+
+
+def test_the_probe_answers_as_the_health_path_does(served):
+    port, _ = served
+    assert probe(f"http://127.0.0.1:{port}/api/health").returncode == 0
+    assert probe(f"http://localhost:{port}/api/health").returncode == 0
+    assert probe(f"http://127.0.0.1:{port}/no-such-route").returncode == 1
+    assert probe(f"http://127.0.0.1:{free_port()}/api/health").returncode == 1
+    bad = probe("https://127.0.0.1/api/health")
+    assert bad.returncode == 2 and "only http://" in bad.stderr
+
+
+def test_without_a_url_it_follows_the_port_serve_was_given_after_the_double_dash(served):
+    port, tmp_path = served
+    assert (tmp_path / "deeptempo-serve" / "address").read_text() == f"127.0.0.1 {port}\n"
+    assert oct((tmp_path / "deeptempo-serve").stat().st_mode & 0o777) == "0o700"
+    assert probe(env={"TMPDIR": str(tmp_path), "PORT": "1"}).returncode == 0  # serve's address, not $PORT
+    assert probe(env={"TMPDIR": str(tmp_path / "elsewhere"), "PORT": str(port)}).returncode == 0  # $PORT without one
+    assert probe(env={"TMPDIR": str(tmp_path / "elsewhere"), "PORT": "1"}).returncode == 1
