@@ -1,6 +1,6 @@
 """YAML as the kit reads a user's file (a spec, a manifest, a kustomization): a safe loader, libyaml's
 C one when PyYAML has it, with aliases refused (no document needs them, and `*alias` trees, a billion
-laughs, turn 1 KB into gigabytes) and nesting bounded. The events are scanned first, in C too."""
+laughs, turn 1 KB into gigabytes) and nesting bounded. The tree libyaml composes is walked once before anything is built from it."""
 
 from typing import Any
 
@@ -18,32 +18,56 @@ class YamlRefused(ValueError):
         self.reason, self.line = reason, line
 
 
-def _checked(text: str) -> None:
-    depth = 0
-    for event in yaml.parse(text, Loader=LOADER):
-        if isinstance(event, yaml.AliasEvent):
-            raise YamlRefused("aliases (*name) are not allowed", _line(event))
-        if isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise YamlRefused(f"nested more than {MAX_DEPTH} levels deep", _line(event))
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            depth -= 1
+def _check(node: yaml.Node) -> None:
+    """Walk the composed tree once: a node met twice is an alias's target; depth is bounded."""
+    seen: set[int] = set()
+    stack: list[tuple[yaml.Node, int]] = [(node, 1)]
+    while stack:
+        current, depth = stack.pop()
+        if id(current) in seen:
+            raise YamlRefused("aliases (*name) are not allowed", _line(current))
+        seen.add(id(current))
+        if isinstance(current, yaml.MappingNode):
+            children = [child for pair in current.value for child in pair]
+        elif isinstance(current, yaml.SequenceNode):
+            children = list(current.value)
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            raise YamlRefused(f"nested more than {MAX_DEPTH} levels deep", _line(current))
+        stack.extend((child, depth + 1) for child in children)
 
 
-def _line(event: yaml.Event) -> int | None:
-    mark = event.start_mark
+def _line(node: yaml.Node | yaml.Event) -> int | None:
+    mark = node.start_mark
     return mark.line + 1 if mark is not None else None
 
 
+def _documents(text: str) -> list[Any]:
+    """Each document, composed by libyaml (one parse), checked, then constructed safely."""
+    loader = LOADER(text)
+    try:
+        documents = []
+        while loader.check_node():
+            node = loader.get_node()
+            if node is None:
+                break
+            _check(node)
+            documents.append(loader.construct_document(node))
+        return documents
+    finally:
+        loader.dispose()
+
+
 def load(text: str) -> Any:
-    _checked(text)
-    return yaml.load(text, Loader=LOADER)  # noqa: S506 - a safe loader
+    documents = _documents(text)
+    if len(documents) > 1:
+        raise yaml.YAMLError("expected a single document in the stream, but found another document")
+    return documents[0] if documents else None
 
 
 def load_all(text: str) -> list[Any]:
-    _checked(text)
-    return list(yaml.load_all(text, Loader=LOADER))  # noqa: S506 - a safe loader
+    return _documents(text)
 
 
 def position(exc: yaml.YAMLError) -> str:

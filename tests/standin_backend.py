@@ -46,6 +46,29 @@ FILES = {
             path.write_text(json.dumps(cases))
             return len(cases)
     ''',
+    "backend/services/mcp_service.py": '''
+        import subprocess
+        from pathlib import Path
+
+        # As the original's services/mcp_service.py: each Python MCP server runs with the repository's own
+        # virtual environment, <repository>/venv/bin/python, and counts as connected when it starts and answers.
+        REPOSITORY = Path(__file__).resolve().parents[2]
+        SERVERS = sorted((REPOSITORY / "mcp-servers").glob("*/server.py"))
+
+
+        def status():
+            python = REPOSITORY / "venv" / "bin" / "python"
+            connected = 0
+            for server in SERVERS:
+                try:
+                    answer = subprocess.run([str(python), str(server)], capture_output=True, text=True, timeout=20)
+                except OSError:
+                    continue
+                connected += answer.returncode == 0 and answer.stdout.strip() == "ready"
+            return {"connected": connected, "total": len(SERVERS)}
+    ''',
+    "mcp-servers/findings/server.py": "import json, sys\nprint('ready')\n",
+    "mcp-servers/timesketch/server.py": "import entrypoint.secrets_manager\nprint('ready')\n",
     "backend/main.py": '''
         import logging
         from pathlib import Path
@@ -76,9 +99,15 @@ FILES = {
             return JSONResponse({"saved": save_case({"id": "case-1"})})
 
 
+        async def mcp_status(request):
+            from services.mcp_service import status
+
+            return JSONResponse(status())
+
+
         app = Starlette(routes=[Route("/api/health", health), Route("/api/config/claude", claude),
                                 Route("/api/config/general", general, methods=["POST"]),
-                                Route("/api/cases", cases, methods=["POST"])])
+                                Route("/api/cases", cases, methods=["POST"]), Route("/api/mcp/status", mcp_status)])
     ''',
 }
 

@@ -32,6 +32,7 @@ RUN_BY = {
     "library": "tests/test_readme.py",
     "spec-children": "tests/test_readme.py",
     "spec-in-image": "tests/container/test_smoke.py",
+    "pip-in-image": "tests/container/test_smoke.py",
 }
 # The words each of these blocks says about itself.
 NOT_HERE = {

@@ -56,6 +56,7 @@ class CheckResult:
     name: str
     ok: bool
     detail: str
+    skipped: bool = False  # not run, `detail` says why; a skipped check fails nothing by itself
 
 
 @dataclass
@@ -65,18 +66,57 @@ class SmokeOptions:
     health_path: str = HEALTH_PATH
     timeout: float = 60
     writable: tuple[str, ...] = ()  # paths a read-only root needs writable (tmpfs), beside /tmp
+    routes: tuple[str, ...] = ()  # "PATH" (a GET) or "METHOD PATH" the leak crawl requests besides OpenAPI's
 
 
-def canary_for(entry: Entry) -> str:
-    """A fresh random value that passes the entry's checks: its pattern's literal prefix, then random."""
-    match = re.match(r"[A-Za-z0-9_\-]*", entry.pattern or "")
-    prefix = match.group(0) if match else ""
-    value = f"{prefix}smokecanary{secrets.token_hex(12)}"
-    remember(value)  # smoke's own report masks it, whatever a check quotes of a log
-    if value_problem(entry, value):
-        raise ConfigError(f"smoke: cannot generate a value for {entry.name} that its spec pattern accepts; "
-                          "use a spec whose pattern starts with a literal prefix")
-    return value
+MAX_ROUTES = 200  # the leak crawl's bounds: requests, seconds for all of them, bytes read of each answer
+CRAWL_SECONDS = 60
+MAX_ANSWER_BYTES = 1 << 20
+LEAK_RUN = 6  # this many consecutive characters of a canary's random part in an answer is a leak
+DEPENDS_ON_HEALTHY = ("non-root", "reaps-zombies", "app-leaks", "stops-cleanly")
+
+
+class Canary:
+    """A generated value for one secret: `random` is the part its format does not fix (what a leak of a
+    few characters would reveal); the value stays out of repr."""
+
+    __slots__ = ("value", "random")
+
+    def __init__(self, value: str, random: str) -> None:
+        self.value, self.random = value, random
+
+    def __repr__(self) -> str:
+        return "Canary(...)"
+
+
+def _candidates(entry: Entry) -> list[tuple[str, str]]:
+    """(prefix, random part) pairs to try, in order, for the entry's pattern or format."""
+    pattern = entry.pattern or ""
+    literal = re.match(r"[A-Za-z0-9_\-]*", pattern)
+    alternative = re.match(r"\(([A-Za-z0-9_]+)\|", pattern)
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+    upper = "".join(secrets.choice(alphabet) for _ in range(16))
+    mixed = "".join(secrets.choice(alphabet + alphabet.lower()) for _ in range(40))
+    hex_part = secrets.token_hex(12)
+    found = [((literal.group(0) if literal else ""), hex_part)]
+    if alternative:
+        found.append((alternative.group(1), upper))
+    found += [("", mixed), ("", hex_part + hex_part[:16])]
+    return found
+
+
+def canary_for(entry: Entry) -> Canary | None:
+    """A fresh random value that passes the entry's checks, or None when none of the shapes tried does."""
+    if entry.format == "postgresql-url":
+        random = secrets.token_hex(12)
+        shapes = [(f"postgresql://smoke:{random}@db.invalid:5432/smoke", random)]
+    else:
+        shapes = [(prefix + random, random) for prefix, random in _candidates(entry)]
+    for value, random in shapes:
+        if not value_problem(entry, value):
+            remember(value)  # smoke's own report masks it, whatever a check quotes of a log
+            return Canary(value, random)
+    return None
 
 
 class Smoke:
@@ -86,7 +126,14 @@ class Smoke:
         self.required = spec.required_names()  # the image must refuse to start without each
         if not self.required:
             raise ConfigError("smoke: the spec requires no secret, so there is nothing to refuse a start without")
-        self.canaries = {name: canary_for(spec.by_name[name]) for name in self.required}
+        generated = {entry.name: canary_for(entry) for entry in spec.secrets}
+        for name in self.required:
+            if generated[name] is None:
+                raise ConfigError(f"smoke: cannot generate a value for {name} that its spec pattern accepts; "
+                                  "use a spec whose pattern starts with a literal prefix")
+        self.generated = {name: canary for name, canary in generated.items() if canary is not None}
+        self.without_canary = sorted(set(generated) - set(self.generated))  # the crawl cannot look for these
+        self.canaries = {name: canary.value for name, canary in self.generated.items()}
         self.results: list[CheckResult] = []
         self.with_canary: list[RunningContainer] = []
 
@@ -98,7 +145,11 @@ class Smoke:
         if self._check_healthy("healthy", main):
             self._check_not_root(main)
             self._check_zombies_reaped(main)
+            self._check_app_leaks(main)
             self._check_stop(main)
+        else:
+            for name in DEPENDS_ON_HEALTHY:
+                self._skip(name, "the container never turned healthy (see healthy)")
         self._check_refuses_without_secrets()
         self._check_refuses_keyring(secrets_dir)
         self._check_healthy("hardened", self._start(secrets_dir, **{**HARDENING, "tmpfs": self._hardened_tmpfs()}))
@@ -118,7 +169,7 @@ class Smoke:
         return running
 
     def _write_canaries(self, secrets_dir: str) -> None:
-        for name, value in self.canaries.items():
+        for name, value in self.canaries.items():  # every secret of the spec: the leak crawl looks for each
             path = os.path.join(secrets_dir, name)
             with open(path, "w", encoding="utf-8") as stream:
                 stream.write(value + "\n")
@@ -131,11 +182,33 @@ class Smoke:
         return {**HARDENING["tmpfs"], **dict.fromkeys(paths, options)}
 
     # --- checks ---
-    def _record(self, name: str, ok: bool, detail: str) -> bool:
+    def _record(self, name: str, ok: bool, detail: str, skipped: bool = False) -> bool:
         for secret, value in self.canaries.items():  # a leaking image's log tail must not spread the canary
             detail = detail.replace(value, f"<{secret} canary>")
-        self.results.append(CheckResult(name, ok, detail))
+        self.results.append(CheckResult(name, ok, detail, skipped))
         return ok
+
+    def _skip(self, name: str, why: str) -> None:
+        self._record(name, False, f"skipped: {why}", skipped=True)
+
+    def _check_app_leaks(self, running: RunningContainer) -> bool:
+        """Every GET route of the app's OpenAPI document without parameters, and each --route, requested
+        with every secret's canary in place: no answer may hold a canary or LEAK_RUN characters of its
+        random part (a `key_preview` of a key's first characters past its fixed prefix, a credential in full)."""
+        from entrypoint.deploy.crawl import crawl_routes, find_leaks, openapi_routes
+
+        base = f"http://127.0.0.1:{running.host_port(self.options.port)}"
+        routes, note = openapi_routes(base)
+        routes = list(dict.fromkeys([*routes, *(_route(route) for route in self.options.routes)]))[:MAX_ROUTES]
+        if not routes:
+            self._skip("app-leaks", f"{note}, and no --route given: nothing to request")
+            return True
+        answers = crawl_routes(base, routes, CRAWL_SECONDS, MAX_ANSWER_BYTES)
+        leaks = find_leaks(answers, {name: (canary.value, canary.random) for name, canary in self.generated.items()}, LEAK_RUN)
+        unasked = f"; no canary could be made for {', '.join(self.without_canary)}" if self.without_canary else ""
+        done = f"{len(answers)} of {len(routes)} routes answered ({note})"
+        return self._record("app-leaks", not leaks, ("; ".join(leaks) + f" ({done})") if leaks else
+                            f"{done}: no answer holds a secret's canary or {LEAK_RUN} characters of one{unasked}")
 
     def _check_healthy(self, name: str, running: RunningContainer) -> bool:
         what = {"healthy": "started with the required secrets",
@@ -227,15 +300,28 @@ def run_smoke(options: SmokeOptions, spec: Spec) -> list[CheckResult]:
         shutil.rmtree(secrets_dir, ignore_errors=True)
 
 
+def passed(results: list[CheckResult]) -> bool:
+    return all(result.ok or result.skipped for result in results)
+
+
 def format_results(image: str, results: list[CheckResult]) -> str:
-    lines = [f"smoke {image}: {sum(r.ok for r in results)} of {len(results)} checks passed"]
+    skipped = sum(r.skipped for r in results)
+    lines = [f"smoke {image}: {sum(r.ok for r in results)} of {len(results)} checks passed"
+             + (f", {skipped} skipped" if skipped else "")]
     for result in results:
-        lines.append(f"  {'PASS' if result.ok else 'FAIL'}  {result.name:<24} {result.detail}")
+        state = "SKIP" if result.skipped else "PASS" if result.ok else "FAIL"
+        lines.append(f"  {state}  {result.name:<24} {result.detail}")
     return "\n".join(lines)
 
 
 def results_document(image: str, results: list[CheckResult]) -> dict[str, object]:
-    return {"image": image, "ok": all(r.ok for r in results), "checks": [asdict(r) for r in results]}
+    return {"image": image, "ok": passed(results), "checks": [asdict(r) for r in results]}
+
+
+def _route(text: str) -> tuple[str, str]:
+    """ "PATH" or "METHOD PATH" as (METHOD, PATH)."""
+    method, _, path = text.strip().rpartition(" ")
+    return (method.upper() or "GET"), path
 
 
 def _indent(text: str) -> str:

@@ -93,6 +93,17 @@ def numeric_user(user: str | None) -> tuple[str | None, str | None]:
     return (uid if uid.isdigit() else None), (gid if gid.isdigit() else (uid if uid.isdigit() else None))
 
 
+def _answer(status: int | None, path: str | None, port: int) -> str:
+    """What the health path last answered, in words that say which setting to look at."""
+    if status is None or path is None:
+        return ""
+    if status == 0:
+        return f"; nothing answers on port {port} (does the app listen there? --port)"
+    if status == 200:
+        return f"; GET {path} on port {port} answers 200"
+    return f"; GET {path} on port {port} answers {status} (is that the health path? --health-path)"
+
+
 class RunningContainer:
     def __init__(self, container: Any, spec: ContainerSpec) -> None:
         self._container = container
@@ -148,20 +159,24 @@ class RunningContainer:
         and a 200 on `path` through the published port (path None: the health check alone decides).
         Raises NotHealthy with the reason."""
         started = time.monotonic()
+        status = None  # the health path's last answer: which of port and path is wrong, when it never passes
         while True:
             state = self.state()
             if state["Status"] not in ("created", "running"):
                 raise NotHealthy(f"the container exited with code {state['ExitCode']} before it was healthy", self.log_tail())
             health = (state.get("Health") or {}).get("Status")
             if health == "unhealthy":
-                raise NotHealthy("the container's health check reports unhealthy", self.log_tail())
+                raise NotHealthy("the container's health check reports unhealthy" + _answer(status, path, port), self.log_tail())
             if path is None and health is None:
                 raise NotHealthy("the container has no health check to wait for", self.log_tail())
-            answers = path is None or port not in self.spec.publish or self.get(path, port, timeout=2)[0] == 200
+            if path is not None and port in self.spec.publish:
+                status = self.get(path, port, timeout=2)[0]
+            answers = path is None or port not in self.spec.publish or status == 200
             if health in (None, "healthy") and answers:
                 return time.monotonic() - started
             if time.monotonic() - started > timeout:
-                raise NotHealthy(f"not healthy within {timeout:g} s (health: {health or 'no health check'})", self.log_tail())
+                raise NotHealthy(f"not healthy within {timeout:g} s: its health check is {health or 'absent'}"
+                                 + _answer(status, path, port), self.log_tail())
             time.sleep(0.2)
 
     def wait_exit(self, timeout: float) -> int | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from typing import TYPE_CHECKING
 
 import jsonschema
@@ -22,6 +23,7 @@ from entrypoint.textfile import read_text
 from entrypoint.validation import value_problem
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from typing import Any
 
 SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema.json")
@@ -64,9 +66,49 @@ def _yaml_position(exc: yaml.YAMLError) -> str:
 
 
 def schema_problems(data: Any) -> list[str]:
-    validator = jsonschema.Draft202012Validator(load_schema(), format_checker=jsonschema.FormatChecker())
-    errors = sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
-    return [f"{field_path(error.absolute_path)}: {describe_schema_error(error)}" for error in errors]
+    """Every schema failure, by field. Entries that differ only in their name (a spec of many secrets
+    is mostly that) are validated once, each name on its own, so the check's cost follows the number of
+    different entries, not of entries; the failures are the same, reported at every entry they concern."""
+    schema = load_schema()
+    validator = jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+    entries = data.get("entries") if isinstance(data, dict) else None
+    if not isinstance(entries, list):
+        return _described(validator.iter_errors(data))
+    shapes: dict[str, int] = {}
+    unique: list[Any] = []
+    members: list[list[int]] = []
+    names: list[tuple[int, str]] = []
+    for index, entry in enumerate(entries):
+        shape = entry
+        if isinstance(entry, dict) and isinstance(entry.get("name"), str):
+            names.append((index, entry["name"]))
+            shape = {**entry, "name": NAME_STUB}
+        key = json.dumps(shape, sort_keys=True, default=repr)
+        if key not in shapes:
+            shapes[key] = len(unique)
+            unique.append(shape)
+            members.append([])
+        members[shapes[key]].append(index)
+    problems = []
+    for error in validator.iter_errors({**data, "entries": unique}):
+        path = list(error.absolute_path)
+        if path[:1] == ["entries"] and len(path) > 1:
+            problems += [(["entries", index, *path[2:]], describe_schema_error(error)) for index in members[path[1]]]
+        else:
+            problems.append((path, describe_schema_error(error)))
+    name_pattern = schema["$defs"]["envName"]["pattern"]
+    problems += [(["entries", index, "name"], f"must match {name_pattern}") for index, name in names
+                 if not re.search(name_pattern, name)]
+    problems.sort(key=lambda problem: list(map(str, problem[0])))
+    return [f"{field_path(path)}: {message}" for path, message in problems]
+
+
+NAME_STUB = "NAME"  # an envName: what each entry's own name is checked against, apart
+
+
+def _described(errors: Iterable[Any]) -> list[str]:
+    ordered = sorted(errors, key=lambda e: list(map(str, e.absolute_path)))
+    return [f"{field_path(error.absolute_path)}: {describe_schema_error(error)}" for error in ordered]
 
 
 def consistency_problems(data: Any) -> list[str]:

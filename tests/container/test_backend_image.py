@@ -71,3 +71,12 @@ def test_local_k8s_and_local_ecs_turn_ready_with_it(backend_image, tmp_path):
                              "--image", backend_image], capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     assert CANARY_CLAUDE not in result.stdout + result.stderr
+
+
+def test_the_backends_mcp_servers_start_with_the_python_it_expects(backend_image, start):
+    """The backend runs each Python MCP server with <repository>/venv/bin/python: the recipe makes that
+    the kit's environment, so its own status endpoint counts every server connected."""
+    running = start(image_tag=backend_image, env={"CLAUDE_API_KEY": CANARY_CLAUDE})
+    running.wait_healthy(60)
+    status, body = running.get("/api/mcp/status", timeout=60)
+    assert status == 200 and json.loads(body) == {"connected": 2, "total": 2}, body
