@@ -3,7 +3,7 @@
 No child inherits a secret (entrypoint.children), and uvicorn's workers (`WEB_CONCURRENCY > 1`) are
 children: `multiprocessing` spawns them with the C environment. So serve puts what it resolved in a
 memory file only its uid can open and names it in DEEPTEMPO_HANDOFF (a /proc path, no secret). A worker reads it as
-uvicorn imports the kit's protocol module, before the app: its os.environ then holds every secret,
+uvicorn imports the kit's protocol module (entrypoint.worker), before the app: its os.environ then holds every secret,
 its C environment (/proc/PID/environ) none, and it keeps them from its own children the same way. A
 process of the app's own `multiprocessing` pool reads them through the library (a source of its chain)."""
 
@@ -67,28 +67,21 @@ def read_handoff(environ: Mapping[str, str]) -> dict[str, Any] | None:
     return document
 
 
-def receive(environ: MutableMapping[str, str] | None = None) -> bool:
-    """In a worker of the served process: take the handoff into os.environ, keep it from this worker's
-    children, and follow file-delivered secrets. True when it did; in the serving process, nothing."""
+def receive(environ: MutableMapping[str, str] | None = None) -> dict[str, Any] | None:
+    """In a worker of the served process: take the handoff into os.environ and keep it from this
+    worker's children; the document, for what else the worker sets up (entrypoint.worker). In the
+    serving process itself, or a second time, nothing (None)."""
     global _received
     environ = os.environ if environ is None else environ
     if _received:
-        return False
+        return None
     document = read_handoff(environ)
     if document is None or document.get("pid") == os.getpid():
-        return False
+        return None
     from entrypoint.children import Scope, keep_from_children
 
     environ.update(document["values"])
-    scope = Scope.from_dict(document["scope"])
     if environ is os.environ:
-        keep_from_children(scope)
-        if document.get("files"):
-            from entrypoint.rotation import start_following
-            from entrypoint.spec import load_spec
-            from entrypoint.spec.model import BUILTIN_ORIGIN
-
-            origin = document.get("spec")
-            start_following(document["files"], scope, load_spec(None if origin in (None, BUILTIN_ORIGIN) else origin))
+        keep_from_children(Scope.from_dict(document["scope"]))
     _received = True
-    return True
+    return document

@@ -50,9 +50,3 @@ class BoundedH11Protocol(H11Protocol):
         if self.cycle is None and not self.transport.is_closing():
             self.transport.close()
 
-
-# uvicorn imports this module (serve's `--http`) in each of its worker processes before the app: there a
-# worker takes serve's handoff of the secrets (a no-op in the serving process itself).
-from entrypoint.handoff import receive as _receive_handoff  # noqa: E402
-
-_receive_handoff()

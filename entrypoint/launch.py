@@ -234,7 +234,7 @@ def uvicorn_settings(arguments: Sequence[str]) -> tuple[dict[str, str], list[str
 
 # The limits of a service behind a platform (README.md, "Serve"): uvicorn's options after `--` override
 # each one (the last of an option wins), DEEPTEMPO_REQUEST_HEAD_TIMEOUT the request-head deadline.
-SERVER_LIMITS = ("--http", "entrypoint.http_limits:BoundedH11Protocol",  # a deadline for a connection's first request
+SERVER_LIMITS = ("--http", "entrypoint.worker:BoundedH11Protocol",  # a deadline for a connection's first request
                  "--limit-concurrency", "1000",  # connections and tasks; beyond it a request gets 503
                  "--timeout-keep-alive", "5",  # seconds an idle keep-alive connection is kept
                  "--h11-max-incomplete-event-size", "65536")  # bytes of a request head
@@ -275,7 +275,14 @@ def serve_in_process(launch: Launch) -> None:
         start_following(launch.files, launch.scope, launch.spec)
     from entrypoint.served_address import write_served_address
 
-    write_served_address(_option(launch.argv, "--host") or "", _option(launch.argv, "--port") or "")
+    # uvicorn binds a unix socket (--uds) or an inherited descriptor (--fd) instead of host and port.
+    uds, descriptor = _option(launch.argv, "--uds"), _option(launch.argv, "--fd")
+    if uds:
+        write_served_address("unix", uds)
+    elif descriptor:
+        write_served_address("fd", descriptor)
+    else:
+        write_served_address(_option(launch.argv, "--host") or "", _option(launch.argv, "--port") or "")
     for entry in reversed([e for e in launch.environment.get("PYTHONPATH", "").split(os.pathsep) if e]):
         if entry not in sys.path:  # an exec'd interpreter would have read it at start
             sys.path.insert(0, entry)

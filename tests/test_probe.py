@@ -54,3 +54,21 @@ def test_without_a_url_it_follows_the_port_serve_was_given_after_the_double_dash
     assert probe(env={"TMPDIR": str(tmp_path), "PORT": "1"}).returncode == 0  # serve's address, not $PORT
     assert probe(env={"TMPDIR": str(tmp_path / "elsewhere"), "PORT": str(port)}).returncode == 0  # $PORT without one
     assert probe(env={"TMPDIR": str(tmp_path / "elsewhere"), "PORT": "1"}).returncode == 1
+
+
+def test_a_unix_socket_given_after_the_double_dash_is_followed(tmp_path):
+    """`serve -- --uds PATH`: serve writes the socket as its address, and the probe asks over it."""
+    socket_path = tmp_path / "deeptempo.sock"
+    environment = {**os.environ, "CLAUDE_API_KEY": CANARY_CLAUDE, "TMPDIR": str(tmp_path)}
+    process = subprocess.Popen([*ENTRYPOINT, "serve", "--", "--uds", str(socket_path)], env=environment,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 30
+        while probe(env={"TMPDIR": str(tmp_path)}).returncode != 0:
+            assert process.poll() is None and time.monotonic() < deadline
+            time.sleep(0.1)
+        assert (tmp_path / "deeptempo-serve" / "address").read_text() == f"unix {socket_path}\n"
+        assert probe(env={"TMPDIR": str(tmp_path), "DEEPTEMPO_HEALTH_PATH": "/no-such-route"}).returncode == 1
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
