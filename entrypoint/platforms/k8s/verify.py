@@ -80,9 +80,22 @@ def judge(documents: list[Document], spec: Spec, versions: Sequence[str] = SUPPO
 
 # --- schemas ---------------------------------------------------------------------------------------
 
+def _load_schemas_once() -> None:
+    """kubernetes-validate reads a version's `_definitions.json` (the bulk of its schemas) again at every
+    validate() call: one verify of six objects over eight versions read it 48 times, most of its time.
+    Each file is read once per process here; the schemas are only read by the validator, never changed."""
+    import functools
+
+    import kubernetes_validate.utils as utils
+
+    if not hasattr(utils.schema_contents, "cache_info"):
+        utils.schema_contents = functools.lru_cache(maxsize=256)(utils.schema_contents)
+
+
 def schema_findings(documents: Sequence[Document], versions: Sequence[str]) -> list[Finding]:
     import kubernetes_validate
 
+    _load_schemas_once()
     findings: list[Finding] = []
     custom = None
     for document in documents:
