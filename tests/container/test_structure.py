@@ -12,11 +12,27 @@ CST = os.path.join(PROJECT, ".tools", "venv", "bin", "container-structure-test")
 CONFIG = os.path.join(PROJECT, "tests", "container", "structure.yaml")
 
 
+def _volumes(*filters):
+    listed = subprocess.run(["docker", "volume", "ls", "-q", *filters], capture_output=True, text=True, check=True)
+    return set(listed.stdout.split())
+
+
 def structure_test(image):
+    """container-structure-test removes the containers it runs but not their anonymous volumes (the
+    image declares three VOLUMEs). An anonymous volume (a 64-hex name) is reachable only through its
+    container, so the ones that appeared while it ran and belong to no container once it is done are its own:
+    they are removed, nothing else."""
     if not os.access(CST, os.X_OK):
         pytest.skip("container-structure-test is not installed (scripts/test installs it into .tools)")
-    return subprocess.run([CST, "test", "--driver", "docker", "--image", image, "--config", CONFIG, "--output", "text"],
-                          capture_output=True, text=True, timeout=300)
+    before = _volumes()
+    try:
+        return subprocess.run([CST, "test", "--driver", "docker", "--image", image, "--config", CONFIG, "--output", "text"],
+                              capture_output=True, text=True, timeout=300)
+    finally:
+        left = _volumes("--filter", "dangling=true") - before
+        anonymous = [name for name in left if len(name) == 64 and all(c in "0123456789abcdef" for c in name)]
+        if anonymous:
+            subprocess.run(["docker", "volume", "rm", *anonymous], capture_output=True)
 
 
 def test_the_kits_image_passes(image):
