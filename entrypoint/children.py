@@ -14,7 +14,6 @@ started with an explicit copy of `os.environ` (`env={**os.environ, ...}`) receiv
 from __future__ import annotations
 
 import os
-import shlex
 import subprocess
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +23,9 @@ if TYPE_CHECKING:
     from entrypoint.spec.model import Spec
 
 INHERIT = "inherit"  # DEEPTEMPO_CHILD_SECRETS=inherit: the opt-out
-_ENV_ARGUMENT = 6  # Popen._execute_child(args, executable, preexec_fn, close_fds, pass_fds, cwd, env, ...)
+# Popen._execute_child(self, args, executable, preexec_fn, close_fds, pass_fds, cwd, env, startupinfo,
+# creationflags, shell, ...): the positions of env and shell after args and executable.
+_ENV_POSITION, _SHELL_POSITION = 4, 7
 
 
 class Scope:
@@ -77,6 +78,8 @@ def program_name(args: Any, executable: Any, shell: bool) -> str:
     if shell:
         command = args if isinstance(args, (str, bytes)) else args[0]
         command = os.fsdecode(command)
+        import shlex  # only where a spec allows a secret to a program
+
         try:
             words = shlex.split(command)
         except ValueError:
@@ -94,17 +97,12 @@ def _give_programs_their_secrets(scope: Scope) -> None:
 
     def execute_child(self: subprocess.Popen[Any], args: Any, executable: Any, *rest: Any) -> Any:
         rest_list = list(rest)
-        env_index = _ENV_ARGUMENT - 2  # args and executable are named above
-        names = scope.programs.get(program_name(args, executable, _shell_of(rest_list)), ())
-        if names and rest_list[env_index] is None:
+        names = scope.programs.get(program_name(args, executable, bool(rest_list[_SHELL_POSITION])), ())
+        if names and rest_list[_ENV_POSITION] is None:
             inherited = {key: value for key, value in os.environ.items() if key not in scope.kept}
-            rest_list[env_index] = {**inherited, **{name: os.environ[name] for name in names if name in os.environ}}
+            rest_list[_ENV_POSITION] = {**inherited, **{name: os.environ[name] for name in names if name in os.environ}}
         return original(self, args, executable, *rest_list)
 
     execute_child._deeptempo_scoped = True  # type: ignore[attr-defined]
     subprocess.Popen._execute_child = execute_child  # type: ignore[attr-defined]
 
-
-def _shell_of(rest: list[Any]) -> bool:
-    # After env come startupinfo and creationflags (Windows' names, kept on POSIX), then shell.
-    return bool(rest[_ENV_ARGUMENT - 2 + 3])

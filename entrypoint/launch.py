@@ -47,16 +47,18 @@ class ValidationFailed(ConfigError):
 
 # __slots__, not a dataclass, on the start-up path: see entrypoint.findings.
 class Launch:
-    __slots__ = ("argv", "environment", "findings", "scope", "files", "spec")
+    __slots__ = ("argv", "environment", "findings", "scope", "files", "spec", "address")
 
     def __init__(self, argv: list[str], environment: dict[str, str], findings: list[Finding],
-                 scope: Scope | None = None, files: dict[str, str] | None = None, spec: Spec | None = None) -> None:
+                 scope: Scope | None = None, files: dict[str, str] | None = None, spec: Spec | None = None,
+                 address: tuple[str, str] = ("", "")) -> None:
         self.argv = argv
         self.environment = environment
         self.findings = findings
         self.scope = scope  # the secrets no child of the app inherits (None: every child inherits all)
         self.files = files or {}  # file-delivered secrets -> their files, followed while serving
         self.spec = spec
+        self.address = address  # where uvicorn will listen, for the health probe (entrypoint.served_address)
 
     def __repr__(self) -> str:  # the environment holds secrets: show its keys only
         return f"Launch(argv={self.argv!r}, environment_keys={sorted(self.environment)})"
@@ -98,7 +100,7 @@ def prepare_serve(spec: Spec, options: Mapping[str, Any], uvicorn_args: Sequence
     option_names = {**SERVER_OPTIONS, **{name: label for name, label in from_uvicorn.items()
                                          if options.get(name) == given.get(name)}}
     resolution = resolve(spec, deployment_sources(environ, env_file, OptionsSource(options, option_names),
-                                                  with_keyring=allowed))
+                                                  keyring=None if allowed else False))
     findings = validate(spec, resolution) + _unlisted_server_setting_findings(spec, resolution)
     findings += serve_backend_findings(resolution)
     settings = {name: resolution.value(name) or _default(spec, name) for name in SERVER_SETTINGS}
@@ -115,7 +117,9 @@ def prepare_serve(spec: Spec, options: Mapping[str, Any], uvicorn_args: Sequence
         from entrypoint.children import scope_for
 
         scope = scope_for(spec, resolution.secrets)
-    return Launch(uvicorn_argv(settings, uvicorn_args), environment, findings, scope, resolution.files(), spec)
+    files = resolution.files(entry.name for entry in spec.secrets)
+    return Launch(uvicorn_argv(settings, uvicorn_args), environment, findings, scope, files, spec,
+                  _served_address(settings, uvicorn_args))
 
 
 def prepare_exec(spec: Spec, command: Sequence[str], environ: MutableMapping[str, str] | None = None,
@@ -275,14 +279,7 @@ def serve_in_process(launch: Launch) -> None:
         start_following(launch.files, launch.scope, launch.spec)
     from entrypoint.served_address import write_served_address
 
-    # uvicorn binds a unix socket (--uds) or an inherited descriptor (--fd) instead of host and port.
-    uds, descriptor = _option(launch.argv, "--uds"), _option(launch.argv, "--fd")
-    if uds:
-        write_served_address("unix", uds)
-    elif descriptor:
-        write_served_address("fd", descriptor)
-    else:
-        write_served_address(_option(launch.argv, "--host") or "", _option(launch.argv, "--port") or "")
+    write_served_address(*launch.address)
     for entry in reversed([e for e in launch.environment.get("PYTHONPATH", "").split(os.pathsep) if e]):
         if entry not in sys.path:  # an exec'd interpreter would have read it at start
             sys.path.insert(0, entry)
@@ -291,6 +288,17 @@ def serve_in_process(launch: Launch) -> None:
     from uvicorn.main import main as uvicorn_command
 
     uvicorn_command.main(args=launch.argv[3:], prog_name="uvicorn")  # exits with uvicorn's own code
+
+
+def _served_address(settings: Mapping[str, Any], uvicorn_args: Sequence[str]) -> tuple[str, str]:
+    """Where uvicorn will listen: a unix socket (`-- --uds PATH`) or an inherited descriptor (`-- --fd N`)
+    instead of HOST and PORT when given (uvicorn's own options the settings do not cover)."""
+    uds, descriptor = _option(uvicorn_args, "--uds"), _option(uvicorn_args, "--fd")
+    if uds:
+        return "unix", uds
+    if descriptor:
+        return "fd", descriptor
+    return str(settings["HOST"]), str(settings["PORT"])
 
 
 def _option(argv: Sequence[str], name: str) -> str | None:

@@ -76,10 +76,14 @@ class Resolution:
     def sources(self) -> dict[str, str]:
         return {name: resolved.source for name, resolved in self.secrets.items()}
 
-    def files(self) -> dict[str, str]:
-        """Each secret read from a regular file, by name: the file (what rotation follows)."""
+    def files(self, names: Iterable[str]) -> dict[str, str]:
+        """Each of `names` (the spec's secrets) read from a regular file, by name: the file (what rotation
+        follows)."""
         found = {}
-        for name, resolved in self.secrets.items():
+        for name in names:
+            resolved = self.secrets.get(name)
+            if resolved is None:
+                continue
             path = resolved.origin.path_of(resolved.found_as) if resolved.origin else None
             if path and os.path.isfile(path):
                 found[name] = path

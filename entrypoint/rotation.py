@@ -18,6 +18,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
+from entrypoint.errors import SecretFileError
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -25,7 +27,6 @@ if TYPE_CHECKING:
     from entrypoint.spec.model import Spec
 
 INTERVAL = 1.0  # seconds between two checks of one file
-MAX_BYTES = 1 << 16  # as the sources read a secret file
 _log = logging.getLogger("entrypoint.rotation")
 
 
@@ -78,7 +79,12 @@ class Rotation:
             signature = _signature(followed.path)
             if signature is None or signature == followed.signature:
                 return False
-            value = self._read(followed.path, signature)
+            try:
+                value = self._read(followed.path, signature)
+            except SecretFileError as exc:  # unreadable as it now is: said once, looked at again when it changes
+                followed.signature = signature
+                _log.warning("%s: %s; the last valid value stays in use", followed.name, exc)
+                return False
             if value is None:
                 return False  # changing while read, or gone: the next check sees it settled
             followed.signature = signature
@@ -109,19 +115,14 @@ class Rotation:
 
     @staticmethod
     def _read(path: str, signature: tuple[int, int, int, int]) -> str | None:
-        from entrypoint.textfile import strip_one_newline
+        """The file's value, read as the sources read a secret file; None when it changed meanwhile (or
+        went away); SecretFileError when it cannot be used (unreadable, too big, not UTF-8)."""
+        from entrypoint.textfile import read_text, strip_one_newline
 
-        try:
-            with open(path, "rb") as stream:
-                data = stream.read(MAX_BYTES + 1)
-        except OSError:
+        if not os.path.exists(path):
             return None
-        if len(data) > MAX_BYTES or _signature(path) != signature:
-            return None
-        try:
-            return strip_one_newline(data.decode("utf-8"))
-        except UnicodeDecodeError:
-            return None
+        text = read_text(path, error=SecretFileError, what="secret file")
+        return strip_one_newline(text) if _signature(path) == signature else None
 
     def _problem(self, name: str, value: str) -> str | None:
         from entrypoint.findings import ERROR
@@ -173,8 +174,9 @@ def start_following(paths: Mapping[str, str], scope: Scope | None = None, spec: 
             time.sleep(INTERVAL)
             try:
                 active.check_all()
-            except Exception:  # a check must never end the thread; the next one tries again
-                _log.exception("checking the secret files failed")
+            except Exception as exc:  # a check must never end the thread; the next one tries again
+                # The type only: a traceback's frames and message could quote what was read.
+                _log.warning("checking the secret files failed (%s); trying again", type(exc).__name__)
 
     threading.Thread(target=follow, name="deeptempo-rotation", daemon=True).start()
     return ACTIVE

@@ -26,7 +26,7 @@ def secrets_status(spec: Spec | None, environ: MutableMapping[str, str] | None =
     environ = process_environ(environ)
     resolution, findings = check_configuration(spec, environ, env_file)
     sources = resolution.sources()
-    files = resolution.files()
+    files = resolution.files(entry.name for entry in spec.secrets) if spec else {}
     secrets: dict[str, dict[str, object]] = {}
     for entry in spec or ():
         source = sources.get(entry.name) or (DEFAULT_LABEL if entry.default is not None else None)

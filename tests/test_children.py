@@ -6,7 +6,6 @@ DEEPTEMPO_CHILD_SECRETS=inherit gives every child every secret."""
 import json
 import os
 import subprocess
-import time
 import urllib.request
 
 import pytest
@@ -14,7 +13,7 @@ import yaml
 
 from entrypoint.children import Scope, program_name, scope_for
 from entrypoint.spec import load_spec
-from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, ENTRYPOINT, PROJECT, free_port, write
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, ENTRYPOINT, PROJECT, free_port, wait_for_url, write
 
 
 @pytest.fixture
@@ -41,14 +40,8 @@ def serve(tmp_path, spec_file, **variables):
                    "DEEPTEMPO_SECRETS_DIR": str(secrets), "DEEPTEMPO_ENV_FILE": str(env_file), **variables}
     process = subprocess.Popen([*ENTRYPOINT, "serve", "--app", "tests.children_app:app", "--host", "127.0.0.1", "--port",
                                 str(port)], env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).read()
-            return process, port, out
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate(timeout=5)[0]
-            time.sleep(0.1)
+    wait_for_url(f"http://127.0.0.1:{port}/health", process)
+    return process, port, out
 
 
 def children_of(port):

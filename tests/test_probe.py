@@ -5,11 +5,10 @@ address serve wrote, so `serve -- --port` is followed."""
 import os
 import subprocess
 import time
-import urllib.request
 
 import pytest
 
-from tests.helpers import CANARY_CLAUDE, ENTRYPOINT, PROJECT, free_port
+from tests.helpers import CANARY_CLAUDE, ENTRYPOINT, PROJECT, free_port, wait_for_url
 
 PROBE = os.path.join(PROJECT, "entrypoint", "deeptempo-probe")
 
@@ -20,14 +19,7 @@ def served(tmp_path):
     environment = {**os.environ, "CLAUDE_API_KEY": CANARY_CLAUDE, "TMPDIR": str(tmp_path)}
     process = subprocess.Popen([*ENTRYPOINT, "serve", "--host", "127.0.0.1", "--", "--port", str(port)], env=environment,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1).read()
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline
-            time.sleep(0.1)
+    wait_for_url(f"http://127.0.0.1:{port}/api/health", process)
     yield port, tmp_path
     process.terminate()
     process.wait(timeout=30)

@@ -18,7 +18,7 @@ from entrypoint.resolution import resolve
 from entrypoint.rotation import INTERVAL, Followed, Rotation
 from entrypoint.sources.directory import SecretsDirectorySource
 from entrypoint.spec import builtin_spec
-from tests.helpers import CANARY_CLAUDE, ENTRYPOINT, PROJECT, free_port, write
+from tests.helpers import CANARY_CLAUDE, ENTRYPOINT, PROJECT, free_port, wait_for_url, write
 
 NEW_KEY = "sk-ant-ROTATEDclaude9876543210"
 
@@ -126,14 +126,7 @@ def served_key(tmp_path):
     def key():
         return json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/key", timeout=5).read())
 
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            key()
-            break
-        except OSError:
-            assert process.poll() is None and time.monotonic() < deadline, process.communicate(timeout=5)[0]
-            time.sleep(0.1)
+    wait_for_url(f"http://127.0.0.1:{port}/key", process)
     yield volume, key
     process.terminate()
     output = process.communicate(timeout=30)[0]

@@ -11,7 +11,7 @@ import pytest
 
 from entrypoint.launch import SERVER_LIMITS, ValidationFailed, prepare_serve
 from entrypoint.spec import builtin_spec
-from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, ENTRYPOINT, write
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, ENTRYPOINT, free_port, write
 
 SPEC = builtin_spec()
 VALID = {"CLAUDE_API_KEY": CANARY_CLAUDE}
@@ -19,12 +19,6 @@ VALID = {"CLAUDE_API_KEY": CANARY_CLAUDE}
 
 def environ(**extra):
     return {"DEEPTEMPO_SECRETS_DIR": os.environ["DEEPTEMPO_SECRETS_DIR"], "HOME": os.environ["HOME"], **VALID, **extra}
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 # --- SECRETS_BACKEND=env semantics ------------------------------------------------------------------
@@ -206,7 +200,6 @@ def test_options_alone_mean_serve(served):
 def test_idle_connections_neither_stall_the_health_check_nor_stay_open(served):
     """400 clients that connect and send nothing (slowloris): the health check still answers at once,
     and each idle connection is closed after the request-head deadline."""
-    import socket
 
     process, port, status, _ = served("serve", "--host", "127.0.0.1", "--port", "{port}",
                                       env={"DEEPTEMPO_REQUEST_HEAD_TIMEOUT": "2"})

@@ -23,6 +23,9 @@ class Answer(NamedTuple):
     status: int
     body: str  # what the route answered (bounded): searched, never printed
 
+    def __repr__(self) -> str:  # the body may hold the very secret the crawl looks for
+        return f"Answer({self.method} {self.path}, {self.status})"
+
 
 def _request(url: str, method: str, limit: int, timeout: float) -> tuple[int, bytes]:
     request = urllib.request.Request(url, method=method, headers={"Accept": "application/json, */*"})

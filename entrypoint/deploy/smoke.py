@@ -133,9 +133,13 @@ class Smoke:
                                   "use a spec whose pattern starts with a literal prefix")
         self.generated = {name: canary for name, canary in generated.items() if canary is not None}
         self.without_canary = sorted(set(generated) - set(self.generated))  # the crawl cannot look for these
-        self.canaries = {name: canary.value for name, canary in self.generated.items()}
         self.results: list[CheckResult] = []
         self.with_canary: list[RunningContainer] = []
+
+    @property
+    def canaries(self) -> dict[str, str]:
+        """Each secret's canary value, by name."""
+        return {name: canary.value for name, canary in self.generated.items()}
 
     def run(self, secrets_dir: str) -> list[CheckResult]:
         self.image_config = self.runner.ensure_image(self.options.image).get("Config") or {}

@@ -106,6 +106,7 @@ class Workload:
     # the containers when they change (a generated name, a checksum annotation); "" when nothing does,
     # None when the platform always starts anew for a change or cannot say.
     rollout_trigger: str | None = None
+    environment_secrets: set[str] = field(default_factory=set)  # the spec secrets that arrive as variables
     home: str | None = None  # the service user's home: its ~/.deeptempo must be writable
     data_dir: str | None = None  # the backend's JSON storage, when the platform runs the image's layout
 

@@ -222,17 +222,13 @@ def rotation(workload: Workload, spec: Spec) -> Iterator[Finding]:
             stale.setdefault(mount.stale_on_change, []).append(mount.path)
     for why, paths in stale.items():
         yield finding(workload, "rotation", f"{', '.join(paths)}: {why}", level=WARNING)
-    by_environment = sorted(name for name, route in workload.secret_routes.items() if not _file_route(route))
+    by_environment = sorted(workload.environment_secrets)
     if workload.rollout_trigger == "" and by_environment:
         yield finding(workload, "rotation", f"{', '.join(by_environment)} reach the environment, which a running container "
                       "never sees change, and nothing rolls the pods when the Secret changes: generate it (a "
                       "secretGenerator's name hash), annotate the pod template (checksum/secret, a Reloader annotation), "
                       "or mount it as files (components/secret-files), which are followed without a restart",
                       level=WARNING)
-
-
-def _file_route(route: str) -> bool:
-    return route.endswith(FILE_SUFFIX) or route.startswith("files of ")
 
 
 RULES = (

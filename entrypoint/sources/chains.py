@@ -42,13 +42,14 @@ def keyring_enabled(environ: MutableMapping[str, str]) -> bool:
 
 
 def deployment_sources(environ: MutableMapping[str, str], env_file: str | None = None,
-                       options: SecretSource | None = None, with_keyring: bool = True,
-                       keyring: bool | None = None, env_file_optional: bool = False) -> list[SecretSource]:
+                       options: SecretSource | None = None, keyring: bool | None = None,
+                       env_file_optional: bool = False) -> list[SecretSource]:
     """What check, status, serve and exec read, highest precedence first: command-line options (serve's
     settings), environment, NAME_FILE, secrets directory, systemd credentials, the mounted env-file,
     and the OS keyring when ENABLE_KEYRING is true (serve then refuses to start unless
     DEEPTEMPO_ALLOW_PERSISTENT_BACKEND). `keyring`, when given, decides instead of ENABLE_KEYRING (the
-    library's enable_keyring argument)."""
+    library's enable_keyring argument; False where serve would refuse it, so it is not even touched).
+    `env_file_optional`: a missing env-file is no error (the library creates it when a secret is set)."""
     sources: list[SecretSource] = [options] if options else []
     sources += [EnvironmentSource(environ)]
     if environ.get(HANDOFF_VARIABLE):  # a process of the served app's own, started without the secrets
@@ -67,7 +68,7 @@ def deployment_sources(environ: MutableMapping[str, str], env_file: str | None =
                                  explicit=bool(explicit_env_file) and not env_file_optional))
     # A value that is no boolean adds no keyring here; validation reports it with every other finding.
     wanted = (environ.get(ENABLE_KEYRING_VARIABLE) or "").strip().lower() in TRUE_WORDS if keyring is None else keyring
-    if with_keyring and wanted:
+    if wanted:
         from entrypoint.sources.keyring import KeyringSource  # only when asked for: most starts never are
 
         sources.append(KeyringSource())

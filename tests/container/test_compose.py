@@ -6,7 +6,6 @@ project of its own, published on 127.0.0.1 only, and removes it with `down -v`."
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -16,18 +15,12 @@ import uuid
 import pytest
 import yaml
 
-from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, PROJECT, write
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, PROJECT, free_port, write
 from tests.readme import block, sudo_shims
 
 COMPOSE_FILE = os.path.join(PROJECT, "docker-compose.yml")
 SECRETS_OVERRIDE = os.path.join(PROJECT, "docker-compose.secrets.yml")
 SHIPPED = [[COMPOSE_FILE], [COMPOSE_FILE, SECRETS_OVERRIDE]]
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Project:

@@ -214,12 +214,12 @@ def _secret_routes(workload: Workload, view: SpecView, template: PodTemplate, se
     for source in container.get("envFrom") or []:
         name = (source.get("secretRef") or {}).get("name")
         for key in routes.keys_of(name, "envFrom") if name else ():
-            routes.reach(key, f"envFrom Secret {name}")
+            routes.reach(key, f"envFrom Secret {name}", environment=True)
     for variable in container.get("env") or []:
         name = variable.get("name", "")
         ref = (variable.get("valueFrom") or {}).get("secretKeyRef")
         if ref:
-            routes.reach(name, f"secretKeyRef {ref.get('name')}/{ref.get('key')}")
+            routes.reach(name, f"secretKeyRef {ref.get('name')}/{ref.get('key')}", environment=True)
         elif view.entry_for_file_variable(name) and variable.get("value"):
             routes.reach(name[: -len(FILE_SUFFIX)], name)
     for secret in _secrets_directory_volumes(template, container):
@@ -245,10 +245,12 @@ class _Routes:
                                      self.workload.where))
         return dict.fromkeys((entry.name for entry in self.view.secrets), None)
 
-    def reach(self, key: str, how: str) -> None:
+    def reach(self, key: str, how: str, environment: bool = False) -> None:
         entry = self.view.secret_entry_for_key(key)
         if entry:
             self.workload.secret_routes.setdefault(entry.name, how)
+            if environment:
+                self.workload.environment_secrets.add(entry.name)
 
 
 def _secrets_directory_volumes(template: PodTemplate, container: Document) -> Iterator[Document]:
