@@ -10,9 +10,18 @@ from entrypoint.findings import ERROR, WARNING, Finding
 from entrypoint.sources.base import SecretSource, did_you_mean
 from entrypoint.textfile import read_text, strip_one_newline
 
-_NOT_IN_GENERATION = object()
 GENERATION_ATTEMPTS = 5
 MAX_ENTRIES = 1024  # a secrets directory is read whole only as a Kubernetes volume: bounded all the same
+
+FileValue = str | None | SecretFileError  # a secret file's value, None when empty, or why it cannot be used
+
+
+def _value_of(path: str) -> FileValue:
+    """A secret file's value (None when empty), or why it cannot be used: kept, to be raised at its lookup."""
+    try:
+        return strip_one_newline(read_text(path, error=SecretFileError, what="secret file")) or None
+    except SecretFileError as exc:
+        return exc
 
 
 class SecretsDirectorySource(SecretSource):
@@ -28,34 +37,28 @@ class SecretsDirectorySource(SecretSource):
         # Each file is read once per run, from one `..data` generation of a Kubernetes volume: a start
         # during the kubelet's swap sees one consistent set of files, and a name read twice (under its
         # alias, by a check) has one value.
-        self._read: dict[str, object] = {}
-        self._generation: dict[str, object] | None = None
+        self._read: dict[str, FileValue] = {}
+        self._generation: dict[str, FileValue] | None = None
 
     def lookup(self, name: str) -> str | None:
-        for candidate in dict.fromkeys((name, name.lower())):
-            file_path = os.path.join(self.path, candidate)
-            if os.path.islink(file_path) and not os.path.exists(file_path):
-                raise SecretFileError(f"secret file {file_path}: is a symbolic link to nothing")
-            if os.path.lexists(file_path):
-                if candidate not in self._read:
-                    found = self._generation_value(candidate)
-                    if found is _NOT_IN_GENERATION:
-                        found = strip_one_newline(read_text(file_path, error=SecretFileError, what="secret file")) or None
-                    self._read[candidate] = found
-                value = self._read[candidate]
-                if isinstance(value, SecretFileError):
-                    raise value
-                return value if isinstance(value, str) else None
-        return None
+        file_path = self.path_of(name)
+        if file_path is None:
+            return None
+        if os.path.islink(file_path) and not os.path.exists(file_path):
+            raise SecretFileError(f"secret file {file_path}: is a symbolic link to nothing")
+        candidate = os.path.basename(file_path)
+        if candidate not in self._read:
+            if self._generation is None:
+                self._generation = self._read_generation()
+            self._read[candidate] = self._generation[candidate] if candidate in self._generation else _value_of(file_path)
+        value = self._read[candidate]
+        if isinstance(value, SecretFileError):
+            raise value
+        return value
 
-    def _generation_value(self, candidate: str) -> object:
-        """`candidate`'s value in the volume's `..data` generation, all of whose files are read at the
-        first lookup (so one run never mixes two generations), or _NOT_IN_GENERATION."""
-        if self._generation is None:
-            self._generation = self._read_generation()
-        return self._generation.get(candidate, _NOT_IN_GENERATION)
-
-    def _read_generation(self) -> dict[str, object]:
+    def _read_generation(self) -> dict[str, FileValue]:
+        """Every file of a Kubernetes volume's current `..data` generation, read at the first lookup and
+        retried until the generation held still while read; {} for a directory that is no such volume."""
         link = os.path.join(self.path, "..data")
         for _ in range(GENERATION_ATTEMPTS):
             try:
@@ -65,20 +68,14 @@ class SecretsDirectorySource(SecretSource):
                 if not os.path.islink(link):
                     return {}  # no Kubernetes volume: each file is read on its own
                 continue  # swapped between the two calls: the next attempt sees the new generation
-            values: dict[str, object] = {}
-            for entry in names:
-                path = os.path.join(self.path, target, entry)
-                if entry.startswith(".") or not os.path.isfile(path):
-                    continue
-                try:
-                    values[entry] = strip_one_newline(read_text(path, error=SecretFileError, what="secret file")) or None
-                except SecretFileError as exc:
-                    values[entry] = exc
+            values = {entry: _value_of(os.path.join(self.path, target, entry)) for entry in names
+                      if not entry.startswith(".") and os.path.isfile(os.path.join(self.path, target, entry))}
             if os.path.isdir(os.path.join(self.path, target)) and os.readlink(link) == target:
                 return values  # the generation stayed whole while it was read
         return {}
 
     def path_of(self, name: str) -> str | None:
+        """The entry holding `name` (its name, else its lower-case name: Compose's secret names)."""
         for candidate in dict.fromkeys((name, name.lower())):
             file_path = os.path.join(self.path, candidate)
             if os.path.lexists(file_path):
@@ -111,14 +108,13 @@ class SecretsDirectorySource(SecretSource):
     def why_missing(self, name: str) -> str | None:
         # An empty file is the documented way to leave an optional secret out (Compose needs every
         # file to exist), so it is mentioned only when the secret is needed.
-        for candidate in dict.fromkeys((name, name.lower())):
-            file_path = os.path.join(self.path, candidate)
-            try:
-                if os.path.isfile(file_path) and not strip_one_newline(read_text(file_path, error=SecretFileError)):
-                    return f"secret file {file_path} is empty"
-            except SecretFileError:  # reported by the lookup itself
-                return None
-        return None
+        file_path = self.path_of(name)
+        if file_path is None or not os.path.isfile(file_path):
+            return None
+        try:
+            return f"secret file {file_path} is empty" if self.lookup(name) is None else None
+        except SecretFileError:  # reported by the lookup itself
+            return None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.path!r})"
