@@ -19,11 +19,10 @@ RUN python3 -m venv /opt/venv
 # Dependencies before source: a source-only change rebuilds from the next layer on, in seconds.
 COPY requirements.lock /tmp/requirements.lock
 RUN /opt/venv/bin/pip install --no-cache-dir -r /tmp/requirements.lock
-COPY pyproject.toml README.md /src/
 COPY entrypoint /src/entrypoint
 # pip and setuptools only build the environment: the runtime leaves them out (some 25 MB). An image
 # built FROM this one that adds packages brings pip back with `python -m ensurepip` (examples/).
-RUN /opt/venv/bin/pip install --no-cache-dir --no-deps /src \
+RUN /opt/venv/bin/pip install --no-cache-dir --no-deps /src/entrypoint \
     && /opt/venv/bin/deeptempo-entrypoint --version \
     && /opt/venv/bin/pip uninstall --yes --quiet setuptools pip
 
@@ -38,7 +37,7 @@ RUN groupadd --gid 10001 deeptempo \
     && install -d -o 10001 -g 10001 -m 0700 /home/deeptempo/.deeptempo /srv/deeptempo/data
 COPY --from=builder /usr/bin/tini-static /usr/bin/tini
 COPY --from=builder /opt/venv /opt/venv
-COPY entrypoint/deeptempo-probe /usr/local/bin/deeptempo-probe
+COPY entrypoint/deeptempo_entrypoint/deeptempo-probe /usr/local/bin/deeptempo-probe
 # No pip in the runtime; `pip` and `pip3` bring it back offline in an image built FROM this one.
 COPY image/pip /opt/venv/bin/pip
 COPY image/pip /opt/venv/bin/pip3

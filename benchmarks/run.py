@@ -132,7 +132,7 @@ def bench_probe(args):
                               env={**os.environ, "CLAUDE_API_KEY": CANARY}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_200(port)
-        probe = [os.path.join(PROJECT, "entrypoint", "deeptempo-probe"), f"http://127.0.0.1:{port}/api/health"]
+        probe = [os.path.join(PROJECT, "entrypoint", "deeptempo_entrypoint", "deeptempo-probe"), f"http://127.0.0.1:{port}/api/health"]
         calls = max(20, args.rounds * 2)
         probes, passes = [], []
         for _ in range(3):
@@ -152,9 +152,9 @@ def bench_rotation(args):
     import timeit
 
     sys.path.insert(0, PROJECT)
-    from entrypoint import rotation, secrets_manager
-    from entrypoint.platforms.k8s.local import SecretVolume
-    from entrypoint.spec import builtin_spec
+    from deeptempo_deploy.platforms.k8s.local import SecretVolume
+    from deeptempo_entrypoint import rotation, secrets_manager
+    from deeptempo_entrypoint.spec import builtin_spec
 
     volume = SecretVolume({"CLAUDE_API_KEY": CANARY}, 0o400, None)
     saved = os.environ.get("CLAUDE_API_KEY")
@@ -214,7 +214,7 @@ def wait_200(port, timeout=60):
 
 
 BARE_UVICORN = ["--entrypoint", "/opt/venv/bin/python"]
-BARE_COMMAND = ["-m", "uvicorn", "entrypoint.app:app", "--host", "0.0.0.0", "--port", "6987"]
+BARE_COMMAND = ["-m", "uvicorn", "deeptempo_entrypoint.app:app", "--host", "0.0.0.0", "--port", "6987"]
 
 
 def run_to_200(image, bare=False):

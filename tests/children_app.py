@@ -12,7 +12,7 @@ import os
 import subprocess
 import sys
 
-from entrypoint.secrets_manager import get_secret
+from deeptempo_entrypoint.secrets_manager import get_secret
 
 OUT = os.environ.get("CHILDREN_OUT", "/tmp")
 DUMP = "import os, sys; open(sys.argv[1], 'w').write('\\n'.join(f'{k}={v}' for k, v in os.environ.items()))"

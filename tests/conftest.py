@@ -7,8 +7,8 @@ import tempfile
 
 import pytest
 
-from entrypoint.constants import FILE_SUFFIX, KIT_VARIABLES
-from entrypoint.spec import builtin_spec
+from deeptempo_entrypoint.constants import FILE_SUFFIX, KIT_VARIABLES
+from deeptempo_entrypoint.spec import builtin_spec
 from tests.aws_standin import aws_environment, moto  # noqa: F401 (fixtures for every module)
 from tests.helpers import ENTRYPOINT
 

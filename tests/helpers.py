@@ -6,8 +6,8 @@ import socket
 import sys
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-DEPLOY = [sys.executable, "-c", "from entrypoint.deploy.cli import main; main()"]
-ENTRYPOINT = [sys.executable, "-m", "entrypoint"]
+DEPLOY = [sys.executable, "-c", "from deeptempo_deploy.cli import main; main()"]
+ENTRYPOINT = [sys.executable, "-m", "deeptempo_entrypoint"]
 # Values no output may ever contain.
 CANARY_CLAUDE = "sk-ant-CANARYclaude0123456789"
 CANARY_PASSWORD = "Canary-Splunk-Passw0rd"

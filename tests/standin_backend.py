@@ -7,7 +7,7 @@ settings endpoint does. Its secrets module is the kit's, swapped in with the REA
 import os
 import textwrap
 
-SWAP = "import sys, entrypoint.secrets_manager as m\nsys.modules[__name__] = m\n"
+SWAP = "import sys, deeptempo_entrypoint.secrets_manager as m\nsys.modules[__name__] = m\n"
 
 FILES = {
     "requirements.txt": "# The stand-in needs nothing beyond the kit (starlette, uvicorn).\n",
@@ -68,7 +68,7 @@ FILES = {
             return {"connected": connected, "total": len(SERVERS)}
     ''',
     "mcp-servers/findings/server.py": "import json, sys\nprint('ready')\n",
-    "mcp-servers/timesketch/server.py": "import entrypoint.secrets_manager\nprint('ready')\n",
+    "mcp-servers/timesketch/server.py": "import deeptempo_entrypoint.secrets_manager\nprint('ready')\n",
     "backend/main.py": '''
         import logging
         from pathlib import Path

@@ -69,7 +69,7 @@ sys.path[:0] = [os.environ["BACKEND"], os.environ["REPOSITORY"]]
 import secrets_manager
 from secrets_manager import get_secret, set_secret, delete_secret, get_secrets_manager
 from backend.secrets_manager import get_secret as get_secret_again
-import entrypoint.secrets_manager as kit
+import deeptempo_entrypoint.secrets_manager as kit
 results = {"same_module": secrets_manager is kit and sys.modules["backend.secrets_manager"] is kit}
 results["default"] = get_secret("SPLUNK_PASSWORD", default="fallback")
 results["set"] = set_secret("SPLUNK_PASSWORD", 'p"w #1')

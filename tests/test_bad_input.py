@@ -228,8 +228,8 @@ def test_a_pasted_key_in_a_setting_is_never_echoed(run_entrypoint):
 
 
 def test_the_library_does_not_echo_a_pasted_key_either(monkeypatch):
-    from entrypoint.errors import BackendError
-    from entrypoint.secrets_manager import SecretsManager
+    from deeptempo_entrypoint.errors import BackendError
+    from deeptempo_entrypoint.secrets_manager import SecretsManager
 
     monkeypatch.setenv("SECRETS_BACKEND", PASTED_KEY)
     with pytest.raises(BackendError) as caught:

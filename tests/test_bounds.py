@@ -65,7 +65,7 @@ def test_the_library_returns_the_other_sources_value_and_logs_why(monkeypatch, c
     import keyring
     from keyring.backend import KeyringBackend
 
-    from entrypoint.secrets_manager import SecretsManager
+    from deeptempo_entrypoint.secrets_manager import SecretsManager
 
     class Raising(KeyringBackend):
         priority = 1
@@ -116,7 +116,7 @@ def test_app_dir_holding_a_secret_is_not_echoed(run_entrypoint):
 
 
 def test_bounds_need_no_new_start_up_import(run_entrypoint):
-    probe = "import sys; from entrypoint.cli import main\ntry: main(['check'])\nexcept SystemExit: pass\nprint('regex' in sys.modules)"
+    probe = "import sys; from deeptempo_entrypoint.cli import main\ntry: main(['check'])\nexcept SystemExit: pass\nprint('regex' in sys.modules)"
     import subprocess
 
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
@@ -146,8 +146,8 @@ def test_good_settings_pass(run_entrypoint, setting):
 
 
 def test_uvicorns_own_options_after_the_separator_are_checked_and_used(tmp_path):
-    from entrypoint.launch import ValidationFailed, prepare_serve
-    from entrypoint.spec import builtin_spec
+    from deeptempo_entrypoint.launch import ValidationFailed, prepare_serve
+    from deeptempo_entrypoint.spec import builtin_spec
 
     app = tmp_path / "app"
     app.mkdir()
@@ -208,7 +208,7 @@ def test_only_a_pattern_that_can_backtrack_pays_for_the_bounded_engine(tmp_path,
 
     spec = write(tmp_path / "spec.yaml", "version: 1\nentries:\n"
                  f"  - {{name: TOKEN, kind: secret, service: S, description: d., rule: required, pattern: '{pattern}'}}\n")
-    probe = (f"import sys; from entrypoint.cli import main\ntry: main(['check', '--spec', {str(spec)!r}])\n"
+    probe = (f"import sys; from deeptempo_entrypoint.cli import main\ntry: main(['check', '--spec', {str(spec)!r}])\n"
              "except SystemExit: pass\nprint('regex' in sys.modules)")
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                             env={**os.environ, "TOKEN": "sk-abc" if not bounded else "aab"})

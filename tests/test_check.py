@@ -5,10 +5,10 @@ import sys
 
 import pytest
 
-from entrypoint.cli import main
-from entrypoint.constants import KEYRING_SERVICE as SERVICE_NAME
-from entrypoint.env_example import render_env_example
-from entrypoint.spec import builtin_spec
+from deeptempo_entrypoint.cli import main
+from deeptempo_entrypoint.constants import KEYRING_SERVICE as SERVICE_NAME
+from deeptempo_entrypoint.env_example import render_env_example
+from deeptempo_entrypoint.spec import builtin_spec
 from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, write
 
 VALID = {"CLAUDE_API_KEY": CANARY_CLAUDE}
@@ -147,7 +147,7 @@ def test_migrate_keyring(memory_keyring, capsys, tmp_path):
     assert "moved CLAUDE_API_KEY (stored as claude_api_key)" in out and "moved SPLUNK_PASSWORD" in out
     assert CANARY_CLAUDE not in out + err
     assert oct(os.stat(target).st_mode & 0o777) == "0o600"
-    from entrypoint.envfile import read_env_file
+    from deeptempo_entrypoint.envfile import read_env_file
 
     assert read_env_file(target).values == {"CLAUDE_API_KEY": CANARY_CLAUDE, "SPLUNK_PASSWORD": 'pa"ss word'}
     assert len(memory_keyring.store) == 3
@@ -201,7 +201,7 @@ def test_demo_secrets_pass_check(run_entrypoint):
 
 def test_env_file_from_process_substitution():
     """`check --env-file <(vault read ...)` hands over a pipe that may not be written yet: it is waited for."""
-    script = ('exec "$0" -m entrypoint check --env-file <(sleep 0.5; printf "CLAUDE_API_KEY=%s\\n" "$CANARY")')
+    script = ('exec "$0" -m deeptempo_entrypoint check --env-file <(sleep 0.5; printf "CLAUDE_API_KEY=%s\\n" "$CANARY")')
     result = subprocess.run(["bash", "-c", script, sys.executable], capture_output=True, text=True, timeout=30,
                             env={**os.environ, "CANARY": CANARY_CLAUDE})
     assert result.returncode == 0, result.stderr

@@ -11,15 +11,15 @@ import urllib.request
 import pytest
 import yaml
 
-from entrypoint.children import Scope, program_name, scope_for
-from entrypoint.spec import load_spec
+from deeptempo_entrypoint.children import Scope, program_name, scope_for
+from deeptempo_entrypoint.spec import load_spec
 from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, ENTRYPOINT, PROJECT, free_port, wait_for_url, write
 
 
 @pytest.fixture
 def spec_file(tmp_path):
     """The built-in spec, with SPLUNK_PASSWORD allowed to `printenv` only."""
-    document = yaml.safe_load(open(os.path.join(PROJECT, "entrypoint", "spec", "spec.yaml")))
+    document = yaml.safe_load(open(os.path.join(PROJECT, "entrypoint", "deeptempo_entrypoint", "spec", "spec.yaml")))
     for entry in document["entries"]:
         if entry["name"] == "SPLUNK_PASSWORD":
             entry["children"] = ["printenv"]

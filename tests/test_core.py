@@ -6,11 +6,11 @@ import json
 import click
 import pytest
 
-from entrypoint import constants
-from entrypoint.cli import run_click
-from entrypoint.errors import ConfigError, UnavailableError
-from entrypoint.launch import check_configuration, prepare_serve
-from entrypoint.sources import (
+from deeptempo_entrypoint import constants
+from deeptempo_entrypoint.cli import run_click
+from deeptempo_entrypoint.errors import ConfigError, UnavailableError
+from deeptempo_entrypoint.launch import check_configuration, prepare_serve
+from deeptempo_entrypoint.sources import (
     CredentialsDirectorySource,
     EnvFileSource,
     EnvironmentSource,
@@ -20,10 +20,10 @@ from entrypoint.sources import (
     SecretSource,
     WritableSource,
 )
-from entrypoint.sources.chains import deployment_sources
-from entrypoint.sources.options import OptionsSource
-from entrypoint.spec import builtin_spec
-from entrypoint.status import secrets_status
+from deeptempo_entrypoint.sources.chains import deployment_sources
+from deeptempo_entrypoint.sources.options import OptionsSource
+from deeptempo_entrypoint.spec import builtin_spec
+from deeptempo_entrypoint.status import secrets_status
 from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD
 
 SPEC = builtin_spec()
@@ -63,7 +63,7 @@ def test_sources_are_abstract_and_the_write_backends_are_writable():
 
 
 def test_every_source_label_is_a_named_constant():
-    from entrypoint.sources.handoff import HandoffSource
+    from deeptempo_entrypoint.sources.handoff import HandoffSource
 
     labels = {cls.label for cls in (OptionsSource, EnvironmentSource, FileIndirectionSource, SecretsDirectorySource,
                                     CredentialsDirectorySource, EnvFileSource, KeyringSource, HandoffSource)}

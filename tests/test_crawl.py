@@ -1,7 +1,7 @@
-"""smoke's leak search (entrypoint/deploy/crawl.py): a canary in full, or LEAK_RUN characters of its
+"""smoke's leak search (deploy/deeptempo_deploy/crawl.py): a canary in full, or LEAK_RUN characters of its
 random part, is a leak named by route and secret; the fixed prefix alone, or five characters, is not."""
 
-from entrypoint.deploy.crawl import Answer, find_leaks
+from deeptempo_deploy.crawl import Answer, find_leaks
 
 CANARIES = {"GITHUB_TOKEN": ("ghp_ABCDEFGHIJKLMNOP", "ABCDEFGHIJKLMNOP"), "CLAUDE_API_KEY": ("sk-ant-0123456789abcdef", "0123456789abcdef")}
 

@@ -8,10 +8,10 @@ from dotenv import dotenv_values
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from entrypoint.envfile import read_env_file, update_env_file
-from entrypoint.envfile import writer as writer_module
-from entrypoint.envfile.writer import encode_value
-from entrypoint.errors import EnvFileError
+from deeptempo_entrypoint.envfile import read_env_file, update_env_file
+from deeptempo_entrypoint.envfile import writer as writer_module
+from deeptempo_entrypoint.envfile.writer import encode_value
+from deeptempo_entrypoint.errors import EnvFileError
 from tests.helpers import as_nobody, write
 
 NAMES = st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,20}", fullmatch=True)

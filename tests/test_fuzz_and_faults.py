@@ -16,13 +16,13 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from entrypoint.cli import run_click
-from entrypoint.deploy.cli import cli as deploy_cli
-from entrypoint.envfile import read_env_file, update_env_file
-from entrypoint.errors import KitError
-from entrypoint.resolution import resolve
-from entrypoint.sources.chains import deployment_sources
-from entrypoint.spec import builtin_spec
+from deeptempo_deploy.cli import cli as deploy_cli
+from deeptempo_entrypoint.cli import run_click
+from deeptempo_entrypoint.envfile import read_env_file, update_env_file
+from deeptempo_entrypoint.errors import KitError
+from deeptempo_entrypoint.resolution import resolve
+from deeptempo_entrypoint.sources.chains import deployment_sources
+from deeptempo_entrypoint.spec import builtin_spec
 from tests.helpers import as_nobody, write
 
 MARKER = "Zq9FUZZMARKER"
@@ -77,7 +77,7 @@ def test_any_yaml_as_a_compose_file(tmp_path_factory, document):
     """Through the real `docker compose config` (so fewer examples): a clear refusal or a verdict."""
     path = tmp_path_factory.mktemp("compose") / "docker-compose.yml"
     path.write_text(yaml.safe_dump(document))
-    result = subprocess.run([sys.executable, "-c", "from entrypoint.deploy.cli import main; main()", "verify", "compose",
+    result = subprocess.run([sys.executable, "-c", "from deeptempo_deploy.cli import main; main()", "verify", "compose",
                              str(path)], capture_output=True, text=True, timeout=120)
     assert result.returncode in DOCUMENTED, result.stderr
     assert "Traceback" not in result.stderr and "internal error" not in result.stderr

@@ -16,8 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from entrypoint.errors import ConfigError
-from entrypoint.redaction import MIN_RUN, Redactor
+from deeptempo_deploy.redaction import MIN_RUN, Redactor
+from deeptempo_entrypoint.errors import ConfigError
 from tests.helpers import DEPLOY, PROJECT, write
 
 CANARY = "sk-ant-OPLEAKcanary0123456789abcdefXYZ"
@@ -108,7 +108,7 @@ def test_a_target_that_is_no_file_or_directory_is_refused_by_name(tmp_path, kind
 
 
 def test_a_secret_volume_item_cannot_leave_its_volume():
-    from entrypoint.platforms.k8s.local import SecretVolume
+    from deeptempo_deploy.platforms.k8s.local import SecretVolume
 
     for path in ("/tmp/x", "../../../x", "a/../../x", ""):
         with pytest.raises(ConfigError, match="relative path inside the volume"):
@@ -116,7 +116,7 @@ def test_a_secret_volume_item_cannot_leave_its_volume():
 
 
 def test_a_secret_volume_is_private_and_removed():
-    from entrypoint.platforms.k8s.local import SecretVolume
+    from deeptempo_deploy.platforms.k8s.local import SecretVolume
 
     volume = SecretVolume({"K": CANARY, "L": "x"}, 0o644, None, [{"key": "K", "path": "sub/k"}], user=os.getuid())
     try:
@@ -211,9 +211,9 @@ def test_a_kms_decrypt_on_no_key_is_not_least_privilege(tmp_path):
 # --- a container's log tail ------------------------------------------------------------------------------------
 
 def test_a_local_runs_log_tail_leaves_through_the_boundary(capsys):
-    from entrypoint.deploy.cli import report_local
-    from entrypoint.platforms.runner import LocalResult
-    from entrypoint.redaction import remember
+    from deeptempo_deploy.cli import report_local
+    from deeptempo_deploy.platforms.runner import LocalResult
+    from deeptempo_deploy.redaction import remember
 
     remember(CANARY)  # what local remembers of the values it injected
     tail = f"pydantic: input_value='{CANARY[:30]}...'\nsecret={CANARY}\n" + json.dumps({"key": CANARY})
@@ -272,7 +272,7 @@ def test_a_fifo_a_kustomization_names_is_refused_by_name(overlay):
 
 
 def test_local_k8s_env_file_keys_get_did_you_mean(overlay, tmp_path):
-    from entrypoint.platforms.k8s.local import render_overlay
+    from deeptempo_deploy.platforms.k8s.local import render_overlay
 
     env_file = write(tmp_path / "local.env", f"CLAUDE_API_KYE={CANARY}\n")
     _, _, warnings = render_overlay(str(overlay), str(env_file))

@@ -4,9 +4,9 @@ ConfigError naming the file: never another exception (a traceback), never a quot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from entrypoint.envfile.reader import parse_env_text, read_env_file
-from entrypoint.errors import EnvFileError, SpecError
-from entrypoint.spec.compile import compile_spec_text
+from deeptempo_entrypoint.envfile.reader import parse_env_text, read_env_file
+from deeptempo_entrypoint.errors import EnvFileError, SpecError
+from deeptempo_entrypoint.spec.compile import compile_spec_text
 
 ENV_LIKE = st.lists(st.one_of(
     st.from_regex(r"(export )?[A-Za-z_][A-Za-z0-9_]{0,8} ?= ?['\"]?[^\n]{0,20}['\"]?( #[^\n]*)?", fullmatch=True),

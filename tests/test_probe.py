@@ -1,4 +1,4 @@
-"""The health probe (entrypoint/deeptempo-probe): bash's /dev/tcp, no interpreter. 0 on a 200 from the
+"""The health probe (entrypoint/deeptempo_entrypoint/deeptempo-probe): bash's /dev/tcp, no interpreter. 0 on a 200 from the
 URL, 1 on anything else (a 404, a closed port), 2 on a URL it does not take; without a URL it asks the
 address serve wrote, so `serve -- --port` is followed."""
 
@@ -10,7 +10,7 @@ import pytest
 
 from tests.helpers import CANARY_CLAUDE, ENTRYPOINT, PROJECT, free_port, wait_for_url
 
-PROBE = os.path.join(PROJECT, "entrypoint", "deeptempo-probe")
+PROBE = os.path.join(PROJECT, "entrypoint", "deeptempo_entrypoint", "deeptempo-probe")
 
 
 @pytest.fixture

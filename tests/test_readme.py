@@ -101,10 +101,10 @@ def test_the_backends_secrets_module_is_the_kits(tmp_path):
     backend = tmp_path / "backend"
     backend.mkdir()
     write(backend / "secrets_manager.py", block("backend-secrets-module"), mode=0o644)
-    probe = "import secrets_manager, entrypoint.secrets_manager as kit; assert secrets_manager is kit; print(kit.get_secret.__module__)"
+    probe = "import secrets_manager, deeptempo_entrypoint.secrets_manager as kit; assert secrets_manager is kit; print(kit.get_secret.__module__)"
     result = subprocess.run([sys.executable, "-c", probe], cwd=backend, capture_output=True, text=True,
                             env={**os.environ, "PYTHONPATH": f"{backend}:{PROJECT}"})
-    assert result.returncode == 0 and result.stdout.strip() == "entrypoint.secrets_manager", result.stderr
+    assert result.returncode == 0 and result.stdout.strip() == "deeptempo_entrypoint.secrets_manager", result.stderr
 
 
 def test_the_ecs_render_lines_run(tmp_path):
@@ -160,10 +160,10 @@ def test_the_children_fragment_is_a_valid_spec(tmp_path):
     """The fragment's `children:` on the built-in entries it names (its `...` are their other fields)."""
     import yaml
 
-    from entrypoint.spec import load_spec
+    from deeptempo_entrypoint.spec import load_spec
 
     fragment = yaml.safe_load("\n".join(line for line in block("spec-children").splitlines() if line.strip() != "..."))
-    document = yaml.safe_load(open(os.path.join(PROJECT, "entrypoint", "spec", "spec.yaml")))
+    document = yaml.safe_load(open(os.path.join(PROJECT, "entrypoint", "deeptempo_entrypoint", "spec", "spec.yaml")))
     by_name = {entry["name"]: entry for entry in document["entries"]}
     for entry in fragment:
         by_name[entry["name"]]["children"] = entry["children"]

@@ -12,12 +12,12 @@ import urllib.request
 
 import pytest
 
-from entrypoint import rotation
-from entrypoint.platforms.k8s.local import SecretVolume
-from entrypoint.resolution import resolve
-from entrypoint.rotation import INTERVAL, Followed, Rotation
-from entrypoint.sources.directory import SecretsDirectorySource
-from entrypoint.spec import builtin_spec
+from deeptempo_deploy.platforms.k8s.local import SecretVolume
+from deeptempo_entrypoint import rotation
+from deeptempo_entrypoint.resolution import resolve
+from deeptempo_entrypoint.rotation import INTERVAL, Followed, Rotation
+from deeptempo_entrypoint.sources.directory import SecretsDirectorySource
+from deeptempo_entrypoint.spec import builtin_spec
 from tests.helpers import CANARY_CLAUDE, ENTRYPOINT, PROJECT, free_port, wait_for_url, write
 
 NEW_KEY = "sk-ant-ROTATEDclaude9876543210"
@@ -58,7 +58,7 @@ def test_an_invalid_new_value_is_logged_by_name_and_the_last_valid_one_stays(mon
     active = following(str(path))
     for invalid in ("sk-ant-...", "not-a-claude-key-0123456789", ""):
         os.utime(write(path, invalid), ns=(time.time_ns(), time.time_ns() + 1))
-        with caplog.at_level(logging.WARNING, logger="entrypoint.rotation"):
+        with caplog.at_level(logging.WARNING, logger="deeptempo_entrypoint.rotation"):
             assert age(active).value("CLAUDE_API_KEY") == CANARY_CLAUDE
         assert "CLAUDE_API_KEY: the new value in" in caplog.text and "the last valid value stays in use" in caplog.text
         assert "not-a-claude-key-0123456789" not in caplog.text  # named, never quoted

@@ -2,10 +2,10 @@ import os
 
 import pytest
 
-from entrypoint import secrets_manager
-from entrypoint.constants import KEYRING_SERVICE as SERVICE_NAME
-from entrypoint.errors import BackendError, ConfigError
-from entrypoint.secrets_manager import SecretsManager, delete_secret, get_secret, get_secrets_manager, set_secret
+from deeptempo_entrypoint import secrets_manager
+from deeptempo_entrypoint.constants import KEYRING_SERVICE as SERVICE_NAME
+from deeptempo_entrypoint.errors import BackendError, ConfigError
+from deeptempo_entrypoint.secrets_manager import SecretsManager, delete_secret, get_secret, get_secrets_manager, set_secret
 from tests.helpers import write
 
 
@@ -158,7 +158,7 @@ def test_repr_shows_no_values(monkeypatch):
 
 def test_the_library_reads_the_same_sources_as_serve(tmp_path, monkeypatch):
     """One chain: a secret serve would find in a secrets directory or through NAME_FILE, get_secret finds too."""
-    from entrypoint.secrets_manager import SecretsManager
+    from deeptempo_entrypoint.secrets_manager import SecretsManager
 
     secrets = tmp_path / "secrets"
     secrets.mkdir(mode=0o700)
@@ -174,8 +174,8 @@ def test_the_library_reads_the_same_sources_as_serve(tmp_path, monkeypatch):
 
 
 def test_status_says_which_secrets_rotate_without_a_restart(tmp_path, monkeypatch):
-    from entrypoint.spec import builtin_spec
-    from entrypoint.status import format_status, secrets_status
+    from deeptempo_entrypoint.spec import builtin_spec
+    from deeptempo_entrypoint.status import format_status, secrets_status
 
     secrets = tmp_path / "secrets"
     secrets.mkdir(mode=0o700)

@@ -9,8 +9,8 @@ import urllib.request
 
 import pytest
 
-from entrypoint.launch import SERVER_LIMITS, ValidationFailed, prepare_serve
-from entrypoint.spec import builtin_spec
+from deeptempo_entrypoint.launch import SERVER_LIMITS, ValidationFailed, prepare_serve
+from deeptempo_entrypoint.spec import builtin_spec
 from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, ENTRYPOINT, free_port, write
 
 SPEC = builtin_spec()
@@ -81,7 +81,7 @@ def test_uvicorn_argv_from_settings_and_options(tmp_path):
 
 
 def test_defaults_serve_the_built_in_app_on_6987():
-    assert prepare_serve(SPEC, {}, environ=environ()).argv[3:8] == ["entrypoint.app:app", "--host", "0.0.0.0", "--port", "6987"]
+    assert prepare_serve(SPEC, {}, environ=environ()).argv[3:8] == ["deeptempo_entrypoint.app:app", "--host", "0.0.0.0", "--port", "6987"]
 
 
 def test_no_secret_on_argv_and_no_value_in_repr(tmp_path):

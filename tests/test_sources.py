@@ -2,10 +2,10 @@ import os
 
 import pytest
 
-from entrypoint.launch import program_environment
-from entrypoint.resolution import resolve
-from entrypoint.sources.chains import deployment_sources
-from entrypoint.spec import builtin_spec
+from deeptempo_entrypoint.launch import program_environment
+from deeptempo_entrypoint.resolution import resolve
+from deeptempo_entrypoint.sources.chains import deployment_sources
+from deeptempo_entrypoint.spec import builtin_spec
 from tests.helpers import as_nobody, write
 
 SPEC = builtin_spec()

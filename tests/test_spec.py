@@ -1,9 +1,9 @@
 import pytest
 
-from entrypoint.errors import SpecError
-from entrypoint.spec import BUILTIN_MODULE, SOURCE_YAML, builtin_spec, load_spec
-from entrypoint.spec.builtin import SPEC
-from entrypoint.spec.compile import compile_spec_file, compile_spec_text, render_builtin_module
+from deeptempo_entrypoint.errors import SpecError
+from deeptempo_entrypoint.spec import BUILTIN_MODULE, SOURCE_YAML, builtin_spec, load_spec
+from deeptempo_entrypoint.spec.builtin import SPEC
+from deeptempo_entrypoint.spec.compile import compile_spec_file, compile_spec_text, render_builtin_module
 
 GUIDE_SECRETS = {"CLAUDE_API_KEY", "ANTHROPIC_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TIMESKETCH_PASSWORD",
                  "SPLUNK_PASSWORD", "GITHUB_TOKEN", "POSTGRESQL_CONNECTION_STRING"}
@@ -19,9 +19,9 @@ entries:
 def test_builtin_module_is_spec_yaml_after_every_check():
     # The start-up path loads builtin.py; this is what keeps it the checked spec.yaml.
     checked = compile_spec_file(SOURCE_YAML)
-    assert SPEC == checked, "run: python -m entrypoint.spec.compile"
+    assert SPEC == checked, "run: python -m deeptempo_entrypoint.spec.compile"
     with open(BUILTIN_MODULE, encoding="utf-8") as stream:
-        assert stream.read() == render_builtin_module(checked), "run: python -m entrypoint.spec.compile"
+        assert stream.read() == render_builtin_module(checked), "run: python -m deeptempo_entrypoint.spec.compile"
 
 
 def test_spec_lists_every_secret_of_the_guide_and_the_original_env_example():
@@ -107,7 +107,7 @@ def test_a_users_spec_is_checked_once_per_content(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     spec = tmp_path / "spec.yaml"
     spec.write_text("version: 1\nentries:\n  - {name: MY_TOKEN, kind: secret, service: S, description: d., rule: required}\n")
-    probe = ("import sys; from entrypoint.spec import load_spec; spec = load_spec(sys.argv[1]); "
+    probe = ("import sys; from deeptempo_entrypoint.spec import load_spec; spec = load_spec(sys.argv[1]); "
              "print(sorted(e.name for e in spec), 'yaml' in sys.modules, 'jsonschema' in sys.modules)")
 
     def load():
@@ -134,8 +134,8 @@ def test_generated_files_cannot_be_steered_by_the_spec(tmp_path, field, value, m
     """A description, a service or a placeholder cannot add a line or a comment to env.example."""
     import json as json_module
 
-    from entrypoint.errors import SpecError
-    from entrypoint.spec import load_spec
+    from deeptempo_entrypoint.errors import SpecError
+    from deeptempo_entrypoint.spec import load_spec
 
     entry = {"name": "TOKEN", "kind": "secret", "service": "S", "description": "d.", "rule": "optional", field: value}
     spec = tmp_path / "spec.yaml"

@@ -9,7 +9,7 @@ from tests.helpers import write
 
 PROBE = """
 import sys
-from entrypoint.cli import main
+from deeptempo_entrypoint.cli import main
 try:
     main(sys.argv[1:])
 except SystemExit:
@@ -38,7 +38,7 @@ def test_the_entrypoint_never_imports_the_deploy_side(tmp_path):
     deploy_side = {"docker", "requests", "urllib3", "botocore", "boto3", "kubernetes_validate"}
     for args in (["check"], ["status"], ["env-example"], ["serve"]):  # serve stops at the missing key, before exec
         modules = imported_modules(*args, env={"CLAUDE_API_KEY": ""})
-        assert not {name for name in modules if name.startswith("entrypoint.deploy")}, args
+        assert not {name for name in modules if name.startswith("deeptempo_deploy")}, args
         assert not {name.split(".")[0] for name in modules} & deploy_side, args
 
 

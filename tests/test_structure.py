@@ -8,19 +8,21 @@ from radon.complexity import cc_visit
 
 from tests.helpers import PROJECT
 
-PACKAGE = os.path.join(PROJECT, "entrypoint")
+# The distributions' folders and their import packages.
+PACKAGES = {"deeptempo_deploy": os.path.join(PROJECT, "deploy"), "deeptempo_entrypoint": os.path.join(PROJECT, "entrypoint")}
 # The layers, top first: a module may import from its own layer and the ones below it.
-LAYERS = ("entrypoint.deploy", "entrypoint.platforms", "entrypoint")
+LAYERS = ("deeptempo_deploy", "deeptempo_deploy.platforms", "deeptempo_entrypoint")
 
 
 def modules() -> dict[str, str]:
     found = {}
-    for directory, _, files in os.walk(PACKAGE):
-        for name in files:
-            if name.endswith(".py"):
-                path = os.path.join(directory, name)
-                module = os.path.relpath(path, PROJECT)[:-3].replace(os.sep, ".").removesuffix(".__init__")
-                found[module] = path
+    for package, folder in PACKAGES.items():
+        for directory, _, files in os.walk(os.path.join(folder, package)):
+            for name in files:
+                if name.endswith(".py"):
+                    path = os.path.join(directory, name)
+                    module = os.path.relpath(path, folder)[:-3].replace(os.sep, ".").removesuffix(".__init__")
+                    found[module] = path
     return found
 
 
@@ -53,7 +55,7 @@ def test_no_two_modules_import_each_other():
     known = modules()
     graph = {module: imports_of(path, set(known)) - {module} for module, path in known.items()}
     pairs = sorted({tuple(sorted((a, b))) for a, targets in graph.items() for b in targets if a in graph.get(b, set())})
-    # A package's __init__ and its own modules are one unit: entrypoint.sources re-exports its sources lazily.
+    # A package's __init__ and its own modules are one unit: deeptempo_entrypoint.sources re-exports its sources lazily.
     pairs = [(a, b) for a, b in pairs if not (b.startswith(a + ".") or a.startswith(b + "."))]
     assert pairs == []
 

@@ -8,11 +8,11 @@ import stat
 
 import pytest
 
-from entrypoint.envfile import update_env_file
-from entrypoint.errors import SpecError
-from entrypoint.resolution import resolve
-from entrypoint.sources.chains import deployment_sources
-from entrypoint.spec import builtin_spec, load_spec
+from deeptempo_entrypoint.envfile import update_env_file
+from deeptempo_entrypoint.errors import SpecError
+from deeptempo_entrypoint.resolution import resolve
+from deeptempo_entrypoint.sources.chains import deployment_sources
+from deeptempo_entrypoint.spec import builtin_spec, load_spec
 from tests.helpers import NOBODY, write
 
 SPEC = builtin_spec()
@@ -105,7 +105,7 @@ def test_a_linked_env_file_stays_a_link_and_the_write_reaches_its_target(tmp_pat
 # --- the library loses nothing and revokes for real ----------------------------------------------------
 
 def test_delete_secret_revokes_every_name_the_secret_is_known_by(tmp_path):
-    from entrypoint.secrets_manager import SecretsManager
+    from deeptempo_entrypoint.secrets_manager import SecretsManager
 
     dotenv = write(tmp_path / ".env", "claude_api_key=sk-ant-legacy0123456789\n")
     environ = {"claude_api_key": "sk-ant-legacy0123456789"}
@@ -116,7 +116,7 @@ def test_delete_secret_revokes_every_name_the_secret_is_known_by(tmp_path):
 
 
 def test_set_secret_writes_the_canonical_name_and_drops_the_legacy_one(tmp_path):
-    from entrypoint.secrets_manager import SecretsManager
+    from deeptempo_entrypoint.secrets_manager import SecretsManager
 
     dotenv = write(tmp_path / ".env", "# mine\nexport claude_api_key=sk-ant-legacy0123456789 # old\n")
     manager = SecretsManager("dotenv", False, str(dotenv), {})
@@ -143,8 +143,8 @@ def test_a_dollar_is_written_so_compose_and_dotenv_read_it_as_written(tmp_path):
 
 
 def test_a_name_file_pipe_is_read_once(tmp_path):
-    from entrypoint.resolution import resolve
-    from entrypoint.sources.chains import deployment_sources
+    from deeptempo_entrypoint.resolution import resolve
+    from deeptempo_entrypoint.sources.chains import deployment_sources
 
     read_end, write_end = os.pipe()
     os.write(write_end, b"sk-ant-frompipe0123456789\n")

@@ -1,6 +1,6 @@
 """The image, built once per test session from a copy of the project with secrets planted in it (the
 canary test then proves none reached a layer). Containers run through the kit's own Docker runner
-(entrypoint.platforms.runner), published on 127.0.0.1 only, and are removed after each test."""
+(deeptempo_deploy.platforms.runner), published on 127.0.0.1 only, and are removed after each test."""
 
 import os
 import shutil
@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from entrypoint.platforms.runner import ContainerSpec, DockerRunner
+from deeptempo_deploy.platforms.runner import ContainerSpec, DockerRunner
 from tests.container.images import BUILD_CANARY, BUILDER_STAGES, IMAGE, PLANTED_SECRETS, build_image
 from tests.helpers import PROJECT, TEST_LABEL
 

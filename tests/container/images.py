@@ -10,9 +10,9 @@ from tests.helpers import RUN, TEST_LABEL
 IMAGE = os.environ.get("DEEPTEMPO_TEST_IMAGE") or f"deeptempo-ai-soc:{RUN}"
 BUILD_CANARY = "sk-ant-BUILDCONTEXTCANARY0123456789"
 # Where a careless build context would carry secrets.
-PLANTED_SECRETS = [".env", ".env.production", "entrypoint/.env", "entrypoint/spec/.env.local", "secrets/claude_api_key",
-                   "deploy.secret", "entrypoint/credentials.yaml", "entrypoint/local.env", "entrypoint/platforms/app.py~",
-                   "entrypoint/spec/.spec.yaml.swp", "entrypoint/spec/secrets.json"]
+PLANTED_SECRETS = [".env", ".env.production", "entrypoint/deeptempo_entrypoint/.env", "entrypoint/deeptempo_entrypoint/spec/.env.local", "secrets/claude_api_key",
+                   "deploy.secret", "entrypoint/deeptempo_entrypoint/credentials.yaml", "entrypoint/deeptempo_entrypoint/local.env", "deploy/deeptempo_deploy/platforms/app.py~",
+                   "entrypoint/deeptempo_entrypoint/spec/.spec.yaml.swp", "entrypoint/deeptempo_entrypoint/spec/secrets.json"]
 VALID = {"CLAUDE_API_KEY": "sk-ant-smoketest0123456789"}
 HARDENED = {"read_only": True, "tmpfs": {"/tmp": "rw,noexec,nosuid,size=16m"}, "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges"]}

@@ -104,10 +104,10 @@ def test_no_build_context_secret_reaches_a_layer_or_the_history(image):
 
 
 def test_the_deploy_tools_are_not_in_the_image(start):
-    container = start(command=["python", "-c", "import importlib.util as u; print(u.find_spec('docker'), u.find_spec('entrypoint.deploy'))"],
+    container = start(command=["python", "-c", "import importlib.util as u; print(u.find_spec('docker'), u.find_spec('deeptempo_deploy'))"],
                       publish=False)
     assert container.wait_exit(15) == 0
-    # The package ships entrypoint.deploy's code, but not the docker SDK it needs (the `deploy` extra).
+    # The package ships deeptempo_deploy's code, but not the docker SDK it needs (the `deploy` extra).
     assert container.logs().split()[0] == "None"
 
 
@@ -127,7 +127,7 @@ def cached_steps(build_output):
 def test_a_source_only_change_rebuilds_from_the_source_layer_on(image, build_context):
     # Unique content, or an earlier run on the same engine would have cached it. Only the builder stage
     # (where the dependency layer lives) is built, so `docker rmi` leaves none of its layers behind.
-    probe = build_context / "entrypoint" / "_source_change_probe.py"
+    probe = build_context / "entrypoint" / "deeptempo_entrypoint" / "_source_change_probe.py"
     probe.write_text(f"# a source-only change {uuid.uuid4()}\n")
     try:
         output = build_image(build_context, IMAGE + "-rebuilt", target="builder")

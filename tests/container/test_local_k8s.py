@@ -75,7 +75,7 @@ def test_a_secret_volume_swapped_100_times_under_load_is_served_each_time(image,
     import threading
     import urllib.request
 
-    from entrypoint.platforms.k8s.local import PodRun, pod_templates, render_overlay
+    from deeptempo_deploy.platforms.k8s.local import PodRun, pod_templates, render_overlay
 
     env_file = write(tmp_path / "ci.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\nSPLUNK_PASSWORD={CANARY_PASSWORD}\n")
     documents, stand_in, _ = render_overlay(str(tree / "dev-files"), str(env_file))

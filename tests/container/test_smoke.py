@@ -74,7 +74,7 @@ def test_smoke_passes_on_an_image_built_from_the_kit_with_its_own_app_port_and_h
 
 
 def test_smoke_fails_naming_the_checks_on_an_image_whose_entrypoint_is_bare_uvicorn(image, derived_images):
-    bare = derived_images("bare-uvicorn", f'FROM {image}\nENTRYPOINT ["uvicorn", "entrypoint.app:app", "--host", '
+    bare = derived_images("bare-uvicorn", f'FROM {image}\nENTRYPOINT ["uvicorn", "deeptempo_entrypoint.app:app", "--host", '
                                           '"0.0.0.0", "--port", "6987"]\nCMD []\n')
     code, report, _ = smoke(bare, "--timeout", "8")
     failed = {check["name"] for check in report["checks"] if not check["ok"] and not check["skipped"]}
@@ -100,12 +100,12 @@ def test_smoke_of_an_image_that_does_not_exist_is_a_configuration_error(docker_e
 def test_a_spec_compiled_in_the_image_build_loads_without_parsing_in_a_read_only_container(image, derived_images, runner):
     """`RUN deeptempo-entrypoint compile-spec --spec F` in a user's build keeps the checked spec in the
     image's cache: a read-only container then loads it as JSON, with neither YAML nor JSON Schema imported."""
-    from entrypoint.platforms.runner import ContainerSpec
+    from deeptempo_deploy.platforms.runner import ContainerSpec
 
-    spec_text = open(os.path.join(PROJECT, "entrypoint", "spec", "spec.yaml")).read()
+    spec_text = open(os.path.join(PROJECT, "entrypoint", "deeptempo_entrypoint", "spec", "spec.yaml")).read()
     dockerfile = block("spec-in-image").replace("FROM deeptempo-ai-soc:0.1.0", f"FROM {image}")  # this run's image
     tag = derived_images("compiled-spec", dockerfile, {"spec.yaml": spec_text})
-    probe = ("import sys; from entrypoint.spec import load_spec; spec = load_spec(); "
+    probe = ("import sys; from deeptempo_entrypoint.spec import load_spec; spec = load_spec(); "
              "print(len(spec.entries), 'yaml' in sys.modules, 'jsonschema' in sys.modules)")
     running = runner.start(ContainerSpec(tag, read_only=True, tmpfs={"/tmp": ""}, publish=(), healthcheck={"test": ["NONE"]},
                                          entrypoint=["sleep", "60"]))
@@ -127,7 +127,7 @@ def six_wheel(tmp_path_factory):
 def test_pip_install_works_in_an_image_built_from_the_kit(image, derived_images, runner, six_wheel):
     """The runtime has no pip; `pip` brings it back from the interpreter's bundled wheel, offline, as
     root (the venv is root's); as the service user it fails with the one line naming the fix."""
-    from entrypoint.platforms.runner import ContainerSpec
+    from deeptempo_deploy.platforms.runner import ContainerSpec
 
     wheel = six_wheel.read_bytes()
     # The README's recipe, as typed, but for this run's image and six from a wheel beside it (no index here).

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from entrypoint.platforms.runner import ContainerSpec
+from deeptempo_deploy.platforms.runner import ContainerSpec
 from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, RUN, TEST_LABEL
 from tests.readme import block
 
@@ -149,7 +149,7 @@ def test_the_env_file_unit_turns_active_and_healthy(machine):
 
 
 def test_the_credentials_unit_reads_systemd_credentials(machine):
-    for name in json.loads(machine.sh(f"{PYTHON} -c \"import json; from entrypoint.spec import builtin_spec; "
+    for name in json.loads(machine.sh(f"{PYTHON} -c \"import json; from deeptempo_entrypoint.spec import builtin_spec; "
                                       "print(json.dumps([e.name for e in builtin_spec() if e.is_secret]))\"")):
         machine.write(f"/etc/deeptempo/credentials/{name}", "")
     machine.write("/etc/deeptempo/credentials/CLAUDE_API_KEY", CANARY_CLAUDE + "\n")

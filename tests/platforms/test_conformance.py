@@ -14,15 +14,15 @@ from typing import Any
 import pytest
 import yaml
 
-from entrypoint.findings import Finding
-from entrypoint.platforms.compose import verify as compose_verify
-from entrypoint.platforms.ecs.load import task_definition_input
-from entrypoint.platforms.ecs.verify import verify_ecs
-from entrypoint.platforms.k8s import verify as k8s_verify
-from entrypoint.platforms.k8s.manifests import kustomize
-from entrypoint.platforms.rules import RULE_IDS
-from entrypoint.platforms.systemd import verify as systemd_verify
-from entrypoint.spec import builtin_spec
+from deeptempo_deploy.platforms.compose import verify as compose_verify
+from deeptempo_deploy.platforms.ecs.load import task_definition_input
+from deeptempo_deploy.platforms.ecs.verify import verify_ecs
+from deeptempo_deploy.platforms.k8s import verify as k8s_verify
+from deeptempo_deploy.platforms.k8s.manifests import kustomize
+from deeptempo_deploy.platforms.rules import RULE_IDS
+from deeptempo_deploy.platforms.systemd import verify as systemd_verify
+from deeptempo_entrypoint.findings import Finding
+from deeptempo_entrypoint.spec import builtin_spec
 from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT
 
 SPEC = builtin_spec()
@@ -47,7 +47,7 @@ class Platform:
 def compose_platform(tmp: str) -> Platform:
     if shutil.which("docker") is None or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode:
         pytest.skip("the Compose v2 CLI is not installed (scripts/docker-engine up installs it)")
-    from entrypoint.platforms.compose.normalise import ComposeConfig
+    from deeptempo_deploy.platforms.compose.normalise import ComposeConfig
 
     env_file = os.path.join(tmp, "compose.env")
     with open(env_file, "w") as stream:
@@ -87,7 +87,7 @@ def systemd_platform(tmp: str) -> Platform:
 
 
 def helm_platform(tmp: str) -> Platform:
-    from entrypoint.platforms.helm.template import helm_template
+    from deeptempo_deploy.platforms.helm.template import helm_template
 
     # As the production overlay delivers them (envFrom), so its mutations apply unchanged.
     documents = helm_template(os.path.join(PROJECT, "k8s", "helm", "deeptempo"), (),
@@ -346,11 +346,11 @@ def test_the_values_a_generator_carries_are_validated(value: str, message: str,
 
 
 def test_a_spec_with_another_port_and_health_path_is_verified_against_them(tmp_path: Any) -> None:
-    from entrypoint.spec.model import Spec
+    from deeptempo_entrypoint.spec.model import Spec
 
     data = {"version": 1, "health_path": "/healthz",
             "entries": [{**entry, "default": "8080"} if entry["name"] == "PORT" else entry
-                        for entry in yaml.safe_load(open(os.path.join(PROJECT, "entrypoint", "spec", "spec.yaml")))["entries"]]}
+                        for entry in yaml.safe_load(open(os.path.join(PROJECT, "entrypoint", "deeptempo_entrypoint", "spec", "spec.yaml")))["entries"]]}
     spec = Spec(data, origin="test")
     with open(os.path.join(PROJECT, "ecs", "task-definition.json")) as stream:
         task = task_definition_input(json.load(stream))

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from entrypoint.platforms.ecs.arns import parse_value_from
+from deeptempo_deploy.platforms.ecs.arns import parse_value_from
 from tests.helpers import CANARY_PASSWORD, DEPLOY, PROJECT, write
 
 TASK_DEFINITION = os.path.join(PROJECT, "ecs", "task-definition.json")

@@ -11,10 +11,10 @@ import sys
 import pytest
 import yaml
 
-from entrypoint.platforms.helm.template import helm_template
-from entrypoint.platforms.k8s.load import load
-from entrypoint.platforms.k8s.manifests import kustomize
-from entrypoint.spec import builtin_spec
+from deeptempo_deploy.platforms.helm.template import helm_template
+from deeptempo_deploy.platforms.k8s.load import load
+from deeptempo_deploy.platforms.k8s.manifests import kustomize
+from deeptempo_entrypoint.spec import builtin_spec
 from tests.helpers import CANARY_CLAUDE, DEPLOY, PROJECT, write
 
 CHART = os.path.join(PROJECT, "k8s", "helm", "deeptempo")

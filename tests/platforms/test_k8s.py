@@ -14,7 +14,7 @@ import sys
 import pytest
 import yaml
 
-from entrypoint.platforms.k8s.local import expand, kubelet_environment
+from deeptempo_deploy.platforms.k8s.local import expand, kubelet_environment
 from tests.helpers import CANARY_CLAUDE, DEPLOY, PROJECT
 
 BIN = os.path.dirname(sys.executable)

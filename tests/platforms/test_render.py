@@ -6,12 +6,12 @@ import subprocess
 
 import pytest
 
-from entrypoint.platforms.compose.render import render as render_compose
-from entrypoint.platforms.ecs.render import render as render_ecs
-from entrypoint.platforms.helm.render import render as render_helm
-from entrypoint.platforms.k8s.render import render as render_k8s
-from entrypoint.platforms.systemd.render import render as render_systemd
-from entrypoint.spec import builtin_spec
+from deeptempo_deploy.platforms.compose.render import render as render_compose
+from deeptempo_deploy.platforms.ecs.render import render as render_ecs
+from deeptempo_deploy.platforms.helm.render import render as render_helm
+from deeptempo_deploy.platforms.k8s.render import render as render_k8s
+from deeptempo_deploy.platforms.systemd.render import render as render_systemd
+from deeptempo_entrypoint.spec import builtin_spec
 from tests.helpers import DEPLOY, PROJECT
 
 RENDERERS = {"compose": render_compose, "k8s": render_k8s, "helm": render_helm, "ecs": render_ecs, "systemd": render_systemd}

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from entrypoint.deploy.cli import cli
-from entrypoint.platforms.k8s.manifests import kustomize
+from deeptempo_deploy.cli import cli
+from deeptempo_deploy.platforms.k8s.manifests import kustomize
 from tests.helpers import CANARY_CLAUDE, PROJECT
 
 COMPOSE = {

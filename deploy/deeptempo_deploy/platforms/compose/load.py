@@ -1,0 +1,167 @@
+"""Compose, loaded: the service that runs the DeepTempo image, from the documents `docker compose
+config` prints (normalise.py), as a Workload. A pure function of those documents: no engine, no CLI."""
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from deeptempo_deploy.platforms.model import (
+    HOST_PATH,
+    OTHER,
+    SECRET_FILES,
+    TMPFS,
+    VOLUME,
+    CarriedValue,
+    EnvironmentEntry,
+    Mount,
+    PublishedPort,
+    Resources,
+    Workload,
+    command_probe,
+    pick_main,
+)
+from deeptempo_deploy.platforms.spec_view import SpecView
+from deeptempo_entrypoint.constants import DATA_DIR, SERVICE_HOME
+from deeptempo_entrypoint.findings import WARNING, Finding, Where
+from deeptempo_entrypoint.spec.model import Spec
+
+PLATFORM = "compose"
+REFERENCE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*(:?\?[^}]*)?\}?")  # ${VAR}, $VAR, ${VAR:?message}; no default
+Document = Mapping[str, Any]
+
+
+def service_name(document: Document, preferred: str | None = None) -> str | None:
+    services = document.get("services") or {}
+    names = list(services)
+    index = pick_main([(name, (services[name] or {}).get("image") or "") for name in names], preferred)
+    return None if index is None else names[index]
+
+
+def load(interpolated: Document, raw: Document, spec: Spec, service: str) -> tuple[Workload, list[Finding]]:
+    """The service `service` as a Workload, and what loading it found (an env-file absent here).
+    `interpolated` is what `up` would run; `raw` the same without interpolation, where `${NAME}` still
+    shows that a value is a reference."""
+    run, written = interpolated["services"][service], raw["services"][service]
+    workload = Workload(
+        PLATFORM, Where(object=f"service {service}"), image=run.get("image"), user=_text(run.get("user")),
+        read_only_root=run.get("read_only") is True, mounts=_mounts(run),
+        cap_add=list(run.get("cap_add") or []), cap_drop=list(run.get("cap_drop") or []),
+        privilege_escalation=not any(_no_new_privileges(option) for option in run.get("security_opt") or []),
+        privileged=run.get("privileged") is True, host_network=run.get("network_mode") == "host",
+        host_pid=run.get("pid") == "host", host_ipc=run.get("ipc") == "host", init=run.get("init") is True,
+        published_ports=[PublishedPort(port.get("target"), str(port.get("published") or "") or None,
+                                       port.get("host_ip") or None) for port in run.get("ports") or []],
+        probes=_probes(run), environment=_environment(written), resources=_resources(run),
+        home=SERVICE_HOME, data_dir=DATA_DIR)
+    findings = _secret_routes(workload, SpecView(spec), run, written)
+    return workload, findings
+
+
+def _text(value: object) -> str | None:
+    return None if value is None or value == "" else str(value)
+
+
+def _no_new_privileges(option: str) -> bool:
+    return option.replace("=", ":") in ("no-new-privileges", "no-new-privileges:true")
+
+
+def _mounts(run: Document) -> list[Mount]:
+    backings = {"bind": HOST_PATH, "volume": VOLUME, "tmpfs": TMPFS}
+    mounts = [Mount(volume.get("target", ""), backings.get(volume.get("type", ""), OTHER), volume.get("source"),
+                    not volume.get("read_only")) for volume in run.get("volumes") or []]
+    mounts += [Mount(str(item).split(":")[0], TMPFS) for item in run.get("tmpfs") or []]
+    # Outside Swarm, Compose bind-mounts each secret's file by itself: an editor's replacement (a new file
+    # renamed over the old) never reaches the container, which keeps the old inode.
+    stale = ("bind-mounted as a single file, so a replaced file never reaches the running container: "
+             "`docker compose up -d --force-recreate` after changing it, or bind-mount the secrets directory")
+    mounts += [Mount(_secret_target(secret), SECRET_FILES, secret.get("source"), writable=False, stale_on_change=stale)
+               for secret in run.get("secrets") or []]
+    return mounts
+
+
+def _secret_target(secret: Document) -> str:
+    target = secret.get("target") or secret.get("source") or ""
+    return target if target.startswith("/") else f"/run/secrets/{target}"
+
+
+def _probes(run: Document) -> list[Any]:
+    check = run.get("healthcheck") or {}
+    test = check.get("test") or []
+    if check.get("disable") or not test or test == ["NONE"]:
+        return []
+    return [command_probe("healthcheck", test)]
+
+
+def _resources(run: Document) -> Resources:
+    limits = ((run.get("deploy") or {}).get("resources") or {}).get("limits") or {}
+    return Resources({key: str(value) for key, value in (("cpu", limits.get("cpus")), ("memory", limits.get("memory")))
+                      if value})
+
+
+def _raw_environment(written: Document) -> dict[str, str | None]:
+    """The uninterpolated environment as {key: value or None}: Compose keeps the list form here."""
+    environment = written.get("environment") or {}
+    if isinstance(environment, dict):
+        return dict(environment)
+    pairs = (item.split("=", 1) if "=" in item else (item, None) for item in environment)
+    return {key: value for key, value in pairs}
+
+
+def _environment(written: Document) -> list[EnvironmentEntry]:
+    entries = []
+    for key, value in _raw_environment(written).items():
+        if value is None:
+            entries.append(EnvironmentEntry(key, reference="the environment of `docker compose`"))
+        elif REFERENCE.fullmatch(value):
+            entries.append(EnvironmentEntry(key, reference=value))
+        else:
+            entries.append(EnvironmentEntry(key, literal=value))
+    return entries
+
+
+def _secret_routes(workload: Workload, view: SpecView, run: Document, written: Document) -> list[Finding]:
+    raw_environment = _raw_environment(written)
+    _environment_routes(workload, view, raw_environment)
+    loaded = _env_file_values(workload, view, run, raw_environment)
+    for mount in workload.mounts:
+        entry = view.entry_for_key(os.path.basename(mount.path)) if mount.backing == SECRET_FILES else None
+        if entry:
+            workload.secret_routes.setdefault(entry.name, f"secret {mount.source}")
+    declared = written.get("env_file") or []
+    unresolved = [entry.name for entry in view.secrets if entry.name not in workload.secret_routes]
+    if not (declared and not loaded and unresolved):
+        return []
+    workload.secret_routes.update(dict.fromkeys(unresolved, "env_file"))
+    paths = ", ".join(_shown_path(item.get("path", "")) for item in declared)
+    return [Finding(None, WARNING, f"env_file {paths} is not present here, so its keys were not checked; "
+                                   f"{', '.join(unresolved)} are taken to come from it", "env-file", workload.where)]
+
+
+def _environment_routes(workload: Workload, view: SpecView, raw_environment: Mapping[str, str | None]) -> None:
+    for key, value in raw_environment.items():
+        file_entry = view.entry_for_file_variable(key) if value else None
+        entry = file_entry or view.entry_for_key(key)
+        if entry:
+            workload.secret_routes.setdefault(entry.name, key if file_entry else "environment")
+
+
+def _env_file_values(workload: Workload, view: SpecView, run: Document, raw_environment: Mapping[str, str | None]) -> bool:
+    """The keys Compose added from env_file entries (it reads them while interpolating): values the
+    deployment carries, reachable by file. Whether there were any."""
+    loaded = False
+    for key, value in (run.get("environment") or {}).items():
+        if key in raw_environment:
+            continue
+        loaded = True
+        view.remember(key, value)
+        workload.carried_values.append(CarriedValue(key, value or "", "the env_file"))
+        entry = view.entry_for_key(key)
+        if entry:
+            workload.secret_routes.setdefault(entry.name, "env_file")
+    return loaded
+
+
+def _shown_path(path: str) -> str:
+    # Compose prefixes the project directory to an uninterpolated path: show what the user wrote.
+    return path[path.index("${"):] if "${" in path else path

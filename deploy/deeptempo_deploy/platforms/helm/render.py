@@ -1,0 +1,89 @@
+"""`render helm`: the parts of the chart the spec decides: values.schema.json (the secrets the spec
+knows, with their formats where JSON Schema can say them; the settings with their types and defaults)
+and templates/_spec.tpl (the list of secrets, for the ExternalSecret)."""
+
+import json
+from typing import Any
+
+from deeptempo_deploy.platforms.helm import CHART
+from deeptempo_entrypoint.spec.model import Entry, Spec
+
+GENERATED = "Generated from the secrets spec by `deeptempo-deploy render helm`; a test keeps it equal."
+# Formats JSON Schema can say (Helm checks values with Go's regexp: no look-around).
+FORMAT_SCHEMAS: dict[str, dict[str, Any]] = {
+    "postgresql-url": {"pattern": "^postgres(ql)?://"},
+    "boolean": {"enum": ["true", "false", "1", "0", "yes", "no", "on", "off", "True", "False"]},
+    "port": {"pattern": "^[0-9]{1,5}$"},
+    "positive-integer": {"pattern": "^[0-9]{1,4}$"},
+    "asgi-app": {"pattern": "^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*$"},
+}
+
+
+def _value_schema(entry: Entry) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "string", "description": entry.description}
+    if entry.choices:
+        schema["enum"] = list(entry.choices)
+    if entry.pattern:
+        schema["pattern"] = f"^(?:{entry.pattern})$"
+    if entry.format in FORMAT_SCHEMAS:
+        schema.update(FORMAT_SCHEMAS[entry.format])
+    if entry.default is not None:
+        schema["default"] = entry.default
+    return schema
+
+
+def _object(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {"type": "object", "additionalProperties": False, "properties": properties, **extra}
+
+
+STRING = {"type": "string"}
+SIZE = _object({"sizeLimit": {"type": "string", "pattern": "^[0-9]+(Ki|Mi|Gi)?$"}})
+
+
+def values_schema(spec: Spec) -> dict[str, Any]:
+    secrets = {entry.name: _value_schema(entry) for entry in spec.secrets}
+    settings = {entry.name: _value_schema(entry) for entry in spec if not entry.is_secret}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": "deeptempo chart values",
+        "$comment": GENERATED,
+        **_object({
+            "replicaCount": {"type": "integer", "minimum": 1},
+            "image": _object({"repository": STRING, "tag": STRING,
+                              "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}}, required=["repository", "tag"]),
+            "nameOverride": STRING,
+            "fullnameOverride": STRING,
+            "existingSecret": STRING,
+            "secrets": _object(secrets, description="One key per secret of the spec, by its name"),
+            "externalSecret": _object({
+                "enabled": {"type": "boolean"}, "refreshInterval": STRING, "remoteKey": STRING,
+                "secretStoreRef": _object({"name": STRING, "kind": {"enum": ["SecretStore", "ClusterSecretStore"]}})}),
+            "usePasswordFiles": {"type": "boolean"},
+            "settings": _object(settings, description="Settings of the spec, as environment variables"),
+            "extraEnvVars": {"type": "array", "items": {"type": "object", "required": ["name"],
+                                                        "properties": {"name": {"type": "string",
+                                                                                "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}}}},
+            "extraEnvVarsSecret": STRING,
+            "podAnnotations": {"type": "object", "additionalProperties": STRING},
+            "podSecurityContext": {"type": "object"},
+            "containerSecurityContext": {"type": "object"},
+            "resources": {"type": "object"},
+            "volumes": _object({"tmp": SIZE, "state": SIZE, "data": SIZE}),
+            "service": _object({"type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
+                                "port": {"type": "integer", "minimum": 1, "maximum": 65535}}),
+            "topologySpread": {"type": "boolean"},
+            "podDisruptionBudget": _object({"enabled": {"type": "boolean"}, "maxUnavailable": {"type": ["integer", "string"]}}),
+            "networkPolicy": _object({"enabled": {"type": "boolean"}}),
+        }),
+    }
+
+
+def spec_template(spec: Spec) -> str:
+    names = " ".join(entry.name for entry in spec.secrets)
+    return (f"{{{{/* {GENERATED} */}}}}\n"
+            f'{{{{- define "deeptempo.specSecrets" -}}}}{names}{{{{- end -}}}}\n')
+
+
+def render(spec: Spec) -> dict[str, str]:
+    return {f"{CHART}/values.schema.json": json.dumps(values_schema(spec), indent=2) + "\n",
+            f"{CHART}/templates/_spec.tpl": spec_template(spec)}

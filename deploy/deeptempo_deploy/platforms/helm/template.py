@@ -1,0 +1,46 @@
+"""Helm's own reading of a chart: `helm template` renders it with the values given (and checks them
+against values.schema.json), the step before the Kubernetes loader."""
+
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from deeptempo_deploy.platforms.helm import NAMESPACE, RELEASE
+from deeptempo_deploy.platforms.k8s.manifests import MAX_RENDERED_BYTES, Document, parse_documents
+from deeptempo_deploy.redaction import quoted_parts_removed, remember
+from deeptempo_entrypoint.errors import ConfigError, UnavailableError
+
+
+def helm() -> str:
+    """helm from PATH, else beside this interpreter (scripts/install-helm puts it in the venv)."""
+    found = shutil.which("helm") or shutil.which("helm", path=os.path.dirname(sys.executable))
+    if not found:
+        raise UnavailableError("helm is not installed (https://helm.sh/docs/intro/install/; scripts/install-helm "
+                               "installs it into the venv)")
+    return found
+
+
+def helm_template(chart: str, values: Sequence[str] = (), settings: Sequence[str] = ()) -> list[Document]:
+    """The documents `helm template` renders for CHART with the values files and --set pairs given."""
+    if not os.path.isdir(chart):
+        raise ConfigError(f"chart {chart}: is not a directory")
+    command = [helm(), "template", RELEASE, chart, "--namespace", NAMESPACE]
+    for path in values:
+        command += ["--values", path]
+    for pair in settings:
+        remember(pair.partition("=")[2])  # a --set value may be a secret: masked in every report
+        command += ["--set", pair]
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=120)
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"helm template {chart}: did not finish within 120 s") from None
+    if result.returncode != 0:
+        # Helm names the value the schema refuses and quotes it: relay the line without what it quotes.
+        lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
+        reason = "; ".join(quoted_parts_removed(line)[:300] for line in lines[-6:]) or "failed"
+        raise ConfigError(f"helm template {chart}: {reason}")
+    if len(result.stdout) > MAX_RENDERED_BYTES:
+        raise ConfigError(f"helm template {chart}: renders more than {MAX_RENDERED_BYTES // 2**20} MiB; not judged")
+    return parse_documents(result.stdout, f"helm template {chart}")

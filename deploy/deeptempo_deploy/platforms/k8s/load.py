@@ -1,0 +1,270 @@
+"""Kubernetes, loaded: every workload's pod template in rendered manifests (manifests.py renders and
+parses them), its DeepTempo container as a Workload. A pure function of the documents."""
+
+import base64
+import binascii
+import os
+import re
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from deeptempo_deploy.platforms.model import (
+    HOST_PATH,
+    OTHER,
+    SECRET_FILES,
+    TMPFS,
+    VOLUME,
+    CarriedValue,
+    EnvironmentEntry,
+    HealthProbe,
+    Mount,
+    PublishedPort,
+    Resources,
+    Workload,
+    command_probe,
+    pick_main,
+)
+from deeptempo_deploy.platforms.spec_view import SpecView
+from deeptempo_entrypoint.constants import DATA_DIR, DEFAULT_SECRETS_DIR, FILE_SUFFIX, SECRETS_DIR_VARIABLE, SERVICE_HOME
+from deeptempo_entrypoint.findings import WARNING, Finding, Where
+from deeptempo_entrypoint.spec.model import Spec
+
+PLATFORM = "k8s"
+WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "CronJob"}
+PROBES = ("readinessProbe", "livenessProbe")
+Document = dict[str, Any]
+# Secret name -> {key: value}; a value is None where the manifests do not hold it (an ExternalSecret).
+SecretKeys = dict[str, dict[str, str | None]]
+
+
+class PodTemplate:
+    """One workload's pod template: the object, its pod spec, and which container runs the service."""
+
+    def __init__(self, document: Document, pod_spec: Document) -> None:
+        self.document = document
+        self.pod_spec = pod_spec
+        self.kind = str(document.get("kind"))
+        self.name = str((document.get("metadata") or {}).get("name", "?"))
+        containers = list(pod_spec.get("containers") or [])
+        index = pick_main([(c.get("name", ""), c.get("image", "")) for c in containers])
+        self.container: dict[str, Any] | None = None if index is None else containers[index]
+
+    @property
+    def where(self) -> Where:
+        return Where(object=f"{self.kind} {self.name}", container=(self.container or {}).get("name"))
+
+
+def pod_templates(documents: Sequence[Document]) -> Iterator[PodTemplate]:
+    for document in documents:
+        kind = document.get("kind")
+        if kind not in WORKLOADS:
+            continue
+        spec = document.get("spec") or {}
+        if kind == "Pod":
+            yield PodTemplate(document, spec)
+            continue
+        if kind == "CronJob":
+            spec = ((spec.get("jobTemplate") or {}).get("spec")) or {}
+        yield PodTemplate(document, (spec.get("template") or {}).get("spec") or {})
+
+
+def secrets_by_name(documents: Sequence[Document]) -> SecretKeys:
+    """{Secret name: {key: value}}, from Secret objects and ExternalSecrets' targets (values unknown)."""
+    found: SecretKeys = {}
+    for document in documents:
+        name = str((document.get("metadata") or {}).get("name"))
+        if document.get("kind") == "Secret":
+            found[name] = {**{key: _decoded(value) for key, value in (document.get("data") or {}).items()},
+                           **{key: str(value) for key, value in (document.get("stringData") or {}).items()}}
+        elif document.get("kind") == "ExternalSecret":
+            spec = document.get("spec") or {}
+            target = str((spec.get("target") or {}).get("name") or name)
+            found[target] = {item["secretKey"]: None for item in spec.get("data") or [] if item.get("secretKey")}
+    return found
+
+
+def _decoded(value: object) -> str | None:
+    try:
+        return base64.b64decode(str(value), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+
+
+def container_port(container: Document, port: object) -> int | None:
+    """A probe's port as a number: itself, or the containerPort of the port it names."""
+    if isinstance(port, int) or port is None:
+        return port
+    return next((p.get("containerPort") for p in container.get("ports") or [] if p.get("name") == port), None)
+
+
+def load(documents: Sequence[Document], spec: Spec, *, carried: bool = True) -> tuple[list[Workload], list[Finding]]:
+    """A Workload per pod template with a DeepTempo container, and what loading found. `carried`: the
+    Secrets' values are the deployment's own (not an .example standing in), so they are judged."""
+    secrets = secrets_by_name(documents)
+    view = SpecView(spec)
+    for data in secrets.values():
+        for key, value in data.items():
+            view.remember(key, value)
+    workloads, findings = [], []
+    for template in pod_templates(documents):
+        if template.container is None:
+            continue
+        workload = _workload(template, template.container)
+        findings += _secret_routes(workload, view, template, secrets)
+        workload.rollout_trigger = _rollout_trigger(template, secrets)
+        if carried:
+            workload.carried_values += _carried(workload, secrets)
+        workloads.append(workload)
+    return workloads, findings
+
+
+def _workload(template: PodTemplate, container: Document) -> Workload:
+    pod_context, context = template.pod_spec.get("securityContext") or {}, container.get("securityContext") or {}
+    user = context.get("runAsUser", pod_context.get("runAsUser"))
+    capabilities = context.get("capabilities") or {}
+    resources = container.get("resources") or {}
+    return Workload(
+        PLATFORM, template.where, image=container.get("image"), user=None if user is None else str(user),
+        non_root_enforced=context.get("runAsNonRoot", pod_context.get("runAsNonRoot")) is True,
+        read_only_root=context.get("readOnlyRootFilesystem") is True, mounts=_mounts(template.pod_spec, container),
+        cap_add=list(capabilities.get("add") or []), cap_drop=list(capabilities.get("drop") or []),
+        privilege_escalation=context.get("allowPrivilegeEscalation") is not False,
+        privileged=context.get("privileged") is True, host_network=template.pod_spec.get("hostNetwork") is True,
+        host_pid=template.pod_spec.get("hostPID") is True, host_ipc=template.pod_spec.get("hostIPC") is True,
+        container_ports=[p.get("containerPort") for p in container.get("ports") or []],
+        published_ports=[PublishedPort(p.get("containerPort"), str(p["hostPort"]), p.get("hostIP") or None)
+                         for p in container.get("ports") or [] if p.get("hostPort")],
+        probes=list(_probes(container)), expected_probes=PROBES,
+        environment=[_environment_entry(variable) for variable in container.get("env") or []],
+        resources=Resources(dict(resources.get("limits") or {}), dict(resources.get("requests") or {})),
+        home=SERVICE_HOME, data_dir=DATA_DIR)
+
+
+def _mounts(pod_spec: Document, container: Document) -> list[Mount]:
+    volumes = {volume.get("name"): volume for volume in pod_spec.get("volumes") or []}
+    mounts = []
+    for mount in container.get("volumeMounts") or []:
+        volume = volumes.get(mount.get("name")) or {}
+        path, writable = mount.get("mountPath", ""), not mount.get("readOnly")
+        if "emptyDir" in volume:
+            mounts.append(Mount(path, TMPFS, mount.get("name"), writable))
+        elif "persistentVolumeClaim" in volume or "ephemeral" in volume:
+            mounts.append(Mount(path, VOLUME, mount.get("name"), writable))
+        elif "secret" in volume:
+            stale = ("a subPath mount, which the kubelet never updates: a changed Secret reaches the pod only when "
+                     "it restarts; mount the volume as a directory instead") if mount.get("subPath") else None
+            mounts.append(Mount(path, SECRET_FILES, (volume["secret"] or {}).get("secretName"), writable=False,
+                                stale_on_change=stale))
+        elif "hostPath" in volume:
+            mounts.append(Mount(path, HOST_PATH, (volume["hostPath"] or {}).get("path"), writable))
+        else:
+            mounts.append(Mount(path, OTHER, mount.get("name"), writable=False))
+    return mounts
+
+
+# What rolls a workload's pods when its Secret changes: a pod template annotation that tools or charts
+# bump (Helm's checksum/secret, the kit's revision), or a controller that watches the Secret (Reloader).
+ROLLOUT_ANNOTATIONS = ("checksum/", "deeptempo.io/secrets-revision", "reloader.stakater.com/", "secret.reloader.stakater.com/")
+GENERATED_NAME = re.compile(r"-[bcdfghkmt2-9]{10}$")  # Kustomize's hash suffix (secretGenerator)
+
+
+def _rollout_trigger(template: PodTemplate, secrets: SecretKeys) -> str:
+    """How the pods roll when a Secret in their environment changes; "" when nothing makes them."""
+    pod_metadata = ((template.document.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    annotations = [*((template.document.get("metadata") or {}).get("annotations") or {}), *(pod_metadata.get("annotations") or {})]
+    annotated = [key for key in annotations if key.startswith(ROLLOUT_ANNOTATIONS)]
+    if annotated:
+        return f"annotation {annotated[0]}"
+    generated = [name for name in _environment_secret_names(template.container or {}) if GENERATED_NAME.search(name)]
+    return f"generated name {generated[0]}" if generated else ""
+
+
+def _environment_secret_names(container: Document) -> list[str]:
+    names = [(source.get("secretRef") or {}).get("name") for source in container.get("envFrom") or []]
+    names += [((variable.get("valueFrom") or {}).get("secretKeyRef") or {}).get("name") for variable in container.get("env") or []]
+    return [name for name in names if name]
+
+
+def _probes(container: Document) -> Iterator[HealthProbe]:
+    for name in (*PROBES, "startupProbe"):
+        probe = container.get(name)
+        if not probe:
+            continue
+        if "httpGet" in probe:
+            http = probe["httpGet"] or {}
+            yield HealthProbe(name, http.get("path"), container_port(container, http.get("port")))
+        elif "exec" in probe:
+            yield command_probe(name, (probe["exec"] or {}).get("command") or [])
+        else:
+            yield HealthProbe(name, None, container_port(container, (probe.get("tcpSocket") or {}).get("port")))
+
+
+def _environment_entry(variable: Document) -> EnvironmentEntry:
+    if "valueFrom" in variable:
+        ref = variable.get("valueFrom") or {}
+        return EnvironmentEntry(variable.get("name", ""), reference=", ".join(sorted(ref)) or "valueFrom")
+    return EnvironmentEntry(variable.get("name", ""), literal=str(variable.get("value") or ""))
+
+
+def _secret_routes(workload: Workload, view: SpecView, template: PodTemplate, secrets: SecretKeys) -> list[Finding]:
+    """How each spec secret reaches the container: envFrom, secretKeyRef, NAME_FILE, or a mounted Secret
+    the serve path reads as its secrets directory. A key whose value is known to be empty reaches nothing."""
+    routes = _Routes(workload, view, secrets)
+    container = template.container or {}
+    for source in container.get("envFrom") or []:
+        name = (source.get("secretRef") or {}).get("name")
+        for key in routes.keys_of(name, "envFrom") if name else ():
+            routes.reach(key, f"envFrom Secret {name}", environment=True)
+    for variable in container.get("env") or []:
+        name = variable.get("name", "")
+        ref = (variable.get("valueFrom") or {}).get("secretKeyRef")
+        if ref:
+            routes.reach(name, f"secretKeyRef {ref.get('name')}/{ref.get('key')}", environment=True)
+        elif view.entry_for_file_variable(name) and variable.get("value"):
+            routes.reach(name[: -len(FILE_SUFFIX)], name)
+    for secret in _secrets_directory_volumes(template, container):
+        items = secret.get("items")
+        keys = [item.get("path") or "" for item in items] if items else routes.keys_of(secret.get("secretName", ""), "volume")
+        for key in keys:
+            routes.reach(os.path.basename(key), f"files of Secret {secret.get('secretName')}")
+    return routes.findings
+
+
+class _Routes:
+    """The routes found so far, and what could not be checked (a Secret made outside the manifests)."""
+
+    def __init__(self, workload: Workload, view: SpecView, secrets: SecretKeys) -> None:
+        self.workload, self.view, self.secrets = workload, view, secrets
+        self.findings: list[Finding] = []
+
+    def keys_of(self, name: str, how: str) -> dict[str, str | None]:
+        if name in self.secrets:
+            return {key: value for key, value in self.secrets[name].items() if value != ""}
+        self.findings.append(Finding(None, WARNING, f"Secret {name} ({how}) is created outside these manifests, so its keys "
+                                                    "are not checked; every secret is taken to be in it", "secret-reachable",
+                                     self.workload.where))
+        return dict.fromkeys((entry.name for entry in self.view.secrets), None)
+
+    def reach(self, key: str, how: str, environment: bool = False) -> None:
+        entry = self.view.secret_entry_for_key(key)
+        if entry:
+            self.workload.secret_routes.setdefault(entry.name, how)
+            if environment:
+                self.workload.environment_secrets.add(entry.name)
+
+
+def _secrets_directory_volumes(template: PodTemplate, container: Document) -> Iterator[Document]:
+    """The Secret volumes mounted where the serve path reads its secrets directory."""
+    secrets_dir = next((v.get("value") for v in container.get("env") or [] if v.get("name") == SECRETS_DIR_VARIABLE),
+                       DEFAULT_SECRETS_DIR).rstrip("/")
+    volumes = {volume.get("name"): volume for volume in template.pod_spec.get("volumes") or []}
+    for mount in container.get("volumeMounts") or []:
+        secret = (volumes.get(mount.get("name")) or {}).get("secret")
+        if secret and mount.get("mountPath", "").rstrip("/") == secrets_dir:
+            yield secret
+
+
+def _carried(workload: Workload, secrets: SecretKeys) -> list[CarriedValue]:
+    """The values of the Secrets in the manifests (a secretGenerator's env-file): the deployment's own."""
+    return [CarriedValue(key, value, f"Secret {name}") for name, data in sorted(secrets.items())
+            for key, value in data.items() if value]

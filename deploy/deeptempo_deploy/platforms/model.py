@@ -1,0 +1,152 @@
+"""The platform-neutral workload: what a manifest of any platform says about the one service.
+
+Each platform's loader turns its manifest (a Compose service, a Kubernetes pod template, an ECS
+container definition, a systemd unit) into Workloads; the shared rules (platforms/rules.py) judge them.
+A loader fills what its platform can say and leaves the rest None: unknown, not false, so a rule about
+something a platform cannot express is never applied to it."""
+
+import re
+from dataclasses import dataclass, field
+
+from deeptempo_entrypoint.findings import Where
+
+# How a mount is backed: where its data lives and whether the container may write it.
+TMPFS = "tmpfs"  # Compose tmpfs, a Kubernetes emptyDir (medium Memory or not), systemd PrivateTmp
+VOLUME = "volume"  # a named volume, a persistentVolumeClaim, an ECS task volume, a systemd StateDirectory
+SECRET_FILES = "secret-files"  # a Kubernetes Secret volume, Compose secrets
+HOST_PATH = "host-path"  # a directory or file of the host (Compose bind, hostPath, ECS host.sourcePath, BindPaths)
+OTHER = "other"
+
+
+@dataclass(frozen=True)
+class Mount:
+    path: str  # inside the container
+    backing: str  # TMPFS, VOLUME, SECRET_FILES, HOST_PATH or OTHER
+    source: str | None = None  # the volume's, Secret's or host path's name
+    writable: bool = True
+    # For SECRET_FILES: False when a changed secret never reaches the running container (a subPath
+    # mount, a file bind-mounted alone), with the platform's fix; None when it does or is unknown.
+    stale_on_change: str | None = None
+
+
+@dataclass(frozen=True)
+class PublishedPort:
+    """A port the platform opens on the host: `bind_address` None means every interface."""
+
+    container_port: int | None
+    host_port: str | None
+    bind_address: str | None
+
+
+@dataclass(frozen=True)
+class HealthProbe:
+    """A health probe: an HTTP GET (`path`, `port`) or a command whose URL was read out of it (both None
+    when it names no URL)."""
+
+    name: str  # readinessProbe, livenessProbe, healthcheck, healthCheck
+    path: str | None
+    port: int | None
+
+
+@dataclass(frozen=True)
+class EnvironmentEntry:
+    """One variable the manifest sets: a literal written in it (`literal`), or a reference to
+    something else (`reference`: `${VAR}`, a secretKeyRef, a valueFrom)."""
+
+    name: str
+    literal: str | None = field(default=None, repr=False)  # may be a pasted secret: never in repr
+    reference: str | None = None
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class CarriedValue:
+    """A secret value the deployment itself carries (a secretGenerator's env-file, an env-file Compose
+    read): validated against the spec as `check` would validate it in the container."""
+
+    name: str
+    value: str = field(repr=False)
+    origin: str  # "secrets.env line 3": where it is, for the message
+
+
+@dataclass(frozen=True)
+class Resources:
+    limits: dict[str, str]
+    requests: dict[str, str] | None = None  # None: the platform has no requests (Compose, ECS)
+
+
+@dataclass
+class Workload:
+    """The service as one platform's manifest runs it. None: the platform cannot say (unknown)."""
+
+    platform: str
+    where: Where
+    image: str | None = None
+    user: str | None = None  # the uid or user name it runs as; None: not set (the image's)
+    non_root_enforced: bool = False  # the platform refuses to start it as root (runAsNonRoot)
+    read_only_root: bool | None = None
+    mounts: list[Mount] = field(default_factory=list)
+    cap_add: list[str] | None = None
+    cap_drop: list[str] | None = None
+    privilege_escalation: bool | None = None  # True: setuid binaries could gain privileges
+    privileged: bool | None = None
+    host_network: bool | None = None
+    host_pid: bool | None = None
+    host_ipc: bool | None = None
+    init: bool | None = None  # an init reaps the MCP servers' zombies (the image's tini counts)
+    container_ports: list[int] | None = None
+    published_ports: list[PublishedPort] | None = None
+    probes: list[HealthProbe] | None = None  # None: the platform has no health probe (systemd)
+    expected_probes: tuple[str, ...] = ()  # probe names the platform needs (readinessProbe, livenessProbe)
+    environment: list[EnvironmentEntry] = field(default_factory=list)
+    secret_routes: dict[str, str] = field(default_factory=dict)  # spec name -> how it reaches the service
+    carried_values: list[CarriedValue] = field(default_factory=list)
+    resources: Resources | None = None
+    # Secrets that reach the environment are fixed for a container's life: what makes the platform roll
+    # the containers when they change (a generated name, a checksum annotation); "" when nothing does,
+    # None when the platform always starts anew for a change or cannot say.
+    rollout_trigger: str | None = None
+    environment_secrets: set[str] = field(default_factory=set)  # the spec secrets that arrive as variables
+    home: str | None = None  # the service user's home: its ~/.deeptempo must be writable
+    data_dir: str | None = None  # the backend's JSON storage, when the platform runs the image's layout
+
+    def mounted(self, path: str) -> Mount | None:
+        """The writable mount at `path` or at a directory above it."""
+        path = path.rstrip("/")
+        for mount in self.mounts:
+            base = mount.path.rstrip("/")
+            if mount.writable and (path == base or path.startswith(base + "/")):
+                return mount
+        return None
+
+
+KIT_NAME = "deeptempo"  # the service, container or unit name every shipped manifest uses
+
+
+def pick_main(candidates: list[tuple[str, str]], preferred: str | None = None) -> int | None:
+    """Which of (name, image) pairs (Compose services, a pod's containers, a task's containers) runs the
+    DeepTempo service: the one `preferred` names (--service), else the one named deeptempo, else the
+    first whose image names deeptempo, else the only one. None when none of these holds. The same
+    answer for verify and local, on every platform."""
+    names = [name for name, _ in candidates]
+    if preferred is not None:
+        return names.index(preferred) if preferred in names else None
+    if KIT_NAME in names:
+        return names.index(KIT_NAME)
+    by_image = next((index for index, (_, image) in enumerate(candidates) if KIT_NAME in (image or "")), None)
+    if by_image is not None:
+        return by_image
+    return 0 if len(candidates) == 1 else None
+
+
+_PROBE_URL = re.compile(r"https?://(?:127\.0\.0\.1|localhost|\[::1\]|0\.0\.0\.0)(?::(?P<port>\d+))?(?P<path>/[^\s'\"),;]*)?")
+
+
+def command_probe(name: str, command: list[str] | str) -> HealthProbe:
+    """A probe that runs a command: the URL it asks of the container itself, read out of the command
+    (python -c "...urlopen('http://127.0.0.1:6987/api/health')", curl, wget)."""
+    text = command if isinstance(command, str) else " ".join(map(str, command))
+    match = _PROBE_URL.search(text)
+    if not match:
+        return HealthProbe(name, None, None)
+    return HealthProbe(name, match["path"] or "/", int(match["port"]) if match["port"] else 80)

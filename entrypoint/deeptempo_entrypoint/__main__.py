@@ -1,0 +1,3 @@
+from deeptempo_entrypoint.cli import main
+
+main()

@@ -1,0 +1,195 @@
+"""File-delivered secrets followed while the app runs: a new value is served without a restart.
+
+For each secret serve read from a file (a secrets directory, a Kubernetes Secret volume, NAME_FILE, a
+systemd credential), the file is checked at most once per INTERVAL: a `stat`, and a read only when
+the file changed (another inode, size or mtime: the kubelet's `..data` swap, an editor's rename, a
+write in place). The new value is read through the links at once (one consistent `..data`
+generation), kept only when the file did not change while it was read (never half a write), and
+validated against the spec: an invalid one is logged by name and the last valid value stays.
+os.environ follows (kept from children as before); a daemon thread checks every INTERVAL, and
+`get_secret` checks on the spot, so a read sees a change at most INTERVAL after it. Secrets that
+arrived in the environment cannot change in a running process: they are not followed."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from typing import TYPE_CHECKING, Any
+
+from deeptempo_entrypoint.errors import SecretFileError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+    from deeptempo_entrypoint.children import Scope
+    from deeptempo_entrypoint.spec.model import Spec
+
+INTERVAL = 1.0  # seconds between two checks of one file
+_log = logging.getLogger("deeptempo_entrypoint.rotation")
+
+
+def _signature(path: str) -> tuple[int, int, int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
+
+
+class Followed:
+    """One file-delivered secret: its file, the value in use and when it last changed (no value in repr)."""
+
+    __slots__ = ("name", "path", "signature", "value", "revision", "changed_at", "checked_at")
+
+    def __init__(self, name: str, path: str, value: str) -> None:
+        self.name = name
+        self.path = path
+        self.signature = _signature(path)
+        self.value = value
+        self.revision = 1
+        self.changed_at = time.time()
+        self.checked_at = time.monotonic()
+
+    def __repr__(self) -> str:
+        return f"Followed({self.name!r}, {self.path!r}, revision={self.revision})"
+
+
+class Rotation:
+    def __init__(self, spec: Spec, followed: Mapping[str, Followed], kept: tuple[str, ...] = ()) -> None:
+        self.spec = spec
+        self.followed = dict(followed)
+        self.kept = frozenset(kept)
+        self._lock = threading.Lock()
+
+    def value(self, name: str) -> str | None:
+        """The value in use, checked first when INTERVAL has passed; None when `name` is not followed."""
+        followed = self.followed.get(name)
+        if followed is None:
+            return None
+        if time.monotonic() - followed.checked_at >= INTERVAL:
+            self.check(followed)
+        return followed.value
+
+    def check(self, followed: Followed) -> bool:
+        """True when a new valid value was taken."""
+        with self._lock:
+            followed.checked_at = time.monotonic()
+            signature = _signature(followed.path)
+            if signature is None or signature == followed.signature:
+                return False
+            try:
+                value = self._read(followed.path, signature)
+            except SecretFileError as exc:  # unreadable as it now is: said once, looked at again when it changes
+                followed.signature = signature
+                _log.warning("%s: %s; the last valid value stays in use", followed.name, exc)
+                return False
+            if value is None:
+                return False  # changing while read, or gone: the next check sees it settled
+            followed.signature = signature
+            if value == followed.value:
+                return False
+            problem = self._problem(followed.name, value)
+            if problem:
+                _log.warning("%s: the new value in %s %s; the last valid value stays in use", followed.name,
+                             followed.path, problem)
+                return False
+            followed.value, followed.revision, followed.changed_at = value, followed.revision + 1, time.time()
+            _set_in_environ(followed.name, value, followed.name in self.kept)
+            _log.info("%s: a new value from %s is in use (revision %d)", followed.name, followed.path, followed.revision)
+            return True
+
+    def check_all(self) -> None:
+        now = time.monotonic()
+        for followed in list(self.followed.values()):
+            if now - followed.checked_at >= INTERVAL:
+                self.check(followed)
+
+    def status(self, name: str) -> dict[str, Any]:
+        followed = self.followed.get(name)
+        if followed is None:
+            return {"rotates": False}
+        changed = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(followed.changed_at))
+        return {"rotates": True, "revision": followed.revision, "changed": changed}
+
+    @staticmethod
+    def _read(path: str, signature: tuple[int, int, int, int]) -> str | None:
+        """The file's value, read as the sources read a secret file; None when it changed meanwhile (or
+        went away); SecretFileError when it cannot be used (unreadable, too big, not UTF-8)."""
+        from deeptempo_entrypoint.textfile import read_text, strip_one_newline
+
+        if not os.path.exists(path):
+            return None
+        text = read_text(path, error=SecretFileError, what="secret file")
+        return strip_one_newline(text) if _signature(path) == signature else None
+
+    def _problem(self, name: str, value: str) -> str | None:
+        from deeptempo_entrypoint.findings import ERROR
+        from deeptempo_entrypoint.validation import value_findings
+
+        entry = self.spec.by_name.get(name)
+        if entry is None:
+            return None
+        if not value:
+            return "is empty"
+        errors = [finding for finding in value_findings(entry, value, "the file", self.spec) if finding.level == ERROR]
+        return errors[0].message if errors else None
+
+    def __repr__(self) -> str:
+        return f"Rotation({sorted(self.followed)})"
+
+
+def _set_in_environ(name: str, value: str, kept: bool) -> None:
+    """os.environ[name] = value, without the C environment seeing it when it is kept from children
+    (another thread could start a child between a putenv and an unsetenv)."""
+    environ: Any = os.environ
+    if kept and hasattr(environ, "_data"):
+        environ._data[environ.encodekey(name)] = environ.encodevalue(value)
+    else:
+        os.environ[name] = value
+        if kept:
+            os.unsetenv(name)
+
+
+ACTIVE: Rotation | None = None
+
+
+def start_following(paths: Mapping[str, str], scope: Scope | None = None, spec: Spec | None = None) -> Rotation | None:
+    """Follow each name's file in `paths` (name -> file) from the value os.environ holds now, with a
+    daemon thread checking every INTERVAL. The process-wide Rotation, or None when nothing is followed."""
+    global ACTIVE
+    followed = {name: Followed(name, path, os.environ[name]) for name, path in paths.items() if name in os.environ}
+    if not followed:
+        return None
+    if spec is None:
+        from deeptempo_entrypoint.spec import load_spec
+
+        spec = load_spec(None)
+    ACTIVE = Rotation(spec, followed, scope.kept if scope else ())
+    active = ACTIVE
+
+    def follow() -> None:
+        while True:
+            time.sleep(INTERVAL)
+            try:
+                active.check_all()
+            except Exception as exc:  # a check must never end the thread; the next one tries again
+                # The type only: a traceback's frames and message could quote what was read.
+                _log.warning("checking the secret files failed (%s); trying again", type(exc).__name__)
+
+    threading.Thread(target=follow, name="deeptempo-rotation", daemon=True).start()
+    return ACTIVE
+
+
+def forget(name: str) -> None:
+    """Stop following `name`: the app set or deleted it itself."""
+    if ACTIVE is not None:
+        ACTIVE.followed.pop(name, None)
+
+
+def rotation_status(name: str) -> dict[str, Any]:
+    """What a status shows of `name`'s rotation in this process: whether a new value in its file is
+    served without a restart, its revision (1 at the start) and when it last changed; never a value or
+    a hash of one."""
+    return ACTIVE.status(name) if ACTIVE is not None else {"rotates": False}

@@ -1,0 +1,224 @@
+"""The secrets library of the user guide (secrets-management-guide.md, "API Reference").
+
+    from deeptempo_entrypoint.secrets_manager import get_secret, set_secret, get_secrets_manager
+
+Reads the same ordered sources as `check`, `status` and `serve`: the process environment, NAME_FILE,
+the secrets directory, systemd credentials, the .env file (~/.deeptempo/.env, or $DEEPTEMPO_ENV_FILE),
+then the OS keyring when ENABLE_KEYRING is true. In a served process a secret read from a file is the
+file's current valid value (deeptempo_entrypoint.rotation). Writes go to SECRETS_BACKEND (dotenv by default, env,
+keyring). An empty value is a missing value; the legacy lower-case names are honoured as aliases.
+"""
+
+
+from __future__ import annotations
+
+import functools
+import os
+from collections.abc import MutableMapping
+from typing import TYPE_CHECKING, Any
+
+from deeptempo_entrypoint import rotation
+from deeptempo_entrypoint.constants import (
+    ENABLE_KEYRING_VARIABLE,
+    ENV_FILE_VARIABLE,
+    ENVIRONMENT_LABEL,
+    KEYRING_LABEL,
+    SECRETS_BACKEND_VARIABLE,
+)
+from deeptempo_entrypoint.errors import BackendError
+from deeptempo_entrypoint.resolution import first_found
+from deeptempo_entrypoint.sources.base import WritableSource
+from deeptempo_entrypoint.sources.chains import deployment_sources, keyring_enabled, process_environ
+from deeptempo_entrypoint.sources.env_file import EnvFileSource
+from deeptempo_entrypoint.sources.environment import EnvironmentSource
+
+if TYPE_CHECKING:
+
+    from deeptempo_entrypoint.errors import ConfigError
+    from deeptempo_entrypoint.spec.model import Spec
+
+WRITE_BACKENDS = ("dotenv", "env", "keyring")
+DEFAULT_WRITE_BACKEND = "dotenv"
+
+_DESCRIPTIONS = {
+    "environment": "Process environment variables (highest priority; not persistent)",
+    "dotenv": ".env file (persistent, mode 0600)",
+    "keyring": "OS keyring (macOS Keychain, Windows Credential Manager, Secret Service)",
+}
+
+
+def write_backend_from(environ: MutableMapping[str, str]) -> str:
+    name = (environ.get(SECRETS_BACKEND_VARIABLE) or DEFAULT_WRITE_BACKEND).strip().lower()
+    if name not in WRITE_BACKENDS:
+        from deeptempo_entrypoint.formats import safe_to_echo
+
+        shown = f"={name!r}" if safe_to_echo(name) else ""
+        raise BackendError(f"{SECRETS_BACKEND_VARIABLE}{shown} is not a secrets backend: use one of {', '.join(WRITE_BACKENDS)}")
+    return name
+
+
+class SecretsManager:
+    def __init__(self, write_backend: str | None = None, enable_keyring: bool | None = None,
+                 dotenv_path: str | None = None, environ: MutableMapping[str, str] | None = None) -> None:
+        self.environ = process_environ(environ)
+        self.write_backend = write_backend_from({SECRETS_BACKEND_VARIABLE: write_backend} if write_backend else self.environ)
+        if enable_keyring is None:
+            enable_keyring = keyring_enabled(self.environ)
+        self.enable_keyring = enable_keyring
+        self._sources = deployment_sources(self.environ, dotenv_path, keyring=enable_keyring, env_file_optional=True)
+        self._environment = next(s for s in self._sources if isinstance(s, EnvironmentSource))
+        self._dotenv = next(s for s in self._sources if isinstance(s, EnvFileSource))
+        self.dotenv_path = self._dotenv.path
+
+    def get_secret(self, name: str, default: str | None = None) -> str | None:
+        followed = rotation.ACTIVE.value(_canonical(name)) if rotation.ACTIVE is not None else None
+        if followed is not None:
+            return followed
+        found = first_found(self._sources, _lookup_names(name), on_error=_skip_unusable_keyring)
+        return found.value if found else default
+
+    def set_secret(self, name: str, value: str) -> bool:
+        """Write `value` to the write backend and to os.environ under the secret's canonical name, and
+        remove the other names it is known by (a legacy alias left behind would outlive the new value);
+        True on success."""
+        names = _lookup_names(name)
+        canonical = _canonical(name)
+        changes: dict[str, str | None] = {other: None for other in names if other != canonical}
+        changes[canonical] = value
+        self._writer().update(changes)
+        rotation.forget(canonical)  # the app's own value now, no longer its file's
+        if self.write_backend != "env":
+            self._environment.update(changes)  # the running process sees what it just saved
+        return True
+
+    def delete_secret(self, name: str) -> bool:
+        """Remove the secret under every name it is known by, from the write backend and from
+        os.environ (so a revoked key is not still found under its legacy name); True if it was anywhere."""
+        changes: dict[str, str | None] = dict.fromkeys(_lookup_names(name))
+        deleted = self._writer().update(changes)
+        rotation.forget(_canonical(name))
+        return self._environment.update(changes) or deleted
+
+    def _writer(self) -> WritableSource:
+        if self.write_backend == "keyring":
+            from deeptempo_entrypoint.sources.keyring import KeyringSource
+
+            found = [source for source in self._sources if isinstance(source, KeyringSource)]
+            return found[0] if found else KeyringSource()
+        return self._environment if self.write_backend == "env" else self._dotenv
+
+    def get_backend_status(self) -> dict[str, Any]:
+        from deeptempo_entrypoint.sources.keyring import KeyringSource
+
+        dotenv_dir = os.path.dirname(self.dotenv_path)
+        exists = os.path.isfile(self.dotenv_path)
+        readable = exists and os.access(self.dotenv_path, os.R_OK)
+        keyring_backend = KeyringSource.backend() if self.enable_keyring else None
+        if not self.enable_keyring:
+            keyring_description = _DESCRIPTIONS["keyring"] + f": disabled (set {ENABLE_KEYRING_VARIABLE}=true to read it)"
+        elif keyring_backend is None:
+            keyring_description = _DESCRIPTIONS["keyring"] + ": enabled, but no keyring package or service is available"
+        else:
+            keyring_description = f"{_DESCRIPTIONS['keyring']}: {type(keyring_backend).__name__}"
+        return {
+            ENVIRONMENT_LABEL: {"available": True, "description": _DESCRIPTIONS["environment"]},
+            "dotenv": {
+                # Available means it holds secrets to read; a file that could be created holds none yet.
+                "available": readable,
+                "exists": exists,
+                "readable": readable,
+                "writable": os.access(self.dotenv_path, os.W_OK) if exists else _can_create_in(dotenv_dir),
+                "path": self.dotenv_path,
+                "description": _DESCRIPTIONS["dotenv"],
+            },
+            KEYRING_LABEL: {"available": keyring_backend is not None, "description": keyring_description},
+            "write_backend": self.write_backend,
+        }
+
+    # The original module's method names.
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return self.get_secret(key, default)
+
+    def set(self, key: str, value: str) -> bool:
+        return self.set_secret(key, value)
+
+    def delete(self, key: str) -> bool:
+        return self.delete_secret(key)
+
+    def __repr__(self) -> str:
+        return f"SecretsManager(write_backend={self.write_backend!r}, enable_keyring={self.enable_keyring!r}, dotenv_path={self.dotenv_path!r})"
+
+
+def _skip_unusable_keyring(name: str, error: ConfigError) -> None:
+    """A read finds nothing in a keyring that cannot be used (enabled in the UI, absent in a container);
+    any other source's problem (a broken .env file) is raised."""
+    if not isinstance(error, BackendError):
+        raise error
+    import logging
+
+    # The other sources' value is returned; the log says why the keyring gave none.
+    logging.getLogger(__name__).warning("%s", error)
+
+
+def _can_create_in(directory: str) -> bool:
+    """True when the nearest existing ancestor of `directory` is writable (makedirs would succeed)."""
+    while not os.path.exists(directory):
+        parent = os.path.dirname(directory)
+        if parent == directory:
+            return False
+        directory = parent
+    return os.access(directory, os.W_OK)
+
+
+def _canonical(name: str) -> str:
+    entry = _builtin_spec().entry_for(name)
+    return entry.name if entry else name
+
+
+def _lookup_names(name: str) -> tuple[str, ...]:
+    """`name`, then its canonical spec name and the spec's legacy aliases (claude_api_key, ...)."""
+    entry = _builtin_spec().entry_for(name)
+    return tuple(dict.fromkeys((name, *entry.lookup_names))) if entry else (name,)
+
+
+@functools.cache
+def _builtin_spec() -> Spec:
+    from deeptempo_entrypoint.spec import builtin_spec
+
+    return builtin_spec()
+
+
+# The process-wide manager. The original module's name for it, so that the backend's settings endpoint
+# (`secrets_manager._secrets_manager = None`, then get_secrets_manager(enable_keyring=...)) works unchanged.
+_secrets_manager: SecretsManager | None = None
+_settings_seen: tuple[object, ...] | None = None
+_MANAGER_SETTINGS = (SECRETS_BACKEND_VARIABLE, ENABLE_KEYRING_VARIABLE, ENV_FILE_VARIABLE, "HOME")
+
+
+def get_secrets_manager(write_backend: str | None = None, enable_keyring: bool | None = None) -> SecretsManager:
+    """The process-wide manager. Given arguments, a new one with them (the original API); otherwise the
+    current one, rebuilt when SECRETS_BACKEND, ENABLE_KEYRING, the .env path or HOME change."""
+    global _secrets_manager, _settings_seen
+    settings = tuple(os.environ.get(key) for key in _MANAGER_SETTINGS)
+    if write_backend is not None or enable_keyring is not None:
+        _secrets_manager = SecretsManager(write_backend=write_backend, enable_keyring=enable_keyring)
+        _settings_seen = settings
+    elif _secrets_manager is None or _settings_seen != settings:
+        _secrets_manager = SecretsManager()
+        _settings_seen = settings
+    return _secrets_manager
+
+
+def get_secret(name: str, default: str | None = None) -> str | None:
+    active = rotation.ACTIVE
+    if active is not None and name in active.followed:  # the hot path of a served app: no manager lookup
+        return active.value(name)
+    return get_secrets_manager().get_secret(name, default)
+
+
+def set_secret(name: str, value: str) -> bool:
+    return get_secrets_manager().set_secret(name, value)
+
+
+def delete_secret(name: str) -> bool:
+    return get_secrets_manager().delete_secret(name)

@@ -1,0 +1,123 @@
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
+
+from deeptempo_entrypoint.constants import ENV_FILE_LABEL
+from deeptempo_entrypoint.errors import EnvFileError
+from deeptempo_entrypoint.findings import ERROR, WARNING, Finding
+from deeptempo_entrypoint.sources.base import WritableSource, did_you_mean
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from deeptempo_entrypoint.envfile.reader import EnvFile
+
+
+class EnvFileSource(WritableSource):
+    """A mounted env-file (--env-file, DEEPTEMPO_ENV_FILE, ~/.deeptempo/.env). It is read afresh at
+    each use: an edit on disk is seen by the next read. It is also the guide's `dotenv` write backend."""
+
+    label = ENV_FILE_LABEL
+
+    def __init__(self, path: str | os.PathLike[str], explicit: bool = True, check_permissions: bool = True) -> None:
+        self.path = os.fspath(path)
+        self.explicit = explicit
+        self.check_permissions = check_permissions
+        self._cache: tuple[object, EnvFile | None] = (None, None)
+
+    def _values(self) -> dict[str, str | None]:
+        if not self.explicit and not os.path.exists(self.path):
+            return {}
+        return self._read().values
+
+    def _read(self) -> EnvFile:
+        """The file as it is on disk now; re-parsed only when its identity or mtime changed."""
+        from deeptempo_entrypoint.envfile import read_env_file
+
+        try:
+            info = os.stat(self.path)
+        except OSError:
+            identity = None
+        else:  # a pipe (--env-file <(...)) can be read only once: its identity is the pipe itself
+            identity = (info.st_ino, info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else ("pipe", info.st_ino)
+        if identity is None or self._cache[0] != identity:
+            self._cache = (identity, read_env_file(self.path, strict=False))
+        env_file = self._cache[1]
+        assert env_file is not None
+        return env_file
+
+    def lookup(self, name: str) -> str | None:
+        return self._values().get(name) or None
+
+    def offered_names(self) -> tuple[str, ...]:
+        try:
+            return tuple(self._values())
+        except EnvFileError:  # reported by findings()
+            return ()
+
+    def findings(self, names: Sequence[str]) -> list[Finding]:
+        if not self.explicit and not os.path.exists(self.path):
+            return []
+        try:
+            env_file = self._read()
+        except EnvFileError as exc:
+            return [Finding(None, ERROR, str(exc))]
+        found = [Finding(None, ERROR, message) for message in env_file.errors]
+        found += [Finding(key, WARNING, f"env-file {self.path}: {message}") for key, message in env_file.warnings]
+        found += self._misspelt_key_findings(env_file.values, names)
+        return self._permission_findings() + found if self.check_permissions else found
+
+    def _misspelt_key_findings(self, keys: Iterable[str], names: Sequence[str]) -> list[Finding]:
+        found = []
+        for key in keys:
+            close = did_you_mean(key, names) if key not in names else None
+            if close:
+                found.append(Finding(key, WARNING, f"env-file {self.path}: {key} is not a name the spec knows; "
+                                                   f"did you mean {close}?"))
+        return found
+
+    def describe(self) -> str:
+        return f"env-file {self.path}" + ("" if os.path.exists(self.path) else " (absent)")
+
+    def _permission_findings(self) -> list[Finding]:
+        from deeptempo_entrypoint.trust import FIX, untrusted_writer
+
+        mode = os.stat(self.path).st_mode
+        if mode & stat.S_IWOTH and stat.S_ISREG(mode):
+            return [Finding(None, ERROR, f"env-file {self.path}: is world-writable (anyone could change the secrets); chmod 600 it")]
+        writer = untrusted_writer(self.path) if stat.S_ISREG(mode) else None
+        if writer:
+            return [Finding(None, ERROR, f"env-file {self.path}: refused, {writer}: another user could change the secrets "
+                                         f"and settings it gives; {FIX}")]
+        if mode & (stat.S_IRGRP | stat.S_IROTH):
+            return [Finding(None, WARNING, f"env-file {self.path}: is readable by group or others (mode {stat.S_IMODE(mode):04o}); chmod 600 it")]
+        return []
+
+    # The guide's `dotenv` write backend.
+    def write(self, name: str, value: str) -> None:
+        self.update({name: value})
+
+    def delete(self, name: str) -> bool:
+        return self.update({name: None})
+
+    def update(self, changes: Mapping[str, str | None]) -> bool:
+        """Every change in one atomic write; a value other readers would read differently is logged."""
+        present = self._values() if os.path.exists(self.path) else {}
+        removed = any(value is None and name in present for name, value in changes.items())
+        changes = {name: value for name, value in changes.items() if value is not None or name in present}
+        if not changes:
+            return False
+        import logging
+
+        from deeptempo_entrypoint.envfile import update_env_file
+
+        for warning in update_env_file(self.path, changes):
+            logging.getLogger("deeptempo_entrypoint.secrets_manager").warning("%s", warning)
+        return removed
+
+    def __repr__(self) -> str:
+        return f"EnvFileSource({self.path!r})"

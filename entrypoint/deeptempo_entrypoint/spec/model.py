@@ -1,0 +1,199 @@
+"""The secrets spec as objects: entries, the groups their rules form, and what the spec decides for
+everyone who reads it: its rule kinds and group checks, the service's port and health path, and which
+values look like one of its secrets."""
+
+import re
+from collections.abc import Collection, Iterator, Mapping
+from typing import Any, NamedTuple
+
+from deeptempo_entrypoint.constants import DEFAULT_PORT, HEALTH_PATH
+
+SECRET = "secret"
+BUILTIN_ORIGIN = "built-in"
+PATTERN_SECONDS = 0.1  # a user's spec pattern may run this long on one value
+
+
+class PatternTooSlow(Exception):
+    """A user's spec pattern ran past PATTERN_SECONDS (nested repetition such as `(a+)+`)."""
+
+
+def _simple(pattern: str) -> bool:
+    """A pattern with at most one unbounded repetition (`*`, `+`, `{n,}`), none applied to a group, and
+    no back-reference: `re` matches it in time linear in the value (`sk-ant-[A-Za-z0-9_-]+`,
+    `(AKIA|ASIA)[A-Z0-9]{16}`). Nested or repeated repetition (`(a+)+`, `a*a*`) is not simple."""
+    unbounded, index, in_class = 0, 0, False
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\":
+            if index + 1 < len(pattern) and pattern[index + 1].isdigit():
+                return False  # a back-reference
+            index += 2
+            continue
+        if in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char in "*+" or (char == "{" and re.match(r"\{\d*,(\d{3,})?\}", pattern[index:])):
+            unbounded += 1  # `{n,}`, or `{n,m}` with m of 100 or more, repeats about as much as `+`
+            if index > 0 and pattern[index - 1] == ")":
+                return False
+        elif char == "{" and index > 0 and pattern[index - 1] == ")":
+            return False  # a counted group: (ab){2,5} multiplies the alternatives
+        index += 1
+    return unbounded <= 1
+
+
+def pattern_match(pattern: str, value: str, *, trusted: bool, whole: bool = True) -> bool:
+    """`pattern` against `value`: Python's `re` for the built-in spec and for any pattern that cannot
+    backtrack without end (`_simple`), else the `regex` engine under a time bound, so a user's pattern
+    cannot stall a start (and the common case does not pay for importing `regex`)."""
+    if trusted or _simple(pattern):
+        return (re.fullmatch if whole else re.search)(pattern, value) is not None
+    import regex
+
+    try:
+        found = (regex.fullmatch if whole else regex.search)(pattern, value, timeout=PATTERN_SECONDS)
+    except TimeoutError:
+        raise PatternTooSlow(pattern) from None
+    return found is not None
+
+# The rule kinds an entry may have (spec.yaml's header says what each means).
+REQUIRED = "required"
+OPTIONAL = "optional"
+ONE_OF = "one_of"
+ALL_OR_NONE = "all_or_none"
+REQUIRED_WITH = "required_with"  # required when the entry named by `when_set` is set
+
+
+class Entry:
+    __slots__ = ("name", "kind", "service", "description", "rule", "group", "aliases", "pattern",
+                 "format", "choices", "default", "placeholders", "children", "when_set")
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.name: str = data["name"]
+        self.kind: str = data["kind"]
+        self.service: str = data["service"]
+        self.description: str = data["description"]
+        self.rule: str = data["rule"]
+        self.group: str | None = data.get("group")
+        self.aliases: tuple[str, ...] = tuple(data.get("aliases", ()))
+        self.pattern: str | None = data.get("pattern")
+        self.format: str | None = data.get("format")
+        self.choices: tuple[str, ...] = tuple(data.get("choices", ()))
+        self.default: str | None = data.get("default")
+        self.placeholders: tuple[str, ...] = tuple(data.get("placeholders", ()))
+        self.when_set: str | None = data.get("when_set")  # required_with: the entry whose presence requires this one
+        # The app's child processes that receive this secret: "all", program names, or none (the default).
+        children = data.get("children", ())
+        self.children: str | tuple[str, ...] = children if children == "all" else tuple(children)
+
+    @property
+    def is_secret(self) -> bool:
+        return self.kind == SECRET
+
+    @property
+    def lookup_names(self) -> tuple[str, ...]:
+        """The canonical name first, then the legacy aliases it is also found under."""
+        return (self.name, *self.aliases)
+
+    def __repr__(self) -> str:
+        return f"Entry({self.name!r}, rule={self.rule!r})"
+
+
+class Unmet(NamedTuple):
+    """A rule of the spec that a set of present names breaks: `kind` is the entry's rule (required,
+    one_of, all_or_none), `names` the entries it concerns, `missing` those absent."""
+
+    kind: str
+    group: str | None
+    names: tuple[str, ...]
+    missing: tuple[str, ...]
+
+    @property
+    def present(self) -> tuple[str, ...]:
+        return tuple(name for name in self.names if name not in self.missing)
+
+
+class Spec:
+    def __init__(self, data: Mapping[str, Any], origin: str) -> None:
+        self.origin = origin
+        self.entries = tuple(Entry(item) for item in data["entries"])
+        self.by_name = {entry.name: entry for entry in self.entries}
+        self.groups: dict[str, list[Entry]] = {}
+        for entry in self.entries:
+            if entry.group:
+                self.groups.setdefault(entry.group, []).append(entry)
+        self.health_path: str = data.get("health_path", HEALTH_PATH)
+
+    def entry_for(self, name: str) -> Entry | None:
+        """The entry a canonical name or a legacy alias belongs to, or None."""
+        entry = self.by_name.get(name)
+        if entry is None:
+            entry = next((e for e in self.entries if name in e.aliases), None)
+        return entry
+
+    @property
+    def secrets(self) -> list[Entry]:
+        return [entry for entry in self.entries if entry.is_secret]
+
+    @property
+    def port(self) -> int:
+        """The port the service listens on unless told otherwise: the spec's PORT default."""
+        entry = self.by_name.get("PORT")
+        default = entry.default if entry else None
+        return int(default) if default and default.isascii() and default.isdigit() else DEFAULT_PORT
+
+    def unmet(self, present: Collection[str]) -> Iterator[Unmet]:
+        """Every rule that `present` (the names that are set, or that reach a container) breaks: a
+        required entry absent (or a required_with one while its `when_set` entry is present; `group` then
+        names that entry), a one_of group with no member, an all_or_none group with some."""
+        for entry in self.entries:
+            if entry.rule == REQUIRED and entry.name not in present:
+                yield Unmet(REQUIRED, None, (entry.name,), (entry.name,))
+            elif entry.rule == REQUIRED_WITH and entry.when_set in present and entry.name not in present:
+                yield Unmet(REQUIRED_WITH, entry.when_set, (entry.name,), (entry.name,))
+        for group, members in self.groups.items():
+            names = tuple(member.name for member in members)
+            missing = tuple(name for name in names if name not in present)
+            if members[0].rule == ONE_OF and len(missing) == len(names):
+                yield Unmet(ONE_OF, group, names, missing)
+            elif members[0].rule == ALL_OR_NONE and 0 < len(missing) < len(names):
+                yield Unmet(ALL_OR_NONE, group, names, missing)
+
+    def required_names(self) -> list[str]:
+        """The secrets whose absence alone stops a start: every required one and the first member of
+        each one_of group."""
+        names = [entry.name for entry in self.secrets if entry.rule == REQUIRED]
+        return names + [members[0].name for members in self.groups.values() if members[0].rule == ONE_OF]
+
+    def is_active_example(self, entry: Entry) -> bool:
+        """Whether env.example sets the entry rather than commenting it out: it must be set."""
+        return entry.rule == REQUIRED or (entry.rule == ONE_OF and self.groups[entry.group or ""][0] is entry)
+
+    def secret_shaped(self, value: str) -> Entry | None:
+        """The secret whose format `value` has (its pattern in full, or a URL with a password where the
+        format is one), or None: a literal of that shape is a secret, whatever its variable is called."""
+        for entry in self.secrets:
+            try:
+                if entry.pattern and self.matches(entry.pattern, value):
+                    return entry
+            except PatternTooSlow:
+                return entry  # cannot be told apart from a secret: treated as one
+            if entry.format == "postgresql-url" and re.fullmatch(r"postgres(ql)?://[^:/@\s]*:[^@\s]+@\S+", value):
+                return entry
+        return None
+
+    def matches(self, pattern: str, value: str) -> bool:
+        return pattern_match(pattern, value, trusted=self.origin == BUILTIN_ORIGIN)
+
+    def search(self, pattern: str, value: str) -> bool:
+        try:
+            return pattern_match(pattern, value, trusted=self.origin == BUILTIN_ORIGIN, whole=False)
+        except PatternTooSlow:
+            return True  # cannot be told apart from a secret's format: treated as one
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries)
+
+    def __repr__(self) -> str:
+        return f"Spec({self.origin!r}, {len(self.entries)} entries)"

@@ -1,0 +1,70 @@
+"""`status`: the guide's get_backend_status() plus, per spec entry, the source that provides it.
+It replaces the guide's `printenv | grep` step, which printed the values."""
+
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from deeptempo_entrypoint.constants import DEFAULT_LABEL
+from deeptempo_entrypoint.errors import ConfigError
+from deeptempo_entrypoint.launch import check_configuration
+from deeptempo_entrypoint.secrets_manager import DEFAULT_WRITE_BACKEND, SecretsManager
+from deeptempo_entrypoint.sources.chains import process_environ
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping, MutableMapping, Sequence
+    from typing import Any
+
+    from deeptempo_entrypoint.findings import Finding
+    from deeptempo_entrypoint.spec.model import Spec
+
+
+def secrets_status(spec: Spec | None, environ: MutableMapping[str, str] | None = None, env_file: str | None = None,
+                   spec_findings: Sequence[Finding] = ()) -> dict[str, Any]:
+    """The status document; `spec` may be None when it could not be loaded (`spec_findings` say why)."""
+    environ = process_environ(environ)
+    resolution, findings = check_configuration(spec, environ, env_file)
+    sources = resolution.sources()
+    files = resolution.files(entry.name for entry in spec.secrets) if spec else {}
+    secrets: dict[str, dict[str, object]] = {}
+    for entry in spec or ():
+        source = sources.get(entry.name) or (DEFAULT_LABEL if entry.default is not None else None)
+        secrets[entry.name] = {"kind": entry.kind, "service": entry.service, "source": source}
+        if source == DEFAULT_LABEL:
+            secrets[entry.name]["default"] = entry.default  # a spec's default, never a secret
+        if entry.is_secret:  # a file's new value is served without a restart (deeptempo_entrypoint.rotation)
+            secrets[entry.name]["rotates"] = entry.name in files
+    return {"backends": _backends(environ, env_file), "secrets": secrets,
+            "findings": [finding.as_dict() for finding in (*spec_findings, *findings)]}
+
+
+def _backends(environ: MutableMapping[str, str], env_file: str | None) -> dict[str, Any]:
+    try:
+        return SecretsManager(environ=environ, dotenv_path=env_file).get_backend_status()
+    except ConfigError:  # SECRETS_BACKEND or ENABLE_KEYRING is invalid: a finding names it
+        status = SecretsManager(DEFAULT_WRITE_BACKEND, False, env_file, environ).get_backend_status()
+        return {**status, "write_backend": None}
+
+
+def format_status(report: Mapping[str, Any]) -> str:
+    backends = report["backends"]
+    lines = [f"write backend: {backends['write_backend'] or 'invalid (see below)'}", "backends:"]
+    for name in ("environment", "dotenv", "keyring"):
+        backend = backends[name]
+        where = f" {backend['path']}" if "path" in backend else ""
+        state = "available" if backend["available"] else "unavailable"
+        if name == "dotenv" and not backend["exists"]:
+            state = "no file"
+        lines.append(f"  {name:<12} {state:<12} {backend['description']}{where}")
+    lines.append("secrets:")
+    width = max(map(len, report["secrets"]), default=0)
+    for name, info in report["secrets"].items():
+        source = info["source"]
+        shown = f"default ({info['default']})" if source == DEFAULT_LABEL else f"from {source}" if source else "not set"
+        if source and info.get("rotates") is not None:
+            shown += ", rotates without a restart" if info["rotates"] else ", a restart takes a new value"
+        lines.append(f"  {name:<{width}}  {shown}")
+    for finding in report["findings"]:
+        lines.append(f"  {finding['level']}: {finding['secret'] + ': ' if finding['secret'] else ''}{finding['message']}")
+    return "\n".join(lines)
