@@ -1,7 +1,9 @@
 """A stand-in app that starts children the way the DeepTempo backend does: an interpreter at start-up
-(its `pip --version`), a long-lived `Popen`ed server (its findings server), `pgrep`-style commands on a
-request through `subprocess`, `os.system` and an asyncio subprocess, a program the spec allows a
-secret to (`printenv`), and a `multiprocessing` spawn pool reading a secret through the library. Each
+(its `pip --version`), a long-lived `Popen`ed server (its findings server), a secret written into
+os.environ at start (its GITHUB_TOKEN), `pgrep`-style commands on a request through `subprocess`,
+`os.system`, an asyncio subprocess and an explicit copy of os.environ, a program the spec allows a
+secret to (`printenv`, given a copy of os.environ), and a `multiprocessing` spawn pool reading a secret
+through the library. Each
 child writes the environment it received to $CHILDREN_OUT/<name>; the app answers what it reads itself
 (values of test canaries only)."""
 
@@ -13,6 +15,7 @@ import subprocess
 import sys
 
 from deeptempo_entrypoint.secrets_manager import get_secret
+from tests.helpers import CANARY_GITHUB
 
 OUT = os.environ.get("CHILDREN_OUT", "/tmp")
 DUMP = "import os, sys; open(sys.argv[1], 'w').write('\\n'.join(f'{k}={v}' for k, v in os.environ.items()))"
@@ -31,10 +34,11 @@ def pool_reads(name: str) -> tuple[str | None, str]:
 async def _children() -> dict[str, object]:
     worker = os.getpid()
     subprocess.run(_dump(f"subprocess-{worker}"), check=True)
+    subprocess.run(_dump(f"copy-{worker}"), check=True, env=os.environ.copy())  # the backend's MCPServer.start
     os.system(f"env > {os.path.join(OUT, f'os-system-{worker}')}")
     process = await asyncio.create_subprocess_exec(*_dump(f"asyncio-{worker}"))
     await process.wait()
-    allowed = subprocess.run(["printenv", "SPLUNK_PASSWORD"], capture_output=True, text=True).stdout.strip()
+    allowed = subprocess.run(["printenv", "SPLUNK_PASSWORD"], capture_output=True, text=True, env=dict(os.environ)).stdout.strip()
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         pool_value, pool_environ = pool.apply(pool_reads, ("CLAUDE_API_KEY",))
     with open("/proc/self/environ", "rb") as stream:
@@ -48,6 +52,7 @@ async def app(scope, receive, send):
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                os.environ["GITHUB_TOKEN"] = CANARY_GITHUB  # the backend's main.py does this
                 subprocess.run(_dump(f"startup-{os.getpid()}"), check=True)  # the backend's `pip --version`
                 app.server = subprocess.Popen(_dump(f"popen-{os.getpid()}"))  # its findings server
                 await send({"type": "lifespan.startup.complete"})

@@ -11,6 +11,7 @@ ENTRYPOINT = [sys.executable, "-m", "deeptempo_entrypoint"]
 # Values no output may ever contain.
 CANARY_CLAUDE = "sk-ant-CANARYclaude0123456789"
 CANARY_PASSWORD = "Canary-Splunk-Passw0rd"
+CANARY_GITHUB = "ghp_GITHUBCANARY0123456789abcdefABCDEF"
 NOBODY = 65534
 # This test run's own name: every image, container and label it makes carries it, so two runs can share
 # an engine and each finds and removes only its own (scripts/test and .ci/run may set it).

@@ -146,21 +146,25 @@ def test_good_settings_pass(run_entrypoint, setting):
 
 
 def test_uvicorns_own_options_after_the_separator_are_checked_and_used(tmp_path):
-    from deeptempo_entrypoint.launch import ValidationFailed, prepare_serve
+    from deeptempo_entrypoint.launch import ValidationFailed
+    from deeptempo_entrypoint.serving import prepare_serve
     from deeptempo_entrypoint.spec import builtin_spec
 
     app = tmp_path / "app"
     app.mkdir()
     write(app / "myapp.py", "app = None\n")
     environ = {"CLAUDE_API_KEY": CANARY_CLAUDE, "SECRETS_BACKEND": "env", "DEEPTEMPO_SECRETS_DIR": str(tmp_path)}
-    launch = prepare_serve(builtin_spec(), {"APP_MODULE": "myapp:app"}, ["--app-dir", str(app), "--port=8123", "--reload"],
-                           environ=dict(environ))
-    assert launch.argv[launch.argv.index("--port") + 1] == "8123" and launch.argv.count("--port") == 1
-    assert launch.argv[launch.argv.index("--app-dir") + 1] == str(app) and launch.argv[-1] == "--reload"
-    assert launch.environment["PORT"] == "8123"
+    plan = prepare_serve(builtin_spec(), {"APP_MODULE": "myapp:app"}, ["--app-dir", str(app), "--port=8123", "--use-colors"],
+                         environ=dict(environ))
+    assert plan.app.config["port"] == 8123 and plan.app.app_dir == str(app) and plan.app.config["use_colors"] is True
+    assert plan.app.environment["PORT"] == "8123"
     with pytest.raises(ValidationFailed) as failed:
         prepare_serve(builtin_spec(), {}, ["--port", "0"], environ=dict(environ))
     assert any("must be a port number" in f.message and f.secret == "PORT" for f in failed.value.findings)
+    with pytest.raises(ValidationFailed) as failed:  # development only: refused by name
+        prepare_serve(builtin_spec(), {}, ["--reload"], environ=dict(environ))
+    assert [f.message for f in failed.value.findings] == ["serve -- --reload: reloads the code on every change, for "
+                                                          "development: run uvicorn itself there"]
 
 
 # --- messages that lead to the fix -------------------------------------------------------------------

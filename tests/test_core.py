@@ -9,7 +9,8 @@ import pytest
 from deeptempo_entrypoint import constants
 from deeptempo_entrypoint.cli import run_click
 from deeptempo_entrypoint.errors import ConfigError, UnavailableError
-from deeptempo_entrypoint.launch import check_configuration, prepare_serve
+from deeptempo_entrypoint.launch import check_configuration
+from deeptempo_entrypoint.serving import prepare_serve
 from deeptempo_entrypoint.sources import (
     CredentialsDirectorySource,
     EnvFileSource,
@@ -37,9 +38,9 @@ def test_check_status_and_serve_read_the_keyring_alike_when_it_is_enabled(memory
     assert secrets_status(SPEC, environ)["secrets"]["CLAUDE_API_KEY"]["source"] == constants.KEYRING_LABEL
     # serve refuses the keyring unless allowed; allowed, it reads the same list and hands the value on.
     allowed = {**environ, constants.ALLOW_PERSISTENT_BACKEND_VARIABLE: "true"}
-    launch = prepare_serve(SPEC, {}, environ=allowed)
-    assert launch.environment["CLAUDE_API_KEY"] == CANARY_CLAUDE
-    assert json.loads(launch.environment[constants.SOURCES_VARIABLE])["CLAUDE_API_KEY"] == constants.KEYRING_LABEL
+    plan = prepare_serve(SPEC, {}, environ=allowed)
+    assert plan.app.environment["CLAUDE_API_KEY"] == CANARY_CLAUDE
+    assert json.loads(plan.app.environment[constants.SOURCES_VARIABLE])["CLAUDE_API_KEY"] == constants.KEYRING_LABEL
 
 
 def test_without_enable_keyring_no_source_list_holds_the_keyring(tmp_path):
@@ -63,12 +64,10 @@ def test_sources_are_abstract_and_the_write_backends_are_writable():
 
 
 def test_every_source_label_is_a_named_constant():
-    from deeptempo_entrypoint.sources.handoff import HandoffSource
-
     labels = {cls.label for cls in (OptionsSource, EnvironmentSource, FileIndirectionSource, SecretsDirectorySource,
-                                    CredentialsDirectorySource, EnvFileSource, KeyringSource, HandoffSource)}
+                                    CredentialsDirectorySource, EnvFileSource, KeyringSource)}
     named = {value for name, value in vars(constants).items() if name.endswith("_LABEL")}
-    assert labels | {constants.DEFAULT_LABEL} == named and len(labels) == 8
+    assert labels | {constants.DEFAULT_LABEL} == named and len(labels) == 7
 
 
 def test_resolution_reports_the_source_label_of_the_value(tmp_path):

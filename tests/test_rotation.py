@@ -79,8 +79,8 @@ def test_at_most_one_stat_per_second_and_no_read_when_nothing_changed(monkeypatc
     path = write(tmp_path / "CLAUDE_API_KEY", CANARY_CLAUDE)
     active = following(str(path))
     stats, reads = [], []
-    real_signature, real_read = rotation._signature, Rotation._read
-    monkeypatch.setattr(rotation, "_signature", lambda p: stats.append(p) or real_signature(p))
+    real_signature, real_read = rotation.file_signature, Rotation._read
+    monkeypatch.setattr(rotation, "file_signature", lambda p: stats.append(p) or real_signature(p))
     monkeypatch.setattr(Rotation, "_read", staticmethod(lambda p, s: reads.append(p) or real_read(p, s)))
     for _ in range(1000):
         active.value("CLAUDE_API_KEY")

@@ -9,7 +9,10 @@ import urllib.request
 
 import pytest
 
-from deeptempo_entrypoint.launch import SERVER_LIMITS, ValidationFailed, prepare_serve
+from deeptempo_entrypoint.http_limits import BoundedH11Protocol
+from deeptempo_entrypoint.launch import ValidationFailed
+from deeptempo_entrypoint.server_options import LIMITS
+from deeptempo_entrypoint.serving import prepare_serve
 from deeptempo_entrypoint.spec import builtin_spec
 from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, ENTRYPOINT, free_port, write
 
@@ -24,10 +27,10 @@ def environ(**extra):
 # --- SECRETS_BACKEND=env semantics ------------------------------------------------------------------
 
 def test_unset_backend_becomes_env_and_keyring_off():
-    launch = prepare_serve(SPEC, {}, environ=environ())
-    assert launch.environment["SECRETS_BACKEND"] == "env"
-    assert launch.environment["ENABLE_KEYRING"] == "false"
-    assert prepare_serve(SPEC, {}, environ=environ(SECRETS_BACKEND="env")).environment["SECRETS_BACKEND"] == "env"
+    plan = prepare_serve(SPEC, {}, environ=environ())
+    assert plan.app.environment["SECRETS_BACKEND"] == "env"
+    assert plan.app.environment["ENABLE_KEYRING"] == "false"
+    assert prepare_serve(SPEC, {}, environ=environ(SECRETS_BACKEND="env")).app.environment["SECRETS_BACKEND"] == "env"
 
 
 @pytest.mark.parametrize("variables, secret, why", [
@@ -52,8 +55,8 @@ def test_refused_backend_from_the_env_file_too(tmp_path):
 
 
 def test_deliberate_opt_in_keeps_dotenv():
-    launch = prepare_serve(SPEC, {}, environ=environ(SECRETS_BACKEND="dotenv", DEEPTEMPO_ALLOW_PERSISTENT_BACKEND="true"))
-    assert launch.environment["SECRETS_BACKEND"] == "dotenv"
+    plan = prepare_serve(SPEC, {}, environ=environ(SECRETS_BACKEND="dotenv", DEEPTEMPO_ALLOW_PERSISTENT_BACKEND="true"))
+    assert plan.app.environment["SECRETS_BACKEND"] == "dotenv"
 
 
 def test_invalid_configuration_refuses_with_every_finding_in_one_block(run_entrypoint):
@@ -66,31 +69,35 @@ def test_invalid_configuration_refuses_with_every_finding_in_one_block(run_entry
     assert "Traceback" not in block and "Uvicorn" not in block
 
 
-# --- uvicorn's command line ---------------------------------------------------------------------------
+# --- uvicorn's Config ---------------------------------------------------------------------------------
 
-def test_uvicorn_argv_from_settings_and_options(tmp_path):
+def test_uvicorn_config_from_settings_and_options(tmp_path):
     (tmp_path / "backend").mkdir()
     (tmp_path / "backend" / "main.py").write_text("raise SystemExit('the pre-check must not import the app')\n")
-    launch = prepare_serve(SPEC, {"PORT": "8123"}, ["--timeout-keep-alive", "7"], environ=environ(
+    plan = prepare_serve(SPEC, {"PORT": "8123"}, ["--timeout-keep-alive", "7", "--root-path", "/soc"], environ=environ(
         APP_MODULE="backend.main:app", APP_DIR=str(tmp_path), HOST="127.0.0.1", WEB_CONCURRENCY="3", LOG_LEVEL="warning",
         FORWARDED_ALLOW_IPS="10.0.0.1"))
-    assert launch.argv == [sys.executable, "-m", "uvicorn", "backend.main:app", "--host", "127.0.0.1", "--port", "8123",
-                           "--workers", "3", "--log-level", "warning", *SERVER_LIMITS, "--app-dir", str(tmp_path), "--proxy-headers",
-                           "--forwarded-allow-ips", "10.0.0.1", "--timeout-keep-alive", "7"]
-    assert json.loads(launch.environment["DEEPTEMPO_SECRET_SOURCES"])["PORT"] == "--port"
+    assert plan.app.app == "backend.main:app" and plan.app.app_dir == str(tmp_path) and plan.workers == 3
+    assert plan.app.config == {**LIMITS, "host": "127.0.0.1", "port": 8123, "log_level": "warning", "workers": 1,
+                               "http": BoundedH11Protocol, "proxy_headers": True, "forwarded_allow_ips": "10.0.0.1",
+                               "timeout_keep_alive": 7, "root_path": "/soc"}
+    assert json.loads(plan.app.environment["DEEPTEMPO_SECRET_SOURCES"])["PORT"] == "--port"
+    assert plan.app.address == ("127.0.0.1", "8123") and plan.supervised  # three workers: under the kit's supervisor
 
 
-def test_defaults_serve_the_built_in_app_on_6987():
-    assert prepare_serve(SPEC, {}, environ=environ()).argv[3:8] == ["deeptempo_entrypoint.app:app", "--host", "0.0.0.0", "--port", "6987"]
+def test_defaults_serve_the_built_in_app_on_6987_in_this_process():
+    plan = prepare_serve(SPEC, {}, environ=environ())
+    assert (plan.app.app, plan.app.config["host"], plan.app.config["port"]) == ("deeptempo_entrypoint.app:app", "0.0.0.0", 6987)
+    assert not plan.supervised  # one worker, no secret that needs a restart: uvicorn in serve's own process
 
 
-def test_no_secret_on_argv_and_no_value_in_repr(tmp_path):
+def test_no_secret_in_the_plan_repr_and_the_sources_named(tmp_path):
     env_file = write(tmp_path / "app.env", f"SPLUNK_PASSWORD={CANARY_PASSWORD}\n")
-    launch = prepare_serve(SPEC, {}, environ=environ(DEEPTEMPO_ENV_FILE=str(env_file)))
-    assert not any(CANARY_CLAUDE in arg or CANARY_PASSWORD in arg for arg in launch.argv)
-    assert CANARY_CLAUDE not in repr(launch) and CANARY_PASSWORD not in repr(launch)
-    assert launch.environment["SPLUNK_PASSWORD"] == CANARY_PASSWORD
-    assert json.loads(launch.environment["DEEPTEMPO_SECRET_SOURCES"]) == {
+    plan = prepare_serve(SPEC, {}, environ=environ(DEEPTEMPO_ENV_FILE=str(env_file)))
+    assert CANARY_CLAUDE not in repr(plan) and CANARY_PASSWORD not in repr(plan)
+    assert not any(CANARY_CLAUDE in str(value) or CANARY_PASSWORD in str(value) for value in plan.app.config.values())
+    assert plan.app.environment["SPLUNK_PASSWORD"] == CANARY_PASSWORD
+    assert json.loads(plan.app.environment["DEEPTEMPO_SECRET_SOURCES"]) == {
         "CLAUDE_API_KEY": "environment", "SPLUNK_PASSWORD": "env-file", "SECRETS_BACKEND": "default", "ENABLE_KEYRING": "default"}
 
 

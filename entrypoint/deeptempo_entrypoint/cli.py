@@ -194,19 +194,34 @@ def compile_spec_command(spec_path: str | None) -> None:
 @click.option("--port", default=None, help=f"Listen port (default: $PORT, else {DEFAULT_PORT}).")
 def serve(env_file: str | None, spec_path: str | None, app_module: str | None, app_dir: str | None, host: str | None,
           port: int | None) -> None:
-    """Load secrets from every platform source, validate them, then exec uvicorn.
+    """Load secrets from every platform source, validate them, then hand over to uvicorn.
 
-    Options after `--` go to uvicorn unchanged. An option is checked exactly like its variable."""
-    from deeptempo_entrypoint.launch import prepare_serve, serve_in_process
+    Options after `--` are uvicorn's own. An option is checked exactly like its variable."""
+    # Imported here, not at the top: uvicorn and the supervisor cost `check` and `status` tens of ms.
+    from deeptempo_entrypoint.launch import ValidationFailed
     from deeptempo_entrypoint.report import format_findings
+    from deeptempo_entrypoint.serving import prepare_serve, serve
     from deeptempo_entrypoint.spec import load_spec
 
+    spec = load_spec(spec_path)
     options = {"APP_MODULE": app_module, "APP_DIR": app_dir, "HOST": host, "PORT": port}
     uvicorn_args = click.get_current_context().meta["uvicorn_args"]
-    launch = prepare_serve(load_spec(spec_path), options, uvicorn_args, env_file=env_file)
-    if launch.findings:
-        click.echo(format_findings(launch.findings, title="starting with warnings"), err=True)
-    serve_in_process(launch)
+    plan = prepare_serve(spec, options, uvicorn_args, env_file=env_file)
+    if plan.findings:
+        click.echo(format_findings(plan.findings, title="starting with warnings"), err=True)
+
+    def replan(changed: set[str]) -> object:
+        """The plan a restart for `changed` takes: every source read again and validated; None (logged
+        by name, never a value) when the new configuration is not valid."""
+        try:
+            return prepare_serve(spec, options, uvicorn_args, env_file=env_file).app
+        except ValidationFailed as exc:
+            click.echo(format_findings(exc.findings, title=f"not restarting for {', '.join(sorted(changed))}: the new "
+                                                          "configuration is not valid; the running app keeps the last values"),
+                       err=True)
+            return None
+
+    sys.exit(serve(plan, replan))
 
 
 @cli.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

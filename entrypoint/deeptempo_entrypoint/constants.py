@@ -14,12 +14,11 @@ CREDENTIALS_DIRECTORY_VARIABLE = "CREDENTIALS_DIRECTORY"  # set by systemd for L
 SECRETS_BACKEND_VARIABLE = "SECRETS_BACKEND"
 ENABLE_KEYRING_VARIABLE = "ENABLE_KEYRING"
 CHILD_SECRETS_VARIABLE = "DEEPTEMPO_CHILD_SECRETS"  # "inherit": serve lets every child of the app inherit every secret
-HANDOFF_VARIABLE = "DEEPTEMPO_HANDOFF"  # serve's private file of secrets for the app's own worker processes
 FILE_SUFFIX = "_FILE"  # NAME_FILE=/path, the official images' convention
 
 KIT_VARIABLES = (ENV_FILE_VARIABLE, SECRETS_DIR_VARIABLE, SPEC_VARIABLE, SOURCES_VARIABLE,
                  ALLOW_PERSISTENT_BACKEND_VARIABLE, DEBUG_VARIABLE, CREDENTIALS_DIRECTORY_VARIABLE,
-                 CHILD_SECRETS_VARIABLE, HANDOFF_VARIABLE)
+                 CHILD_SECRETS_VARIABLE)
 
 DEFAULT_SECRETS_DIR = "/run/secrets"
 STATE_DIR_NAME = ".deeptempo"  # ~/.deeptempo: the app's state, and the guide's .env
@@ -42,7 +41,6 @@ SECRETS_DIR_LABEL = "secrets-dir"
 CREDENTIALS_LABEL = "credentials"
 ENV_FILE_LABEL = "env-file"
 KEYRING_LABEL = "keyring"
-HANDOFF_LABEL = "handoff"  # serve's private file, read by the app's own spawned processes
 OPTIONS_LABEL = "option"  # shown as the option itself: --port
 DEFAULT_LABEL = "default"  # a setting nobody set: the spec's (or serve's) default applies
 

@@ -1,8 +1,12 @@
 """uvicorn's h11 protocol with a deadline for a request's head: uvicorn closes a keep-alive connection
 that idles after a response (`--timeout-keep-alive`), but waits without end for the first request of a
 connection, so idle or slow clients (slowloris) are held open for ever. Here a connection that has not
-sent a complete request head within HEAD_SECONDS is closed. serve passes it as `--http`; uvicorn's own
-`--http` after `--` replaces it."""
+sent a complete request head within HEAD_SECONDS is closed. serve gives it to uvicorn.Config as its
+`http` protocol; uvicorn's own `--http` after `--` replaces it.
+
+It subclasses uvicorn's H11Protocol, using what the class offers without an underscore (its loop,
+transport and current cycle): the tests run it on the lowest uvicorn the kit admits and on the locked
+one (the kit's metadata admits no other range)."""
 
 from __future__ import annotations
 

@@ -6,9 +6,10 @@ the file changed (another inode, size or mtime: the kubelet's `..data` swap, an 
 write in place). The new value is read through the links at once (one consistent `..data`
 generation), kept only when the file did not change while it was read (never half a write), and
 validated against the spec: an invalid one is logged by name and the last valid value stays.
-os.environ follows (kept from children as before); a daemon thread checks every INTERVAL, and
-`get_secret` checks on the spot, so a read sees a change at most INTERVAL after it. Secrets that
-arrived in the environment cannot change in a running process: they are not followed."""
+os.environ follows (a kept secret leaves the C environment at once: deeptempo_entrypoint.scoping); a
+daemon thread checks every INTERVAL, and `get_secret` checks on the spot, so a read sees a change at most
+INTERVAL after it. Secrets that arrived in the environment cannot change in a running process: they are
+not followed."""
 
 from __future__ import annotations
 
@@ -23,14 +24,13 @@ from deeptempo_entrypoint.errors import SecretFileError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from deeptempo_entrypoint.children import Scope
     from deeptempo_entrypoint.spec.model import Spec
 
 INTERVAL = 1.0  # seconds between two checks of one file
 _log = logging.getLogger("deeptempo_entrypoint.rotation")
 
 
-def _signature(path: str) -> tuple[int, int, int, int] | None:
+def file_signature(path: str) -> tuple[int, int, int, int] | None:
     try:
         status = os.stat(path)
     except OSError:
@@ -46,7 +46,7 @@ class Followed:
     def __init__(self, name: str, path: str, value: str) -> None:
         self.name = name
         self.path = path
-        self.signature = _signature(path)
+        self.signature = file_signature(path)
         self.value = value
         self.revision = 1
         self.changed_at = time.time()
@@ -57,10 +57,9 @@ class Followed:
 
 
 class Rotation:
-    def __init__(self, spec: Spec, followed: Mapping[str, Followed], kept: tuple[str, ...] = ()) -> None:
+    def __init__(self, spec: Spec, followed: Mapping[str, Followed]) -> None:
         self.spec = spec
         self.followed = dict(followed)
-        self.kept = frozenset(kept)
         self._lock = threading.Lock()
 
     def value(self, name: str) -> str | None:
@@ -76,7 +75,7 @@ class Rotation:
         """True when a new valid value was taken."""
         with self._lock:
             followed.checked_at = time.monotonic()
-            signature = _signature(followed.path)
+            signature = file_signature(followed.path)
             if signature is None or signature == followed.signature:
                 return False
             try:
@@ -96,7 +95,7 @@ class Rotation:
                              followed.path, problem)
                 return False
             followed.value, followed.revision, followed.changed_at = value, followed.revision + 1, time.time()
-            _set_in_environ(followed.name, value, followed.name in self.kept)
+            os.environ[followed.name] = value
             _log.info("%s: a new value from %s is in use (revision %d)", followed.name, followed.path, followed.revision)
             return True
 
@@ -122,7 +121,7 @@ class Rotation:
         if not os.path.exists(path):
             return None
         text = read_text(path, error=SecretFileError, what="secret file")
-        return strip_one_newline(text) if _signature(path) == signature else None
+        return strip_one_newline(text) if file_signature(path) == signature else None
 
     def _problem(self, name: str, value: str) -> str | None:
         from deeptempo_entrypoint.findings import ERROR
@@ -140,33 +139,19 @@ class Rotation:
         return f"Rotation({sorted(self.followed)})"
 
 
-def _set_in_environ(name: str, value: str, kept: bool) -> None:
-    """os.environ[name] = value, without the C environment seeing it when it is kept from children
-    (another thread could start a child between a putenv and an unsetenv)."""
-    environ: Any = os.environ
-    if kept and hasattr(environ, "_data"):
-        environ._data[environ.encodekey(name)] = environ.encodevalue(value)
-    else:
-        os.environ[name] = value
-        if kept:
-            os.unsetenv(name)
-
-
+# The served process's one follower of its secrets' files (a process serves one app: it has one of it by
+# nature), read by the secrets library's get_secret and the status routes.
 ACTIVE: Rotation | None = None
 
 
-def start_following(paths: Mapping[str, str], scope: Scope | None = None, spec: Spec | None = None) -> Rotation | None:
+def start_following(paths: Mapping[str, str], spec: Spec) -> Rotation | None:
     """Follow each name's file in `paths` (name -> file) from the value os.environ holds now, with a
     daemon thread checking every INTERVAL. The process-wide Rotation, or None when nothing is followed."""
     global ACTIVE
     followed = {name: Followed(name, path, os.environ[name]) for name, path in paths.items() if name in os.environ}
     if not followed:
         return None
-    if spec is None:
-        from deeptempo_entrypoint.spec import load_spec
-
-        spec = load_spec(None)
-    ACTIVE = Rotation(spec, followed, scope.kept if scope else ())
+    ACTIVE = Rotation(spec, followed)
     active = ACTIVE
 
     def follow() -> None:

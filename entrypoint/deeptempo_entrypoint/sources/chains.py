@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import MutableMapping
-from typing import TYPE_CHECKING
 
 from deeptempo_entrypoint.constants import (
     CREDENTIALS_DIRECTORY_VARIABLE,
     DEFAULT_SECRETS_DIR,
     ENABLE_KEYRING_VARIABLE,
     ENV_FILE_VARIABLE,
-    HANDOFF_VARIABLE,
     SECRETS_DIR_VARIABLE,
     STATE_DIR_NAME,
 )
@@ -22,9 +20,6 @@ from deeptempo_entrypoint.sources.directory import CredentialsDirectorySource, S
 from deeptempo_entrypoint.sources.env_file import EnvFileSource
 from deeptempo_entrypoint.sources.environment import EnvironmentSource
 from deeptempo_entrypoint.sources.file_indirection import FileIndirectionSource
-
-if TYPE_CHECKING:
-    pass
 
 
 def process_environ(environ: MutableMapping[str, str] | None = None) -> MutableMapping[str, str]:
@@ -52,10 +47,6 @@ def deployment_sources(environ: MutableMapping[str, str], env_file: str | None =
     `env_file_optional`: a missing env-file is no error (the library creates it when a secret is set)."""
     sources: list[SecretSource] = [options] if options else []
     sources += [EnvironmentSource(environ)]
-    if environ.get(HANDOFF_VARIABLE):  # a process of the served app's own, started without the secrets
-        from deeptempo_entrypoint.sources.handoff import HandoffSource
-
-        sources.append(HandoffSource(environ))
     sources.append(FileIndirectionSource(environ))
     if environ.get(SECRETS_DIR_VARIABLE):
         sources.append(SecretsDirectorySource(environ[SECRETS_DIR_VARIABLE], explicit=True))

@@ -63,11 +63,15 @@ OPTIONAL = "optional"
 ONE_OF = "one_of"
 ALL_OR_NONE = "all_or_none"
 REQUIRED_WITH = "required_with"  # required when the entry named by `when_set` is set
+# What a new value of a secret in its file needs (spec.yaml's header says what each means).
+FOLLOW = "follow"
+RESTART = "restart"
+NO_ROTATION = "none"
 
 
 class Entry:
     __slots__ = ("name", "kind", "service", "description", "rule", "group", "aliases", "pattern",
-                 "format", "choices", "default", "placeholders", "children", "when_set")
+                 "format", "choices", "default", "placeholders", "children", "when_set", "rotation", "rotation_why")
 
     def __init__(self, data: Mapping[str, Any]) -> None:
         self.name: str = data["name"]
@@ -86,6 +90,9 @@ class Entry:
         # The app's child processes that receive this secret: "all", program names, or none (the default).
         children = data.get("children", ())
         self.children: str | tuple[str, ...] = children if children == "all" else tuple(children)
+        # A secret's new value in its file: followed (the default), taken by a restart, or not taken.
+        self.rotation: str | None = data.get("rotation", FOLLOW) if self.kind == SECRET else None
+        self.rotation_why: str | None = data.get("rotation_why")
 
     @property
     def is_secret(self) -> bool:

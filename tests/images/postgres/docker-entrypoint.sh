@@ -26,7 +26,8 @@ file_env() {
 	if [ -n "${!var:-}" ]; then
 		value=${!var}
 	elif [ -n "${!file_var:-}" ]; then
-		if ! value=$(< "${!file_var}"); then
+		# cat, not $(< file): under set -e bash exits at a failed $(< file) even inside `if !`.
+		if ! value=$(cat -- "${!file_var}"); then
 			printf >&2 'error: %s names %s, which uid %s (groups %s) cannot read\n' \
 				"$file_var" "${!file_var}" "$(id -u)" "$(id -G)"
 			exit 1
@@ -117,14 +118,14 @@ docker_verify_minimum_env() {
 docker_init_database_dir() {
 	# initdb needs the current uid in the passwd database: for a --user that /etc/passwd does not
 	# know, describe it through libnss-wrapper for the length of initdb.
-	local uid wrapper nss_files=
+	local uid wrapper nss_wrapped=
 	uid=$(id -u)
 	if ! getent passwd "$uid" > /dev/null 2>&1; then
 		for wrapper in /usr/lib/*/libnss_wrapper.so /usr/lib/libnss_wrapper.so /lib/*/libnss_wrapper.so; do
 			if [ -s "$wrapper" ]; then
 				NSS_WRAPPER_PASSWD=$(mktemp)
 				NSS_WRAPPER_GROUP=$(mktemp)
-				nss_files="$NSS_WRAPPER_PASSWD $NSS_WRAPPER_GROUP"
+				nss_wrapped=1
 				printf 'postgres:x:%s:%s:PostgreSQL:%s:/bin/false\n' "$uid" "$(id -g)" "$PGDATA" > "$NSS_WRAPPER_PASSWD"
 				printf 'postgres:x:%s:\n' "$(id -g)" > "$NSS_WRAPPER_GROUP"
 				export LD_PRELOAD=$wrapper NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
@@ -144,8 +145,8 @@ docker_init_database_dir() {
 	initdb --username="$POSTGRES_USER" --pwfile=<(printf '%s\n' "$POSTGRES_PASSWORD") \
 		"${initdb_args[@]}" "$@"
 
-	if [ -n "$nss_files" ]; then
-		rm -f $nss_files
+	if [ -n "$nss_wrapped" ]; then
+		rm -f "$NSS_WRAPPER_PASSWD" "$NSS_WRAPPER_GROUP"
 		unset LD_PRELOAD NSS_WRAPPER_PASSWD NSS_WRAPPER_GROUP
 	fi
 }
@@ -187,18 +188,18 @@ docker_process_sql() {
 	if [ -n "$POSTGRES_DB" ]; then
 		runner+=( --dbname "$POSTGRES_DB" )
 	fi
-	PGHOST= PGHOSTADDR= "${runner[@]}" "$@"
+	PGHOST='' PGHOSTADDR='' "${runner[@]}" "$@"
 }
 
 # Create POSTGRES_DB unless it exists (postgres, template1, ...).
 docker_setup_db() {
-	local exists
-	exists=$(POSTGRES_DB= docker_process_sql --dbname postgres --set db="$POSTGRES_DB" --tuples-only --no-align <<-'EOSQL'
+	local db=$POSTGRES_DB exists
+	exists=$(POSTGRES_DB='' docker_process_sql --dbname postgres --set db="$db" --tuples-only --no-align <<-'EOSQL'
 		SELECT 1 FROM pg_database WHERE datname = :'db';
 	EOSQL
 	)
 	if [ -z "$exists" ]; then
-		POSTGRES_DB= docker_process_sql --dbname postgres --set db="$POSTGRES_DB" <<-'EOSQL'
+		POSTGRES_DB='' docker_process_sql --dbname postgres --set db="$db" <<-'EOSQL'
 			CREATE DATABASE :"db";
 		EOSQL
 		printf '\n'
@@ -209,6 +210,7 @@ docker_setup_db() {
 # functions and variables); *.sql, *.sql.gz, *.sql.xz, *.sql.zst through docker_process_sql.
 docker_process_init_files() {
 	# Older init scripts call "${psql[@]}".
+	# shellcheck disable=SC2034
 	psql=( docker_process_sql )
 	printf '\n'
 	local f
@@ -220,6 +222,7 @@ docker_process_init_files() {
 					"$f"
 				else
 					printf '%s: sourcing %s\n' "$0" "$f"
+					# shellcheck disable=SC1090
 					. "$f"
 				fi
 				;;
@@ -266,7 +269,7 @@ _main() {
 			# Drop to postgres (uid 999, its own groups only, like gosu) and start over; the variables
 			# read above, POSTGRES_PASSWORD included, go along in the environment.
 			export HOME=/var/lib/postgresql
-			exec setpriv --reuid=postgres --regid=postgres --init-groups "$BASH_SOURCE" "$@"
+			exec setpriv --reuid=postgres --regid=postgres --init-groups "${BASH_SOURCE[0]}" "$@"
 		fi
 
 		if [ -z "$DATABASE_ALREADY_EXISTS" ]; then

@@ -1,0 +1,92 @@
+"""One process of the app: its environment, its secrets kept from its children, its file-delivered
+secrets followed, then uvicorn's server, built from uvicorn's documented Config and Server.
+
+serve runs it in its own process (one worker, no secret that needs a restart), or a supervisor starts it
+through multiprocessing's spawn start method (deeptempo_entrypoint.supervisor): the plan, secrets
+included, then travels through the pipe multiprocessing reads the new process's arguments from, which is
+closed once read, so nothing the app's children inherit names it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from socket import socket
+from typing import Any
+
+import uvicorn
+
+from deeptempo_entrypoint import scoping
+from deeptempo_entrypoint.rotation import start_following
+from deeptempo_entrypoint.scoping import Scope
+from deeptempo_entrypoint.served_address import write_served_address
+from deeptempo_entrypoint.spec import load_spec
+from deeptempo_entrypoint.spec.model import BUILTIN_ORIGIN
+from deeptempo_entrypoint.start_gate import StartGate
+
+STARTUP_FAILURE = 3  # uvicorn's exit code when the app could not be started
+
+
+@dataclass
+class AppPlan:
+    """Everything an app process needs. `environment` is the app's os.environ (secrets included: kept
+    from the app's children by `scope`, None when every child inherits them); `followed` maps the
+    secrets whose new values the app takes without a restart to their files."""
+
+    app: str
+    config: dict[str, Any]
+    environment: dict[str, str]
+    scope: Scope | None = None
+    followed: dict[str, str] = field(default_factory=dict)
+    spec_origin: str = BUILTIN_ORIGIN
+    app_dir: str | None = None
+    address: tuple[str, str] = ("", "")
+
+    def __repr__(self) -> str:  # the environment holds secrets: its keys only
+        return f"AppPlan({self.app!r}, environment_keys={sorted(self.environment)}, followed={sorted(self.followed)})"
+
+
+def take_environment(plan: AppPlan) -> None:
+    """os.environ becomes the plan's, as an exec would have given it; then no child inherits a kept
+    secret (deeptempo_entrypoint.scoping), and the followed files are checked while the app runs."""
+    os.environ.clear()
+    os.environ.update(plan.environment)
+    if plan.scope is not None:
+        scoping.install(plan.scope)
+    if plan.followed:
+        start_following(plan.followed, load_spec(None if plan.spec_origin == BUILTIN_ORIGIN else plan.spec_origin))
+    for entry in reversed([plan.app_dir or "", *plan.environment.get("PYTHONPATH", "").split(os.pathsep)]):
+        if entry and entry not in sys.path:  # an exec'd interpreter would have read PYTHONPATH at start
+            sys.path.insert(0, entry)
+
+
+def serve_app(plan: AppPlan, sockets: list[socket] | None = None, gate: Connection | None = None) -> int:
+    """Run uvicorn's server for the plan's app until it stops; uvicorn's exit code (3: not started).
+    With a gate (a supervisor's pipe), the app starts up, says so, and serves only when told."""
+    take_environment(plan)
+    app_lifespan = plan.config.get("lifespan", "auto") != "off"
+    config = uvicorn.Config(plan.app, **{**plan.config, "lifespan": "on"} if gate else plan.config)
+    config.load()
+    if gate is not None:
+        config.loaded_app = StartGate(config.loaded_app, lambda: gate.send("ready"), lambda: _told_to_serve(gate),
+                                      app_lifespan)
+    if sockets is None:
+        write_served_address(*plan.address)
+    server = uvicorn.Server(config)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    server.run(sockets=sockets)
+    return 0 if server.started else STARTUP_FAILURE
+
+
+def _told_to_serve(gate: Connection) -> bool:
+    try:
+        return bool(gate.recv() == "serve")
+    except (EOFError, OSError):
+        return False  # the supervisor is gone, or abandoned this instance
+
+
+def spawned(plan: AppPlan, sockets: list[socket] | None, gate: Connection) -> None:
+    """multiprocessing's target in a process the supervisor started."""
+    sys.exit(serve_app(plan, sockets, gate))
