@@ -6,6 +6,10 @@ import socket
 import sys
 
 PROJECT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The real DeepTempo backend, unchanged and read-only (../shared/backend/README.md): tests copy what they
+# need into temporary directories. DEEPTEMPO_BACKEND_SOURCE points elsewhere.
+BACKEND_SOURCE = os.environ.get("DEEPTEMPO_BACKEND_SOURCE") or os.path.join(
+    os.path.dirname(PROJECT), "shared", "backend", "deeptempo-ai-soc")
 DEPLOY = [sys.executable, "-c", "from deeptempo_deploy.cli import main; main()"]
 ENTRYPOINT = [sys.executable, "-m", "deeptempo_entrypoint"]
 # Values no output may ever contain.

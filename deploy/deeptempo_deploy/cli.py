@@ -46,17 +46,21 @@ def cli() -> None:
 @click.option("--route", "routes", multiple=True, metavar="[METHOD] PATH",
               help="A route the leak crawl requests besides the OpenAPI document's GET routes (repeatable; "
                    "GET unless a method is named).")
+@click.option("--seed", "seeds", multiple=True, nargs=3, metavar="METHOD PATH JSON",
+              help="A request sent before the crawl, its JSON body carrying canaries: ${NAME} becomes secret NAME's "
+                   "canary, so a route that echoes what was stored is caught (repeatable).")
 @spec_option
 @json_option
 def smoke(image: str, port: int, health_path: str, timeout: float, writable: tuple[str, ...], routes: tuple[str, ...],
-          spec_path: str | None, as_json: bool) -> None:
+          seeds: tuple[tuple[str, str, str], ...], spec_path: str | None, as_json: bool) -> None:
     """Run the image checks on IMAGE: healthy, non-root, reaps zombies, leaks no secret through its own
     routes, stops fast, refuses missing secrets and the keyring, runs hardened, writable volumes, leaks no
     secret to logs or inspect. Exit 0 only when every check passes (a skipped one says why)."""
     from deeptempo_deploy.smoke import SmokeOptions, format_results, passed, results_document, run_smoke
     from deeptempo_entrypoint.spec import load_spec
 
-    options = SmokeOptions(image, port=port, health_path=health_path, timeout=timeout, writable=writable, routes=routes)
+    options = SmokeOptions(image, port=port, health_path=health_path, timeout=timeout, writable=writable, routes=routes,
+                           seeds=tuple((method.upper(), path, document) for method, path, document in seeds))
     results = run_smoke(options, load_spec(spec_path))
     if as_json:
         emit_json(results_document(image, results))

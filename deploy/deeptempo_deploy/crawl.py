@@ -6,11 +6,14 @@ GET unless the user names it."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
+
+from deeptempo_deploy.canaries import LeakSearch
 
 OPENAPI_PATH = "/openapi.json"
 REQUEST_SECONDS = 3
@@ -27,8 +30,9 @@ class Answer(NamedTuple):
         return f"Answer({self.method} {self.path}, {self.status})"
 
 
-def _request(url: str, method: str, limit: int, timeout: float) -> tuple[int, bytes]:
-    request = urllib.request.Request(url, method=method, headers={"Accept": "application/json, */*"})
+def _request(url: str, method: str, limit: int, timeout: float, body: bytes | None = None) -> tuple[int, bytes]:
+    headers = {"Accept": "application/json, */*", **({"Content-Type": "application/json"} if body is not None else {})}
+    request = urllib.request.Request(url, data=body, method=method, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read(limit)
@@ -68,16 +72,22 @@ def crawl_routes(base: str, routes: Sequence[tuple[str, str]], seconds: float, l
     return answers
 
 
-def find_leaks(answers: Sequence[Answer], canaries: Mapping[str, tuple[str, str]], run: int) -> list[str]:
-    """One line per route and secret whose canary, or `run` consecutive characters of its random part,
-    appears in the answer: the route and the secret's name, never the characters."""
-    windows = {name: {random[index:index + run] for index in range(len(random) - run + 1)} for name, (_, random) in canaries.items()}
+def seed(base: str, method: str, path: str, document: str, values: Mapping[str, str]) -> int:
+    """Send one request whose JSON body carries canaries: each `${NAME}` in `document` becomes the
+    canary of secret NAME (JSON-escaped), so that a route that stores what it is sent and a route that
+    echoes what was stored can be caught. The answer's status (0: none came)."""
+    body = re.sub(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", lambda found: json.dumps(values.get(found.group(1), ""))[1:-1], document)
+    status, _ = _request(base + path, method, OPENAPI_BYTES, REQUEST_SECONDS, body.encode())
+    return status
+
+
+def find_leaks(answers: Sequence[Answer], search: LeakSearch) -> list[str]:
+    """One line per route and secret whose canary, or a run of its random part too long to be there by
+    chance (deeptempo_deploy.canaries), the answer holds: the route and the secret's name, never the
+    characters."""
     leaks = []
     for answer in answers:
-        for name, (value, _) in canaries.items():
-            if value in answer.body:
-                leaks.append(f"{answer.method} {answer.path} ({answer.status}) answers {name} in full")
-            elif any(window in answer.body for window in windows[name]):
-                leaks.append(f"{answer.method} {answer.path} ({answer.status}) answers part of {name} "
-                             f"({run} or more characters of its value)")
+        for name, whole in search.find(answer.body):
+            what = f"{name} in full" if whole else f"part of {name} (a run of its random characters)"
+            leaks.append(f"{answer.method} {answer.path} ({answer.status}) answers {what}")
     return leaks

@@ -8,14 +8,14 @@ proves it appears in no log line and no `docker inspect` output."""
 from __future__ import annotations
 
 import os
-import re
-import secrets
 import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any
 
+from deeptempo_deploy.canaries import Canary, LeakSearch, bound_text, generate, shapes
+from deeptempo_deploy.crawl import crawl_routes, find_leaks, openapi_routes, seed
 from deeptempo_deploy.platforms.runner import (
     ContainerSpec,
     DockerRunner,
@@ -67,56 +67,23 @@ class SmokeOptions:
     timeout: float = 60
     writable: tuple[str, ...] = ()  # paths a read-only root needs writable (tmpfs), beside /tmp
     routes: tuple[str, ...] = ()  # "PATH" (a GET) or "METHOD PATH" the leak crawl requests besides OpenAPI's
+    seeds: tuple[tuple[str, str, str], ...] = ()  # (METHOD, PATH, JSON with ${NAME}s) sent before the crawl
 
 
 MAX_ROUTES = 200  # the leak crawl's bounds: requests, seconds for all of them, bytes read of each answer
 CRAWL_SECONDS = 60
 MAX_ANSWER_BYTES = 1 << 20
-LEAK_RUN = 6  # this many consecutive characters of a canary's random part in an answer is a leak
+MAX_SEEDS = 20
 DEPENDS_ON_HEALTHY = ("non-root", "reaps-zombies", "app-leaks", "stops-cleanly")
-
-
-class Canary:
-    """A generated value for one secret: `random` is the part its format does not fix (what a leak of a
-    few characters would reveal); the value stays out of repr."""
-
-    __slots__ = ("value", "random")
-
-    def __init__(self, value: str, random: str) -> None:
-        self.value, self.random = value, random
-
-    def __repr__(self) -> str:
-        return "Canary(...)"
-
-
-def _candidates(entry: Entry) -> list[tuple[str, str]]:
-    """(prefix, random part) pairs to try, in order, for the entry's pattern or format."""
-    pattern = entry.pattern or ""
-    literal = re.match(r"[A-Za-z0-9_\-]*", pattern)
-    alternative = re.match(r"\(([A-Za-z0-9_]+)\|", pattern)
-    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-    upper = "".join(secrets.choice(alphabet) for _ in range(16))
-    mixed = "".join(secrets.choice(alphabet + alphabet.lower()) for _ in range(40))
-    hex_part = secrets.token_hex(12)
-    found = [((literal.group(0) if literal else ""), hex_part)]
-    if alternative:
-        found.append((alternative.group(1), upper))
-    found += [("", mixed), ("", hex_part + hex_part[:16])]
-    return found
 
 
 def canary_for(entry: Entry) -> Canary | None:
     """A fresh random value that passes the entry's checks, or None when none of the shapes tried does."""
-    if entry.format == "postgresql-url":
-        random = secrets.token_hex(12)
-        shapes = [(f"postgresql://smoke:{random}@db.invalid:5432/smoke", random)]
-    else:
-        shapes = [(prefix + random, random) for prefix, random in _candidates(entry)]
-    for value, random in shapes:
-        if not value_problem(entry, value):
-            remember(value)  # smoke's own report masks it, whatever a check quotes of a log
-            return Canary(value, random)
-    return None
+    canary = generate(entry.name, shapes(entry.pattern, entry.format == "postgresql-url"),
+                      lambda value: value_problem(entry, value) is None)
+    if canary is not None:
+        remember(canary.value)  # smoke's own report masks it, whatever a check quotes of a log
+    return canary
 
 
 class Smoke:
@@ -199,20 +166,23 @@ class Smoke:
         """Every GET route of the app's OpenAPI document without parameters, and each --route, requested
         with every secret's canary in place: no answer may hold a canary or LEAK_RUN characters of its
         random part (a `key_preview` of a key's first characters past its fixed prefix, a credential in full)."""
-        from deeptempo_deploy.crawl import crawl_routes, find_leaks, openapi_routes
-
         base = f"http://127.0.0.1:{running.host_port(self.options.port)}"
+        seeded = [f"{method} {path} -> {seed(base, method, path, document, self.canaries) or 'no answer'}"
+                  for method, path, document in self.options.seeds[:MAX_SEEDS]]
         routes, note = openapi_routes(base)
         routes = list(dict.fromkeys([*routes, *(_route(route) for route in self.options.routes)]))[:MAX_ROUTES]
         if not routes:
             self._skip("app-leaks", f"{note}, and no --route given: nothing to request")
             return True
         answers = crawl_routes(base, routes, CRAWL_SECONDS, MAX_ANSWER_BYTES)
-        leaks = find_leaks(answers, {name: (canary.value, canary.random) for name, canary in self.generated.items()}, LEAK_RUN)
+        search = LeakSearch(list(self.generated.values()))
+        leaks = find_leaks(answers, search)
         unasked = f"; no canary could be made for {', '.join(self.without_canary)}" if self.without_canary else ""
-        done = f"{len(answers)} of {len(routes)} routes answered ({note})"
+        seeds = f"; seeded first: {', '.join(seeded)}" if seeded else ""
+        done = (f"{len(answers)} of {len(routes)} routes answered ({note}{seeds}; chance of an accidental match "
+                f"{bound_text(search)} in 10 MB)")
         return self._record("app-leaks", not leaks, ("; ".join(leaks) + f" ({done})") if leaks else
-                            f"{done}: no answer holds a secret's canary or {LEAK_RUN} characters of one{unasked}")
+                            f"{done}: no answer holds a secret's canary or a run of one{unasked}")
 
     def _check_healthy(self, name: str, running: RunningContainer) -> bool:
         what = {"healthy": "started with the required secrets",
@@ -272,7 +242,9 @@ class Smoke:
         wanted = ["/tmp", STATE_DIR, DATA_DIR, *self.options.writable]
         undeclared = [path for path in wanted if path not in declared]
         running = self._start(publish=False, entrypoint=["sleep", "120"], healthcheck={"test": ["NONE"]})
-        script = 'for d in "$@"; do f="$d/.deeptempo-smoke-$$"; { : > "$f" && rm -f "$f"; } 2>/dev/null || echo "$d"; done'
+        # Each write in a subshell: a failed redirection of a special built-in ends the whole shell in
+        # dash (POSIX), which would blame every path after it.
+        script = 'for d in "$@"; do f="$d/.deeptempo-smoke-$$"; if (: > "$f") 2>/dev/null; then rm -f "$f"; else echo "$d"; fi; done'
         code, output = running.exec(["sh", "-c", script, "sh", *declared])
         unwritable = output.split() if code == 0 else declared
         problems = [f"not writable by the image's user ({self.image_user or 'root'}) when mounted fresh: {', '.join(unwritable)}"
