@@ -198,9 +198,8 @@ def serve(env_file: str | None, spec_path: str | None, app_module: str | None, a
 
     Options after `--` are uvicorn's own. An option is checked exactly like its variable."""
     # Imported here, not at the top: uvicorn and the supervisor cost `check` and `status` tens of ms.
-    from deeptempo_entrypoint.launch import ValidationFailed
     from deeptempo_entrypoint.report import format_findings
-    from deeptempo_entrypoint.serving import prepare_serve, serve
+    from deeptempo_entrypoint.serving import prepare_serve, replanner, serve
     from deeptempo_entrypoint.spec import load_spec
 
     spec = load_spec(spec_path)
@@ -209,19 +208,7 @@ def serve(env_file: str | None, spec_path: str | None, app_module: str | None, a
     plan = prepare_serve(spec, options, uvicorn_args, env_file=env_file)
     if plan.findings:
         click.echo(format_findings(plan.findings, title="starting with warnings"), err=True)
-
-    def replan(changed: set[str]) -> object:
-        """The plan a restart for `changed` takes: every source read again and validated; None (logged
-        by name, never a value) when the new configuration is not valid."""
-        try:
-            return prepare_serve(spec, options, uvicorn_args, env_file=env_file).app
-        except ValidationFailed as exc:
-            click.echo(format_findings(exc.findings, title=f"not restarting for {', '.join(sorted(changed))}: the new "
-                                                          "configuration is not valid; the running app keeps the last values"),
-                       err=True)
-            return None
-
-    sys.exit(serve(plan, replan))
+    sys.exit(serve(plan, replanner(spec, options, uvicorn_args, env_file)))
 
 
 @cli.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})

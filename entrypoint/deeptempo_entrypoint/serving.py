@@ -8,20 +8,26 @@ import logging
 import os
 import stat
 import sys
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from importlib.machinery import PathFinder
 from typing import Any
+
+from uvicorn.logging import DefaultFormatter
 
 from deeptempo_entrypoint import scoping
 from deeptempo_entrypoint.app_process import AppPlan, serve_app
 from deeptempo_entrypoint.backend_policy import serve_backend_findings, serve_settings
 from deeptempo_entrypoint.constants import ALLOW_PERSISTENT_BACKEND_VARIABLE, CHILD_SECRETS_VARIABLE
-from deeptempo_entrypoint.errors import ConfigError
+from deeptempo_entrypoint.database import database_login, wait_for_login
+from deeptempo_entrypoint.database import driver as database_driver
+from deeptempo_entrypoint.database import wait_seconds as database_wait_seconds
+from deeptempo_entrypoint.errors import ConfigError, KitError
 from deeptempo_entrypoint.findings import ERROR, WARNING, Finding, has_errors
 from deeptempo_entrypoint.formats import is_true, safe_to_echo
 from deeptempo_entrypoint.http_limits import BoundedH11Protocol
 from deeptempo_entrypoint.launch import ValidationFailed, program_environment
+from deeptempo_entrypoint.report import format_findings
 from deeptempo_entrypoint.resolution import Resolution, resolve
 from deeptempo_entrypoint.scoping import scope_for
 from deeptempo_entrypoint.server_options import (
@@ -37,6 +43,8 @@ from deeptempo_entrypoint.spec import builtin_spec
 from deeptempo_entrypoint.spec.model import FOLLOW, RESTART, Entry, Spec
 from deeptempo_entrypoint.supervisor import Supervisor
 from deeptempo_entrypoint.validation import validate, value_problem
+
+_log = logging.getLogger("deeptempo_entrypoint.serve")
 
 INHERIT = "inherit"  # DEEPTEMPO_CHILD_SECRETS=inherit: every child of the app inherits every secret
 # uvicorn's settings, and the serve options that set them (an option wins over its variable).
@@ -111,12 +119,13 @@ def policy_files(spec: Spec, files: Mapping[str, str], policy: str) -> dict[str,
     return {name: path for name, path in files.items() if spec.by_name[name].rotation == policy}
 
 
-def serve(plan: ServePlan, replan: Any = None) -> int:
+def serve(plan: ServePlan, replan: Callable[[set[str]], AppPlan | None] | None = None) -> int:
     """Hand over to uvicorn: in this process (same PID, no wrapper left, no second interpreter start) or,
     for more than one worker or a secret whose change needs a restart, under a supervisor. `replan`
     gives the plan a restart takes (prepare_serve again), or None when the new values are not valid.
     Returns uvicorn's exit code (or, supervised, ends by the signal that stopped it)."""
     configure_logging()
+    wait_for_the_database(plan.app.environment)
     if not plan.supervised:
         return serve_app(plan.app)
     if plan.app.scope is not None:
@@ -124,12 +133,54 @@ def serve(plan: ServePlan, replan: Any = None) -> int:
     return Supervisor(plan.app, plan.workers, plan.restart_files, replan or (lambda changed: None)).run()
 
 
+RESTART_DATABASE_SECONDS = 15.0  # how long a restart waits for the database to take the new login
+
+
+def replanner(spec: Spec, options: Mapping[str, Any], uvicorn_args: Sequence[str],
+              env_file: str | None) -> Callable[[set[str]], AppPlan | None]:
+    """What a restart for changed secrets takes: every source read again and validated, and the
+    database's login tried with the new values, as at the start. None, with the reasons logged (by
+    name, never a value), when the new configuration would not serve: the running app keeps the last."""
+
+    def replan(changed: set[str]) -> AppPlan | None:
+        names = ", ".join(sorted(changed))
+        try:
+            plan = prepare_serve(spec, options, uvicorn_args, env_file=env_file)
+            wait_for_the_database(plan.app.environment, RESTART_DATABASE_SECONDS)
+        except ValidationFailed as exc:
+            _log.error("not restarting for %s: the new configuration is not valid; the running app keeps the last "
+                       "values:\n%s", names, format_findings(exc.findings, title="the new configuration"))
+            return None
+        except KitError as exc:
+            _log.error("not restarting for %s: %s; the running app keeps the last values", names, exc)
+            return None
+        return plan.app
+
+    return replan
+
+
+def wait_for_the_database(environment: Mapping[str, str], seconds: float | None = None) -> None:
+    """When the app will use a database, log in to it as the app will before handing over (exit 69 or
+    78 when it cannot: deeptempo_entrypoint.database); without a driver, a warning."""
+    login = database_login(environment)
+    if login is None:
+        return
+    postgres = database_driver()
+    if postgres is None:
+        _log.warning("POSTGRES_HOST is set, but no PostgreSQL driver is installed here: serve cannot check the login "
+                     "before the start (install deeptempo-entrypoint[database], or the app's psycopg2)")
+        return
+    waited = wait_for_login(login, database_wait_seconds(environment) if seconds is None else seconds, postgres)
+    if waited >= 1:
+        _log.info("the database at %s accepted the login after %.1f s", login.where, waited)
+
+
 def configure_logging() -> None:
     """The kit's own lines (rotation, restarts, children) on stderr beside uvicorn's, in its format."""
     logger = logging.getLogger("deeptempo_entrypoint")
     if not logger.handlers:
         handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(levelname)s:\t%(message)s"))
+        handler.setFormatter(DefaultFormatter("%(levelprefix)s %(message)s", use_colors=False))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False

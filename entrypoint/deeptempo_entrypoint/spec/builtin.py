@@ -166,6 +166,22 @@ SPEC = {'version': 1,
               'rotation': 'restart',
               'rotation_why': "the backend's database engine keeps the URL it built at start; a new password "
                               'reaches no new connection without a restart'},
+             {'name': 'DEEPTEMPO_DATABASE_WAIT',
+              'kind': 'setting',
+              'service': 'Storage',
+              'description': 'Seconds serve waits, when POSTGRES_HOST is set, for the database to accept the '
+                             "backend's login before it hands over (exit 69 when it never answers, 78 when "
+                             'it refuses the login).',
+              'rule': 'optional',
+              'pattern': '[0-9]{1,4}',
+              'default': '90'},
+             {'name': 'DEEPTEMPO_REQUIRE_STORAGE',
+              'kind': 'setting',
+              'service': 'Storage',
+              'description': 'The storage the health probe (deeptempo-probe) requires /api/health to report: '
+                             'postgresql turns a silent fall back to JSON files unhealthy.',
+              'rule': 'optional',
+              'choices': ['postgresql', 'json']},
              {'name': 'POSTGRES_SSL_MODE',
               'kind': 'setting',
               'service': 'Storage',
