@@ -76,6 +76,12 @@ class Rotation:
         with self._lock:
             followed.checked_at = time.monotonic()
             signature = file_signature(followed.path)
+            if signature is None and followed.signature is not None:
+                followed.signature = None  # said once; a file that comes back is read as a change
+                gone = "its directory is gone too" if not os.path.isdir(os.path.dirname(followed.path)) else "deleted"
+                _log.warning("%s: its file %s is gone (%s); the last valid value stays in use", followed.name,
+                             followed.path, gone)
+                return False
             if signature is None or signature == followed.signature:
                 return False
             try:
@@ -116,10 +122,13 @@ class Rotation:
     def _read(path: str, signature: tuple[int, int, int, int]) -> str | None:
         """The file's value, read as the sources read a secret file; None when it changed meanwhile (or
         went away); SecretFileError when it cannot be used (unreadable, too big, not UTF-8)."""
-        from deeptempo_entrypoint.textfile import read_text, strip_one_newline
+        from deeptempo_entrypoint.textfile import link_escape, read_text, strip_one_newline
 
         if not os.path.exists(path):
             return None
+        escape = link_escape(path)
+        if escape:
+            raise SecretFileError(f"secret file {path}: {escape}; refused")
         text = read_text(path, error=SecretFileError, what="secret file")
         return strip_one_newline(text) if file_signature(path) == signature else None
 

@@ -12,6 +12,33 @@ import stat
 MAX_BYTES = 1024 * 1024  # a secrets file is small; a 50 MB "env-file" is a mistake
 
 
+def link_hops(path: str, limit: int = 40) -> list[str]:
+    """Where each link on the way from `path` points (absolute, not yet resolved further)."""
+    hops: list[str] = []
+    while os.path.islink(path) and len(hops) < limit:
+        path = os.path.normpath(os.path.join(os.path.dirname(path), os.readlink(path)))
+        hops.append(path)
+    return hops
+
+
+def link_escape(path: str) -> str | None:
+    """Why a secret file reached through a symbolic link may not be read, or None: a link may lead
+    through a Kubernetes volume's `..data` generations, but never out of the volume it sits in (another
+    mount, /proc, /dev: `/proc/self/fd/N` would read whatever descriptor the process holds)."""
+    if not os.path.islink(path):
+        return None
+    target = os.path.realpath(path)
+    for hop in [*link_hops(path), target]:
+        for system in ("/proc", "/dev"):
+            if hop == system or hop.startswith(system + "/"):
+                return f"is a symbolic link into {system}, which holds no secret file"
+    try:
+        leaves = os.stat(target).st_dev != os.stat(os.path.dirname(os.path.abspath(path))).st_dev
+    except OSError:
+        return None  # a link to nothing: reported where it is read
+    return "is a symbolic link out of the volume it sits in (another mount)" if leaves else None
+
+
 def read_text(path: str | os.PathLike[str], *, error: type[Exception], what: str = "file",
               max_bytes: int = MAX_BYTES) -> str:
     """Return the file's text (UTF-8, BOM removed, line ends kept) or raise `error` naming it."""

@@ -8,7 +8,7 @@ from deeptempo_entrypoint.constants import CREDENTIALS_LABEL, SECRETS_DIR_LABEL
 from deeptempo_entrypoint.errors import SecretFileError
 from deeptempo_entrypoint.findings import ERROR, WARNING, Finding
 from deeptempo_entrypoint.sources.base import SecretSource, did_you_mean
-from deeptempo_entrypoint.textfile import read_text, strip_one_newline
+from deeptempo_entrypoint.textfile import link_escape, read_text, strip_one_newline
 
 GENERATION_ATTEMPTS = 5
 MAX_ENTRIES = 1024  # a secrets directory is read whole only as a Kubernetes volume: bounded all the same
@@ -46,6 +46,9 @@ class SecretsDirectorySource(SecretSource):
             return None
         if os.path.islink(file_path) and not os.path.exists(file_path):
             raise SecretFileError(f"secret file {file_path}: is a symbolic link to nothing")
+        escape = link_escape(file_path)
+        if escape:
+            raise SecretFileError(f"secret file {file_path}: {escape}; refused")
         candidate = os.path.basename(file_path)
         if candidate not in self._read:
             if self._generation is None:
