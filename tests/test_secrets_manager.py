@@ -173,18 +173,22 @@ def test_the_library_reads_the_same_sources_as_serve(tmp_path, monkeypatch):
     assert manager.get_secret("GITHUB_TOKEN", "none") == "none"
 
 
-def test_status_says_which_secrets_rotate_without_a_restart(tmp_path, monkeypatch):
+def test_status_says_what_a_new_value_of_each_secret_does_and_why(tmp_path, monkeypatch):
     from deeptempo_entrypoint.spec import builtin_spec
     from deeptempo_entrypoint.status import format_status, secrets_status
 
     secrets = tmp_path / "secrets"
     secrets.mkdir(mode=0o700)
     (secrets / "CLAUDE_API_KEY").write_text("sk-ant-fromafile0123456789\n")
+    (secrets / "GITHUB_TOKEN").write_text("ghp_fromafile0123456789abcdef\n")
     monkeypatch.setenv("DEEPTEMPO_SECRETS_DIR", str(secrets))
     monkeypatch.setenv("SPLUNK_PASSWORD", "from-the-environment")
     report = secrets_status(builtin_spec())
-    assert report["secrets"]["CLAUDE_API_KEY"]["rotates"] is True
-    assert report["secrets"]["SPLUNK_PASSWORD"]["rotates"] is False
+    claude, github, splunk = (report["secrets"][name] for name in ("CLAUDE_API_KEY", "GITHUB_TOKEN", "SPLUNK_PASSWORD"))
+    assert (claude["rotation"], claude["rotates"], claude["takes"]) == ("follow", True, "served without a restart")
+    assert (github["rotation"], github["rotates"]) == ("restart", True) and github["takes"].startswith("serve restarts the app")
+    assert "copies it into os.environ at start" in github["why"]  # what in the backend's code decides it
+    assert splunk["rotates"] is False and splunk["takes"].startswith("a new container or unit takes a new value")
     assert "PORT" in report["secrets"] and "rotates" not in report["secrets"]["PORT"]
     text = format_status(report)
-    assert "from secrets-dir, rotates without a restart" in text and "from environment, a restart takes a new value" in text
+    assert "CLAUDE_API_KEY  from secrets-dir; a new value: served without a restart (the backend reads it" in text

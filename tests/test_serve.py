@@ -170,7 +170,9 @@ def test_serve_end_to_end_health_status_and_sigterm(served):
         raw = response.read().decode()
     report = json.loads(raw)
     assert report["write_backend"] == "env"
-    assert report["secrets"]["SPLUNK_PASSWORD"] == {"set": True, "source": "env-file", "kind": "secret", "rotates": False}
+    splunk = report["secrets"]["SPLUNK_PASSWORD"]
+    assert {key: splunk[key] for key in ("set", "source", "kind", "rotates", "rotation")} == {
+        "set": True, "source": "env-file", "kind": "secret", "rotates": False, "rotation": "none"}
     assert report["secrets"]["GITHUB_TOKEN"]["set"] is False
     # Nobody set these: serve's own default and the spec's default show as defaults, not as set.
     assert report["secrets"]["SECRETS_BACKEND"] == {"set": False, "source": "default", "kind": "setting"}

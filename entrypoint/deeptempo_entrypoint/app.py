@@ -13,8 +13,16 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from deeptempo_entrypoint import __version__
-from deeptempo_entrypoint.constants import DEFAULT_LABEL, HEALTH_PATH, SERVICE_NAME, SOURCES_VARIABLE
-from deeptempo_entrypoint.rotation import rotation_status
+from deeptempo_entrypoint.constants import (
+    CREDENTIALS_LABEL,
+    DEFAULT_LABEL,
+    FILE_SUFFIX,
+    HEALTH_PATH,
+    SECRETS_DIR_LABEL,
+    SERVICE_NAME,
+    SOURCES_VARIABLE,
+)
+from deeptempo_entrypoint.rotation import rotation_policy, rotation_status
 from deeptempo_entrypoint.secrets_manager import get_secrets_manager
 from deeptempo_entrypoint.spec import load_spec
 
@@ -34,7 +42,11 @@ async def secrets_status(request: Request) -> JSONResponse:
         source = sources.get(entry.name) or (DEFAULT_LABEL if entry.default is not None else None)
         secrets[entry.name] = {"set": source not in (None, DEFAULT_LABEL), "source": source, "kind": entry.kind}
         if entry.is_secret:
-            secrets[entry.name].update(rotation_status(entry.name))
+            source = sources.get(entry.name) or ""
+            from_file = source in (SECRETS_DIR_LABEL, CREDENTIALS_LABEL) or source.endswith(FILE_SUFFIX)
+            secrets[entry.name].update({**rotation_policy(entry, from_file), **rotation_status(entry.name)})
+            if not from_file or entry.rotation != "follow":
+                secrets[entry.name]["rotates"] = from_file and entry.rotation == "restart"
     return JSONResponse(status)
 
 

@@ -24,7 +24,7 @@ from deeptempo_entrypoint.errors import SecretFileError
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from deeptempo_entrypoint.spec.model import Spec
+    from deeptempo_entrypoint.spec.model import Entry, Spec
 
 INTERVAL = 1.0  # seconds between two checks of one file
 _log = logging.getLogger("deeptempo_entrypoint.rotation")
@@ -180,6 +180,22 @@ def forget(name: str) -> None:
     """Stop following `name`: the app set or deleted it itself."""
     if ACTIVE is not None:
         ACTIVE.followed.pop(name, None)
+
+
+TAKES = {  # what a new value of a secret does, by its spec's rotation, when the secret arrived in a file
+    "follow": "served without a restart",
+    "restart": "serve restarts the app in place (no request fails)",
+    "none": "logged only: nothing reads it again",
+}
+IN_THE_ENVIRONMENT = "a new container or unit takes a new value (it arrived in the environment, which cannot change)"
+
+
+def rotation_policy(entry: Entry, from_file: bool) -> dict[str, Any]:
+    """What a changed value of this secret does, and why: the spec's `rotation` and `rotation_why`, and
+    what that means for where the secret arrived from."""
+    policy = entry.rotation or "follow"
+    return {"rotation": policy, "why": entry.rotation_why, "takes": TAKES[policy] if from_file else IN_THE_ENVIRONMENT,
+            "rotates": from_file and policy != "none"}
 
 
 def rotation_status(name: str) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from deeptempo_entrypoint.constants import DEFAULT_LABEL
 from deeptempo_entrypoint.errors import ConfigError
 from deeptempo_entrypoint.launch import check_configuration
+from deeptempo_entrypoint.rotation import rotation_policy
 from deeptempo_entrypoint.secrets_manager import DEFAULT_WRITE_BACKEND, SecretsManager
 from deeptempo_entrypoint.sources.chains import process_environ
 
@@ -33,8 +34,8 @@ def secrets_status(spec: Spec | None, environ: MutableMapping[str, str] | None =
         secrets[entry.name] = {"kind": entry.kind, "service": entry.service, "source": source}
         if source == DEFAULT_LABEL:
             secrets[entry.name]["default"] = entry.default  # a spec's default, never a secret
-        if entry.is_secret:  # a file's new value is served without a restart (deeptempo_entrypoint.rotation)
-            secrets[entry.name]["rotates"] = entry.name in files
+        if entry.is_secret:  # what a new value does, by the spec's rotation (deeptempo_entrypoint.rotation)
+            secrets[entry.name].update(rotation_policy(entry, entry.name in files))
     return {"backends": _backends(environ, env_file), "secrets": secrets,
             "findings": [finding.as_dict() for finding in (*spec_findings, *findings)]}
 
@@ -62,8 +63,8 @@ def format_status(report: Mapping[str, Any]) -> str:
     for name, info in report["secrets"].items():
         source = info["source"]
         shown = f"default ({info['default']})" if source == DEFAULT_LABEL else f"from {source}" if source else "not set"
-        if source and info.get("rotates") is not None:
-            shown += ", rotates without a restart" if info["rotates"] else ", a restart takes a new value"
+        if source and info.get("takes"):
+            shown += f"; a new value: {info['takes']}" + (f" ({info['why']})" if info.get("why") else "")
         lines.append(f"  {name:<{width}}  {shown}")
     for finding in report["findings"]:
         lines.append(f"  {finding['level']}: {finding['secret'] + ': ' if finding['secret'] else ''}{finding['message']}")
