@@ -191,4 +191,4 @@ def test_status_says_what_a_new_value_of_each_secret_does_and_why(tmp_path, monk
     assert splunk["rotates"] is False and splunk["takes"].startswith("a new container or unit takes a new value")
     assert "PORT" in report["secrets"] and "rotates" not in report["secrets"]["PORT"]
     text = format_status(report)
-    assert "CLAUDE_API_KEY  from secrets-dir; a new value: served without a restart (the backend reads it" in text
+    assert "from secrets-dir; a new value: served without a restart (the backend reads it" in text
