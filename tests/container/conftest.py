@@ -1,6 +1,7 @@
-"""The image, built once per test session from a copy of the project with secrets planted in it (the
-canary test then proves none reached a layer). Containers run through the kit's own Docker runner
-(deeptempo_deploy.platforms.runner), published on 127.0.0.1 only, and are removed after each test."""
+"""The images, each built once per test session: the kit's from a copy of the project with secrets
+planted in it (the canary test then proves none reached a layer). Containers start through
+testcontainers (tests/container/containers.py), published on 127.0.0.1 only, labelled with the run's
+name and removed after each test; only the tests of `local` and `smoke` drive the kit's own runner."""
 
 import os
 import shutil
@@ -8,9 +9,12 @@ import subprocess
 
 import pytest
 
-from deeptempo_deploy.platforms.runner import ContainerSpec, DockerRunner
+from tests.container.containers import TestContainer
 from tests.container.images import BUILD_CANARY, BUILDER_STAGES, IMAGE, PLANTED_SECRETS, build_image
 from tests.helpers import PROJECT, TEST_LABEL
+
+# testcontainers' reaper (Ryuk) is an image this machine cannot pull: the run's label finds what is left.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 
 def pytest_collection_modifyitems(items):
@@ -58,17 +62,16 @@ def image(docker_engine, build_context):
 
 
 @pytest.fixture
-def runner(docker_engine):
-    with DockerRunner("test") as docker_runner:
-        yield docker_runner
+def start(image, docker_engine):
+    """start(env=..., command=..., publish=..., image_tag=..., volumes=..., **docker settings) -> a started
+    TestContainer of the kit's image (or `image_tag`), removed when the test ends."""
+    started = []
 
+    def start_container(env=None, publish=6987, image_tag=None, **settings):
+        container = TestContainer(image_tag or image, env=env, publish=publish, **settings)
+        started.append(container)
+        return container.start()
 
-@pytest.fixture
-def start(image, runner):
-    """start(env=..., command=..., publish=..., image_tag=..., **ContainerSpec fields) -> RunningContainer."""
-
-    def start_container(env=None, publish=True, image_tag=None, **fields):
-        spec = ContainerSpec(image_tag or image, environment=env or {}, publish=(6987,) if publish else (), **fields)
-        return runner.start(spec)
-
-    return start_container
+    yield start_container
+    for container in started:
+        container.stop()

@@ -8,12 +8,14 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
 
 import pytest
 import yaml
+from testcontainers.compose import DockerCompose
 
 from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, PROJECT, free_port, write
 from tests.readme import block, sudo_shims
@@ -23,26 +25,32 @@ SECRETS_OVERRIDE = os.path.join(PROJECT, "docker-compose.secrets.yml")
 SHIPPED = [[COMPOSE_FILE], [COMPOSE_FILE, SECRETS_OVERRIDE]]
 
 
-class Project:
-    """One Compose project (its own name, port and env-file), removed with `down -v` at the end."""
+class Project(DockerCompose):
+    """One Compose project, through testcontainers' DockerCompose: its own name, port and variables (in
+    an env-file of its own, so the process's environment is left alone), removed with `down -v`."""
 
     def __init__(self, image, files=(COMPOSE_FILE,), **variables):
         self.name = f"deeptempo-test-{uuid.uuid4().hex[:8]}"
-        self.files = list(files)
         self.port = free_port()
-        self.environment = {**os.environ, "DEEPTEMPO_IMAGE": image, "DEEPTEMPO_PORT": str(self.port), **variables}
+        self.variables_file = tempfile.NamedTemporaryFile("w", prefix="compose-", suffix=".env", delete=False)
+        values = {"COMPOSE_PROJECT_NAME": self.name, "DEEPTEMPO_IMAGE": image, "DEEPTEMPO_PORT": str(self.port), **variables}
+        self.variables_file.write("".join(f"{name}={value}\n" for name, value in values.items()))
+        self.variables_file.close()
+        super().__init__(PROJECT, compose_file_name=list(files), env_file=self.variables_file.name, wait=True)
 
     def compose(self, *args, check=True, timeout=180):
-        command = ["docker", "compose", "-p", self.name, "--project-directory", PROJECT]
-        for path in self.files:
-            command += ["-f", path]
-        result = subprocess.run([*command, *args], capture_output=True, text=True, env=self.environment, timeout=timeout)
+        result = subprocess.run([*self.docker_compose_command(), *args], capture_output=True, text=True, cwd=PROJECT,
+                                timeout=timeout)
         if check:
             assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
         return result
 
     def up(self, check=True):
         return self.compose("up", "-d", "--wait", "--wait-timeout", "60", "--no-build", check=check)
+
+    def down(self):
+        self.compose("down", "-v", "--remove-orphans", check=False)
+        os.unlink(self.variables_file.name)
 
     def get(self, path):
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=5) as response:
@@ -64,7 +72,7 @@ def project(image):
 
     yield make
     for each in started:
-        each.compose("down", "-v", "--remove-orphans", check=False)
+        each.down()
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
-"""The image on a real Docker engine, driven by the kit's own runner. What every image must do is
-`deeptempo-deploy smoke` (tests/container/test_smoke.py); these are the kit's own promises beyond it."""
+"""The image on a real Docker engine, its containers started through testcontainers. What every image
+must do is `deeptempo-deploy smoke` (tests/container/test_smoke.py); these are the kit's own promises
+beyond it."""
 
 import io
 import json
@@ -22,7 +23,7 @@ def put(directory, name, text, mode=0o644):
 
 
 def exec_python(container, code):
-    exit_code, output = container.exec(["python3", "-c", code])
+    exit_code, output = container.run(["python3", "-c", code])
     assert exit_code == 0, output
     return output
 
@@ -36,7 +37,7 @@ def test_env_file_mounted_read_only(start, shared_tmp):
     put(shared_tmp, "app.env", f"CLAUDE_API_KEY={VALID['CLAUDE_API_KEY']}\nSPLUNK_PASSWORD=from-env-file\n", mode=0o600)
     os.chown(os.path.join(shared_tmp, "app.env"), 10001, 10001)  # as an operator would for the service user
     container = start(env={"DEEPTEMPO_ENV_FILE": "/run/deeptempo/app.env"},
-                      volumes={shared_tmp: {"bind": "/run/deeptempo", "mode": "ro"}})
+                      volumes={shared_tmp: "/run/deeptempo:ro"})
     container.wait_healthy(30)
     secrets = secrets_status(container)["secrets"]
     assert secrets["CLAUDE_API_KEY"]["source"] == "env-file" and secrets["SPLUNK_PASSWORD"]["source"] == "env-file"
@@ -46,14 +47,14 @@ def test_docker_secrets_directory_and_file_indirection(start, shared_tmp):
     put(shared_tmp, "claude_api_key", VALID["CLAUDE_API_KEY"] + "\n")  # a Compose secret's usual lower-case name
     put(shared_tmp, "splunk", "from-a-file\n")
     container = start(env={"SPLUNK_PASSWORD_FILE": "/run/secrets/splunk"},
-                      volumes={shared_tmp: {"bind": "/run/secrets", "mode": "ro"}})
+                      volumes={shared_tmp: "/run/secrets:ro"})
     container.wait_healthy(30)
     status = secrets_status(container)
     assert status["secrets"]["CLAUDE_API_KEY"]["source"] == "secrets-dir"
     assert status["secrets"]["SPLUNK_PASSWORD"]["source"] == "SPLUNK_PASSWORD_FILE"
     # A program the kit starts sees the value and not the indirection (serve gives the app the same
     # environment, in its own process: tests/test_serve.py).
-    code, output = container.exec(["deeptempo-entrypoint", "exec", "sh", "-c",
+    code, output = container.run(["deeptempo-entrypoint", "exec", "sh", "-c",
                                    'echo "result: ${SPLUNK_PASSWORD_FILE:-no-indirection} $SPLUNK_PASSWORD"'])
     # Its own warnings (the stray `splunk` file) share the output: read the one result line.
     result = next(line for line in output.splitlines() if line.startswith("result: "))
@@ -63,7 +64,7 @@ def test_docker_secrets_directory_and_file_indirection(start, shared_tmp):
 def test_docker_stop_shuts_uvicorn_down_gracefully(start):
     container = start(env=VALID)
     container.wait_healthy(30)
-    _, exit_code = container.stop(timeout=10)
+    _, exit_code = container.stop_within(timeout=10)
     # uvicorn shuts down gracefully, then re-raises SIGTERM (143); tini -e 143 reports that as 0.
     assert exit_code == 0
     assert "Application shutdown complete" in container.logs()
@@ -79,7 +80,7 @@ def test_every_process_runs_as_uid_10001(start):
 
 
 def test_a_command_given_to_docker_run_runs(start):
-    container = start(command=["echo", "hello"], publish=False)
+    container = start(command=["echo", "hello"], publish=None)
     assert container.wait_exit(15) == 0
     assert container.logs() == "hello\n"
 
@@ -105,7 +106,7 @@ def test_no_build_context_secret_reaches_a_layer_or_the_history(image):
 
 def test_the_deploy_tools_are_not_in_the_image(start):
     container = start(command=["python", "-c", "import importlib.util as u; print(u.find_spec('docker'), u.find_spec('deeptempo_deploy'))"],
-                      publish=False)
+                      publish=None)
     assert container.wait_exit(15) == 0
     # The package ships deeptempo_deploy's code, but not the docker SDK it needs (the `deploy` extra).
     assert container.logs().split()[0] == "None"
@@ -152,8 +153,7 @@ def test_any_debian_base_with_python_3_11_or_newer(start, build_context, base):
         container.wait_healthy(30)
         version = exec_python(container, "import sys; print('%d.%d' % sys.version_info[:2])").strip()
         assert tuple(map(int, version.split("."))) >= (3, 11)
-        assert container.get()[0] == 200
-        assert container.stop(timeout=10)[1] == 0
-        container.remove()
+        assert container.stop_within(timeout=10)[1] == 0
+        container.stop()
     finally:
         subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)

@@ -11,7 +11,7 @@ import time
 
 import pytest
 
-from deeptempo_deploy.platforms.runner import ContainerSpec
+from tests.container.containers import TestContainer
 from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, RUN, TEST_LABEL
 from tests.readme import block
 
@@ -62,7 +62,7 @@ class Machine:
         self.running = running
 
     def sh(self, script, check=True):
-        code, output = self.running.exec(["sh", "-c", script])
+        code, output = self.running.run(["sh", "-c", script])
         if check:
             assert code == 0, output
         return output
@@ -70,7 +70,7 @@ class Machine:
     def write(self, path, text, mode=0o600):
         directory = os.path.dirname(path)
         self.sh(f"mkdir -p {directory}")
-        code, output = self.running.exec([PYTHON, "-c", "import os, sys; p = sys.argv[1]; "
+        code, output = self.running.run([PYTHON, "-c", "import os, sys; p = sys.argv[1]; "
                                               "fd = os.open(p, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, int(sys.argv[2], 8)); "
                                               "os.write(fd, os.environ['CONTENT'].encode()); os.close(fd)", path, oct(mode)],
                                              {"CONTENT": text})
@@ -113,11 +113,16 @@ def unit_port(unit):
 
 
 @pytest.fixture
-def machine(systemd_image, runner):
-    spec = ContainerSpec(systemd_image, cap_add=["SYS_ADMIN"], publish=(), healthcheck={"test": ["NONE"]},
-                         volumes={"/sys/fs/cgroup": {"bind": "/sys/fs/cgroup", "mode": "ro"}},
-                         tmpfs={"/run": "", "/run/lock": ""})
-    machine = Machine(runner.start(spec))
+def machine(systemd_image, docker_engine):
+    container = TestContainer(systemd_image, publish=None, cap_add=["SYS_ADMIN"], healthcheck={"test": ["NONE"]},
+                              volumes={"/sys/fs/cgroup": "/sys/fs/cgroup:ro"}, tmpfs={"/run": "", "/run/lock": ""})
+    try:
+        yield booted(Machine(container.start()))
+    finally:
+        container.stop()
+
+
+def booted(machine):
     deadline = time.monotonic() + 60
     while "running" not in machine.sh("systemctl is-system-running 2>&1 || true", check=False):
         state = machine.sh("systemctl is-system-running 2>&1 || true", check=False)
