@@ -1,10 +1,11 @@
 """Every deployment path's cost, as ratios against baselines measured in the same run (medians over
 interleaved rounds, so a busy machine slows both sides alike). Prints a table; never fails a build.
 
-    python benchmarks/run.py [--rounds N] [--image IMAGE] [--base BASE_IMAGE] [--only SECTION ...]
+    python benchmarks/run.py [--rounds N] [--image IMAGE] [--base BASE_IMAGE] [--backend-image IMAGE] [--only SECTION ...]
 
-Sections: startup, specs, verify, probe, rotation (no Docker needed); container, memory, size, platforms (need an engine
-and --image, the kit's image). A section that cannot run says why in its row."""
+Sections: startup, specs, verify, probe, rotation, handover, restart (no Docker needed); container, memory, size,
+platforms (need an engine and --image, the kit's image), backend (--backend-image, the DeepTempo backend's image the
+tests built). A section that cannot run says why in its row."""
 
 import argparse
 import json
@@ -160,7 +161,7 @@ def bench_rotation(args):
     saved = os.environ.get("CLAUDE_API_KEY")
     try:
         os.environ["CLAUDE_API_KEY"] = CANARY
-        rotation.start_following({"CLAUDE_API_KEY": os.path.join(volume.directory, "CLAUDE_API_KEY")}, None, builtin_spec())
+        rotation.start_following({"CLAUDE_API_KEY": os.path.join(volume.directory, "CLAUDE_API_KEY")}, builtin_spec())
         plain = {"CLAUDE_API_KEY": CANARY}
         number = 100_000
         lookups, reads = [], []
@@ -190,6 +191,126 @@ def bench_rotation(args):
             os.environ.pop("CLAUDE_API_KEY", None)
         else:
             os.environ["CLAUDE_API_KEY"] = saved
+
+
+def first_200(command, port, env, timeout=60):
+    """Seconds from starting `command` to the first 200 on its health path; the process is stopped."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = started + timeout
+        while time.perf_counter() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=1) as answer:
+                    if answer.status == 200:
+                        return time.perf_counter() - started
+            except OSError:
+                time.sleep(0.005)
+        raise RuntimeError(f"{command[0]}: no 200 within {timeout} s")
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def dotenvx():
+    """dotenvx (an npm package), installed into a scratch prefix; None where npm is missing."""
+    if not shutil.which("npm"):
+        return None
+    prefix = tempfile.mkdtemp(prefix="deeptempo-dotenvx-")
+    result = subprocess.run(["npm", "install", "--silent", "--no-audit", "--no-fund", "--prefix", prefix, "@dotenvx/dotenvx@1"],
+                            capture_output=True, text=True)
+    binary = os.path.join(prefix, "node_modules", ".bin", "dotenvx")
+    return binary if result.returncode == 0 and os.path.exists(binary) else None
+
+
+def bench_handover(args):
+    """The built-in app's time to the first 200: serve, against bare uvicorn and the wrappers a user would
+    pick instead of the kit (python-dotenv's `dotenv run`, dotenvx's `run`), each reading the same env-file."""
+    with tempfile.TemporaryDirectory() as scratch:
+        env_file = os.path.join(scratch, "app.env")
+        with open(env_file, "w") as stream:
+            stream.write(f"CLAUDE_API_KEY={CANARY}\n")
+        os.chmod(env_file, 0o600)
+        uvicorn = [PYTHON, "-m", "uvicorn", "deeptempo_entrypoint.app:app", "--host", "127.0.0.1", "--port", "{port}"]
+        commands = {"bare": uvicorn, "kit": [ENTRYPOINT, "serve", "--env-file", env_file, "--host", "127.0.0.1", "--port", "{port}"]}
+        dotenv = shutil.which("dotenv", path=BIN)
+        if dotenv:
+            commands["dotenv"] = [dotenv, "-f", env_file, "run", "--", *uvicorn]
+        dotenvx_binary = dotenvx()
+        if dotenvx_binary:
+            commands["dotenvx"] = [dotenvx_binary, "run", "-f", env_file, "--quiet", "--", *uvicorn]
+        samples = {name: [] for name in commands}
+        for _ in range(max(5, args.rounds // 2)):
+            for name, command in commands.items():
+                port = free_port()
+                samples[name].append(first_200([part.replace("{port}", str(port)) for part in command], port, dict(os.environ)))
+        if dotenvx_binary:
+            shutil.rmtree(os.path.dirname(os.path.dirname(os.path.dirname(dotenvx_binary))), ignore_errors=True)
+    median = {name: statistics.median(values) for name, values in samples.items()}
+    for name, label in (("kit", "`deeptempo-entrypoint serve --env-file`"), ("dotenv", "python-dotenv's `dotenv run`"),
+                        ("dotenvx", "dotenvx's `run`")):
+        if name in median:
+            row(f"built-in app, first 200: {label} / bare uvicorn", ms(median[name]), ms(median["bare"]), median[name] / median["bare"],
+                "<= 1.05" if name == "kit" else "")
+        else:
+            row(f"built-in app, first 200: {label}", "skipped: not installed (npm)")
+
+
+def bench_restart(args):
+    """A secret whose rotation is `restart` (GITHUB_TOKEN), swapped in its secrets directory: the time
+    until the new app instance serves, and the requests a client making them without pause saw fail."""
+    import threading
+
+    with tempfile.TemporaryDirectory() as scratch:
+        secrets = os.path.join(scratch, "secrets")
+        os.mkdir(secrets, 0o700)
+        for name, value in (("CLAUDE_API_KEY", CANARY), ("GITHUB_TOKEN", "ghp_benchmark0000000000000000")):
+            with open(os.path.join(secrets, name), "w") as stream:
+                stream.write(value)
+        port = free_port()
+        server = subprocess.Popen([ENTRYPOINT, "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                  env={**os.environ, "DEEPTEMPO_SECRETS_DIR": secrets}, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        counts, stop = {"ok": 0, "failed": 0}, threading.Event()
+
+        def client():
+            while not stop.is_set():
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/health", timeout=10) as answer:
+                        counts["ok" if answer.status == 200 else "failed"] += 1
+                except OSError:
+                    counts["failed"] += 1
+
+        try:
+            wait_200(port)
+            instance = serving_instance(port)
+            worker = threading.Thread(target=client, daemon=True)
+            worker.start()
+            latencies = []
+            for turn in range(args.rotation_rounds):
+                path = os.path.join(secrets, "GITHUB_TOKEN")
+                with open(path + ".new", "w") as stream:
+                    stream.write(f"ghp_benchmarkrotated{turn:08d}0000")
+                os.replace(path + ".new", path)
+                swapped = time.perf_counter()
+                while serving_instance(port) == instance:
+                    time.sleep(0.01)
+                latencies.append(time.perf_counter() - swapped)
+                instance = serving_instance(port)
+            stop.set()
+            worker.join(timeout=15)
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
+    row(f"restart-policy secret swapped to a new instance serving, worst of {len(latencies)}", ms(max(latencies)),
+        ms(statistics.median(latencies)) + " median")
+    row("requests failed while it restarted (a client without pause)", str(counts["failed"]), f"{counts['ok']} answered", None,
+        "0")
+
+
+def serving_instance(port):
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/secrets/status", timeout=10) as answer:
+        return json.loads(answer.read())["instance"]
 
 
 # --- Docker -----------------------------------------------------------------------------------------
@@ -302,6 +423,45 @@ def bench_platforms(args):
         row("`deeptempo-deploy local ecs` to healthy / `docker run` to first 200", f"{ecs:.2f} s", f"{reference:.2f} s", ecs / reference)
 
 
+BACKEND_BARE = ["--entrypoint", "/opt/venv/bin/python"]
+BACKEND_BARE_COMMAND = ["-m", "uvicorn", "main:app", "--app-dir", "/srv/deeptempo/backend", "--host", "0.0.0.0", "--port", "6987"]
+
+
+def bench_backend(args):
+    """The DeepTempo backend's image (built by the tests with the README's recipe): its start through serve
+    against bare uvicorn in the same image (the kit's hand-over, in ms: the backend's own start varies by
+    seconds), and the recipe's build time and image size as the tests' build recorded them."""
+    if not args.backend_image:
+        row("[backend]", "skipped: no --backend-image")
+        return
+    kit, bare = [], []
+    for _ in range(args.backend_rounds):
+        for bucket, command in ((kit, []), (bare, BACKEND_BARE)):
+            port = free_port()
+            name = f"deeptempo-benchmark-backend-{port}"
+            started = time.perf_counter()
+            docker("run", "-d", "--name", name, "-p", f"127.0.0.1:{port}:6987", "-e", f"CLAUDE_API_KEY={CANARY}",
+                   "-e", "DATA_BACKEND=json", *command, args.backend_image, *(BACKEND_BARE_COMMAND if command else []))
+            try:
+                wait_200(port, timeout=300)
+                bucket.append(time.perf_counter() - started)
+            finally:
+                docker("rm", "-f", "-v", name, check=False)
+    k, b = statistics.median(kit), statistics.median(bare)
+    row("the backend's start to first 200: serve - bare uvicorn (the kit's hand-over)", f"{(k - b) * 1000:+.0f} ms",
+        f"{b:.1f} s bare", k / b)
+    record = os.environ.get("DEEPTEMPO_BUILD_RECORD")
+    if record and os.path.exists(record):
+        with open(record) as stream:
+            built = json.load(stream).get("backend")
+        if built:
+            row("the backend recipe's build (its constraints, no layer cache)", f"{built['seconds']:.0f} s")
+    size = int(docker("image", "inspect", "-f", "{{.Size}}", args.backend_image))
+    kit_size = int(docker("image", "inspect", "-f", "{{.Size}}", args.image)) if args.image else 0
+    row("the backend's image size / the kit's image", f"{size / 1e9:.2f} GB", f"{kit_size / 1e6:.0f} MB" if kit_size else "",
+        size / kit_size if kit_size else None)
+
+
 def _run_and_remove(image):
     seconds, name = run_to_200(image)
     docker("rm", "-f", "-v", name, check=False)
@@ -309,15 +469,18 @@ def _run_and_remove(image):
 
 
 SECTIONS = {"startup": bench_startup, "specs": bench_specs, "verify": bench_verify, "probe": bench_probe, "rotation": bench_rotation,
-            "container": bench_container,
-            "memory": bench_memory, "size": bench_size, "platforms": bench_platforms}
-NEEDS_DOCKER = {"container", "memory", "size", "platforms"}
+            "handover": bench_handover, "restart": bench_restart, "container": bench_container,
+            "memory": bench_memory, "size": bench_size, "platforms": bench_platforms, "backend": bench_backend}
+NEEDS_DOCKER = {"container", "memory", "size", "platforms", "backend"}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--container-rounds", type=int, default=5)
+    parser.add_argument("--rotation-rounds", type=int, default=20)
+    parser.add_argument("--backend-rounds", type=int, default=3)
+    parser.add_argument("--backend-image", default=None, help="the DeepTempo backend's image the tests built (the backend section)")
     parser.add_argument("--image", default=None, help="the kit's image (for the Docker sections)")
     parser.add_argument("--base", default=None, help="the image it was built FROM (for the size figure)")
     parser.add_argument("--only", nargs="*", choices=sorted(SECTIONS), default=sorted(SECTIONS, key=list(SECTIONS).index))

@@ -35,6 +35,7 @@ async def health(request: Request) -> JSONResponse:
 
 async def secrets_status(request: Request) -> JSONResponse:
     status = get_secrets_manager().get_backend_status()
+    status["instance"] = os.getpid()  # the app process serving: a restart (a rotated secret) changes it
     sources = json.loads(os.environ.get(SOURCES_VARIABLE) or "{}")
     status["secrets"] = secrets = dict[str, dict[str, object]]()
     for entry in SPEC:

@@ -8,8 +8,10 @@ closed once read, so nothing the app's children inherit names it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
+import threading
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from socket import socket
@@ -66,25 +68,61 @@ def serve_app(plan: AppPlan, sockets: list[socket] | None = None, gate: Connecti
     With a gate (a supervisor's pipe), the app starts up, says so, and serves only when told."""
     take_environment(plan)
     app_lifespan = plan.config.get("lifespan", "auto") != "off"
-    config = uvicorn.Config(plan.app, **{**plan.config, "lifespan": "on"} if gate else plan.config)
+    config = uvicorn.Config(plan.app, **(gated_config(plan.config) if gate else plan.config))
     config.load()
+    server = uvicorn.Server(config)
     if gate is not None:
         config.loaded_app = StartGate(config.loaded_app, lambda: gate.send("ready"), lambda: _told_to_serve(gate),
-                                      app_lifespan)
+                                      app_lifespan, lambda: _drain_when_told(gate, server))
     if sockets is None:
         write_served_address(*plan.address)
-    server = uvicorn.Server(config)
     sys.stdout.flush()
     sys.stderr.flush()
     server.run(sockets=sockets)
     return 0 if server.started else STARTUP_FAILURE
 
 
+def gated_config(config: dict[str, Any]) -> dict[str, Any]:
+    """An app process a supervisor restarts: its lifespan always runs (the gate is part of it), and its
+    event loop is asyncio's own unless one was asked for (its accepting can be paused: _stop_accepting)."""
+    return {"loop": "asyncio", **config, "lifespan": "on"}
+
+
 def _told_to_serve(gate: Connection) -> bool:
+    """The supervisor's word, waited for in a thread: serve (True), or abandoned (False)."""
     try:
         return bool(gate.recv() == "serve")
     except (EOFError, OSError):
         return False  # the supervisor is gone, or abandoned this instance
+
+
+def _drain_when_told(gate: Connection, server: uvicorn.Server) -> None:
+    """In the event loop, once serving: a thread waits for the supervisor's "drain" (a restart: the new
+    instance is ready), then this instance stops accepting connections, so that those it accepted send
+    their requests and get their answers before SIGTERM closes the idle ones; connections that arrive
+    meanwhile wait in the shared socket's backlog for the new instance."""
+    loop = asyncio.get_running_loop()
+
+    def listen() -> None:
+        try:
+            if gate.recv() == "drain":
+                loop.call_soon_threadsafe(_stop_accepting, server)
+        except (EOFError, OSError):
+            pass
+
+    threading.Thread(target=listen, name="deeptempo-drain", daemon=True).start()
+
+
+def _stop_accepting(server: uvicorn.Server) -> None:
+    """Stop the event loop watching the listening socket, and nothing else: uvicorn's own close at
+    SIGTERM then finds no accept in flight. (asyncio's Server.close() loses a connection it accepted in
+    the same moment, which then sees a reset; the selector loop accepts through a reader on the socket,
+    which loop.remove_reader takes away. serve gives a restarting app asyncio's loop: plan_config.)"""
+    loop = asyncio.get_running_loop()
+    for listening in server.servers:
+        watched = [loop.remove_reader(sock.fileno()) for sock in listening.sockets]
+        if not all(watched):  # a loop that accepts otherwise (uvloop, given with -- --loop): close, at best
+            listening.close()
 
 
 def spawned(plan: AppPlan, sockets: list[socket] | None, gate: Connection) -> None:

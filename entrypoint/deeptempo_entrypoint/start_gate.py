@@ -26,11 +26,13 @@ class StartGate:
     supervisor lets this instance serve (True) or abandons it (False: the start-up is reported failed,
     and uvicorn exits without having accepted a connection)."""
 
-    def __init__(self, app: ASGIApp, ready: Callable[[], None], wait: Callable[[], bool], app_lifespan: bool = True) -> None:
+    def __init__(self, app: ASGIApp, ready: Callable[[], None], wait: Callable[[], bool], app_lifespan: bool = True,
+                 serving: Callable[[], None] | None = None) -> None:
         self.app = app
         self.ready = ready
         self.wait = wait
         self.app_lifespan = app_lifespan
+        self.serving = serving  # called in the event loop once the instance may serve
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "lifespan":
@@ -60,7 +62,10 @@ class StartGate:
 
     async def _opened(self) -> bool:
         self.ready()
-        return await asyncio.to_thread(self.wait)
+        opened = await asyncio.to_thread(self.wait)
+        if opened and self.serving is not None:
+            self.serving()
+        return opened
 
     async def _lifespan_alone(self, receive: Receive, send: Send) -> None:
         while True:

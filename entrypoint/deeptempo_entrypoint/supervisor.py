@@ -37,6 +37,7 @@ from deeptempo_entrypoint.rotation import INTERVAL, file_signature
 from deeptempo_entrypoint.served_address import write_served_address
 
 RESTART_QUIET_SECONDS = 1.0  # changes this close together are one restart
+DRAIN_SECONDS = 0.5  # between an old instance's last accept and its SIGTERM: its accepted requests arrive
 START_SECONDS = 600.0  # a new instance that is not ready by then is abandoned (the backend takes 11-40 s)
 STOP_SECONDS = 30.0  # an old instance still running this long after SIGTERM is killed
 _log = logging.getLogger("deeptempo_entrypoint.supervisor")
@@ -163,6 +164,17 @@ class Supervisor:
         for app in generation.processes:
             app.gate.send("serve")
 
+    def drain(self, generation: Generation) -> None:
+        """The old instance stops accepting, and has DRAIN_SECONDS for the connections it accepted to
+        bring their requests: uvicorn's graceful stop answers every request it holds, but closes a
+        connection whose request has not arrived yet."""
+        for app in generation.processes:
+            try:
+                app.gate.send("drain")
+            except OSError:
+                pass
+        time.sleep(DRAIN_SECONDS)
+
     def stop(self, generation: Generation) -> None:
         """SIGTERM to each process (uvicorn finishes the requests it holds, then exits); SIGKILL to one
         still running STOP_SECONDS later."""
@@ -191,6 +203,7 @@ class Supervisor:
             _log.error("restarting the app for %s: the new instance did not start (exit %s); the running one keeps "
                        "serving", reason, code)
             return old
+        self.drain(old)
         self.stop(old)
         self.open(new)
         self.restarts += 1
