@@ -41,6 +41,9 @@ COPY entrypoint/deeptempo_entrypoint/deeptempo-probe /usr/local/bin/deeptempo-pr
 # No pip in the runtime; `pip` and `pip3` bring it back offline in an image built FROM this one.
 COPY image/pip /opt/venv/bin/pip
 COPY image/pip /opt/venv/bin/pip3
+# What the DeepTempo backend's recipe (examples/deeptempo-backend/Dockerfile) takes from here, since it
+# builds from the backend's checkout: every distribution it installs pinned, and an npx without a registry.
+COPY examples/deeptempo-backend/constraints.txt examples/deeptempo-backend/npx /opt/deeptempo/backend/
 # SECRETS_BACKEND names where secrets are written (env: nowhere), it holds no secret.
 # hadolint ignore=DL3064
 ENV PATH=/opt/venv/bin:$PATH \

@@ -80,7 +80,7 @@ def test_uvicorn_config_from_settings_and_options(tmp_path):
     assert plan.app.app == "backend.main:app" and plan.app.app_dir == str(tmp_path) and plan.workers == 3
     assert plan.app.config == {**LIMITS, "host": "127.0.0.1", "port": 8123, "log_level": "warning", "workers": 1,
                                "http": BoundedH11Protocol, "proxy_headers": True, "forwarded_allow_ips": "10.0.0.1",
-                               "timeout_keep_alive": 7, "root_path": "/soc"}
+                               "timeout_keep_alive": 7, "root_path": "/soc", "loop": "asyncio"}
     assert json.loads(plan.app.environment["DEEPTEMPO_SECRET_SOURCES"])["PORT"] == "--port"
     assert plan.app.address == ("127.0.0.1", "8123") and plan.supervised  # three workers: under the kit's supervisor
 

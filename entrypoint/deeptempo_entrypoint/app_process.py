@@ -20,6 +20,8 @@ from typing import Any
 import uvicorn
 
 from deeptempo_entrypoint import scoping
+from deeptempo_entrypoint.errors import ConfigError, KitError
+from deeptempo_entrypoint.formats import safe_to_echo
 from deeptempo_entrypoint.rotation import start_following
 from deeptempo_entrypoint.scoping import Scope
 from deeptempo_entrypoint.served_address import write_served_address
@@ -69,7 +71,7 @@ def serve_app(plan: AppPlan, sockets: list[socket] | None = None, gate: Connecti
     take_environment(plan)
     app_lifespan = plan.config.get("lifespan", "auto") != "off"
     config = uvicorn.Config(plan.app, **(gated_config(plan.config) if gate else plan.config))
-    config.load()
+    load_app(config, plan.app)
     server = uvicorn.Server(config)
     if gate is not None:
         config.loaded_app = StartGate(config.loaded_app, lambda: gate.send("ready"), lambda: _told_to_serve(gate),
@@ -82,9 +84,23 @@ def serve_app(plan: AppPlan, sockets: list[socket] | None = None, gate: Connecti
     return 0 if server.started else STARTUP_FAILURE
 
 
+def load_app(config: uvicorn.Config, app: str) -> None:
+    """uvicorn imports the app; a module the app imports that is missing fails the same way at every
+    start: a configuration error naming it (78), not a traceback."""
+    try:
+        config.load()
+    except ModuleNotFoundError as exc:
+        missing = exc.name if exc.name and safe_to_echo(exc.name) else "a module it imports"
+        module = app.partition(":")[0]
+        hint = (" (the DeepTempo backend imports its siblings as top-level modules: APP_MODULE=main:app, APP_DIR=<repository>/backend)"
+                if module.endswith(".main") else "")
+        raise ConfigError(f"APP_MODULE: importing {module if safe_to_echo(module) else 'the app'} fails: no module named "
+                          f"{missing}; install it, or set APP_DIR and PYTHONPATH so that it is found{hint}") from None
+
+
 def gated_config(config: dict[str, Any]) -> dict[str, Any]:
     """An app process a supervisor restarts: its lifespan always runs (the gate is part of it), and its
-    event loop is asyncio's own unless one was asked for (its accepting can be paused: _stop_accepting)."""
+    event loop is asyncio's own unless another was asked for (its accepting can be paused: _stop_accepting)."""
     return {"loop": "asyncio", **config, "lifespan": "on"}
 
 
@@ -126,5 +142,10 @@ def _stop_accepting(server: uvicorn.Server) -> None:
 
 
 def spawned(plan: AppPlan, sockets: list[socket] | None, gate: Connection) -> None:
-    """multiprocessing's target in a process the supervisor started."""
-    sys.exit(serve_app(plan, sockets, gate))
+    """multiprocessing's target in a process the supervisor started: a configuration error is said in
+    one line and ends it with its code (the supervisor then ends with it)."""
+    try:
+        sys.exit(serve_app(plan, sockets, gate))
+    except KitError as exc:
+        print(f"deeptempo-entrypoint: {exc}", file=sys.stderr, flush=True)
+        sys.exit(exc.exit_code)

@@ -88,16 +88,19 @@ def prepare_serve(spec: Spec, options: Mapping[str, Any], uvicorn_args: Sequence
     findings = validate(spec, resolution) + _unlisted_server_setting_findings(spec, resolution)
     findings += serve_backend_findings(resolution)
     settings = {name: resolution.value(name) or _default(spec, name) or "" for name in SERVER_SETTINGS}
+    inherit = (environ.get(CHILD_SECRETS_VARIABLE) or "").strip().lower() == INHERIT
     if not has_errors(findings):
-        findings += app_module_findings(settings, environ) + address_findings(given)
+        findings += app_module_findings(settings, environ) + address_findings(given) + loop_findings(given, inherit)
     if has_errors(findings):
         raise ValidationFailed(findings)
     findings += [Finding(None, WARNING, line) for line in limit_warnings(config_parameters())]
     http = None if "http" in given.config else BoundedH11Protocol
     environment = serve_environment(environ, resolution)
-    inherit = (environ.get(CHILD_SECRETS_VARIABLE) or "").strip().lower() == INHERIT
     files = resolution.files(entry.name for entry in spec.secrets)
-    app = AppPlan(app=settings["APP_MODULE"], config=server_config(settings, given, http), environment=environment,
+    config = server_config(settings, given, http)
+    if not inherit:
+        config["loop"] = "asyncio"  # its subprocesses go through subprocess.Popen, which the audit hook sees
+    app = AppPlan(app=settings["APP_MODULE"], config=config, environment=environment,
                   scope=None if inherit else scope_for(spec, environment),
                   followed=policy_files(spec, files, FOLLOW), spec_origin=spec.origin,
                   app_dir=settings["APP_DIR"] or None, address=_served_address(settings, given))
@@ -186,6 +189,16 @@ def configure_logging() -> None:
         logger.propagate = False
 
 
+def loop_findings(given: UvicornOptions, inherit: bool) -> list[Finding]:
+    """uvloop starts the app's child processes in C (libuv), where no audit hook sees them: with the
+    secrets kept from children, serve runs asyncio's own loop, and refuses uvloop asked for by name."""
+    if inherit or given.config.get("loop") in (None, "auto", "asyncio"):
+        return []
+    return [Finding(None, ERROR, f"serve -- --loop {given.config['loop']}: its subprocesses start outside Python's process "
+                                 "APIs, where serve cannot keep the secrets from them; use asyncio's loop (the default here), "
+                                 "or DEEPTEMPO_CHILD_SECRETS=inherit to let every child inherit every secret")]
+
+
 def address_findings(given: UvicornOptions) -> list[Finding]:
     """uvicorn's --uds and --fd checked before the start, so a wrong one is named (exit 78) instead of
     ending in uvicorn's traceback."""
@@ -199,10 +212,10 @@ def address_findings(given: UvicornOptions) -> list[Finding]:
     if descriptor is not None:
         try:
             is_socket = stat.S_ISSOCK(os.fstat(int(descriptor)).st_mode)
-        except OSError:
+        except (OSError, OverflowError, ValueError):
             is_socket = False
         if not is_socket:
-            return [Finding(None, ERROR, f"serve -- --fd {int(descriptor)}: no listening socket is open on that descriptor "
+            return [Finding(None, ERROR, f"serve -- --fd {str(descriptor)[:20]}: no listening socket is open on that descriptor "
                                          "(it must be inherited from the platform, as systemd's socket activation does)")]
     return []
 

@@ -10,8 +10,19 @@ import subprocess
 import pytest
 
 from tests.container.containers import TestContainer
-from tests.container.images import BUILD_CANARY, BUILDER_STAGES, IMAGE, PLANTED_SECRETS, build_image
-from tests.helpers import PROJECT, TEST_LABEL
+from tests.container.images import (
+    BACKEND_IMAGE,
+    BUILD_CANARY,
+    BUILDER_STAGES,
+    IMAGE,
+    NODE_BACKEND_IMAGE,
+    PLANTED_SECRETS,
+    POSTGRES_IMAGE,
+    build_image,
+    docker_build,
+    record_build,
+)
+from tests.helpers import BACKEND_SOURCE, PROJECT, TEST_LABEL
 
 # testcontainers' reaper (Ryuk) is an image this machine cannot pull: the run's label finds what is left.
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
@@ -59,6 +70,53 @@ def image(docker_engine, build_context):
     subprocess.run(["docker", "image", "prune", "-f", "--filter", f"label={TEST_LABEL}"], capture_output=True)
     for stage in BUILDER_STAGES:  # without -f: one another run still builds on stays (docker refuses)
         subprocess.run(["docker", "rmi", stage], capture_output=True)
+
+
+BACKEND_RECIPE = os.path.join(PROJECT, "examples", "deeptempo-backend", "Dockerfile")
+# What the README tells a user to keep out of the backend's build context (adding it to a copy is no patch).
+BACKEND_DOCKERIGNORE = ".env*\n.git\nvenv\nfrontend/node_modules\n"
+
+
+@pytest.fixture(scope="session")
+def backend_context(tmp_path_factory):
+    """A copy of the real backend's checkout (../shared/backend, read-only and unchanged), with the
+    .dockerignore the README asks for."""
+    if not os.path.isdir(os.path.join(BACKEND_SOURCE, "backend")):
+        pytest.fail(f"the DeepTempo backend's source is not at {BACKEND_SOURCE} (DEEPTEMPO_BACKEND_SOURCE)", pytrace=False)
+    context = tmp_path_factory.mktemp("backend") / "deeptempo-ai-soc"
+    shutil.copytree(BACKEND_SOURCE, context, ignore=shutil.ignore_patterns("__pycache__", "node_modules", ".git"))
+    (context / ".dockerignore").write_text(BACKEND_DOCKERIGNORE)
+    return context
+
+
+@pytest.fixture(scope="session")
+def backend_image(image, backend_context):
+    """The DeepTempo backend's image, built once per run with the README's recipe on this run's kit image."""
+    seconds, output = docker_build(backend_context, BACKEND_IMAGE, "--build-arg", f"KIT_IMAGE={image}", dockerfile=BACKEND_RECIPE)
+    assert "No broken requirements found" in output  # the recipe's `pip check`
+    record_build("backend", seconds, BACKEND_IMAGE)
+    yield BACKEND_IMAGE
+    if os.environ.get("DEEPTEMPO_KEEP_TEST_IMAGE") != "1":
+        subprocess.run(["docker", "rmi", "-f", BACKEND_IMAGE], capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def node_backend_image(image, backend_image, backend_context):
+    """The recipe with MCP_NODE_SERVERS=true: the same layers up to Node and the two npx MCP servers."""
+    docker_build(backend_context, NODE_BACKEND_IMAGE, "--build-arg", f"KIT_IMAGE={image}", "--build-arg",
+                 "MCP_NODE_SERVERS=true", dockerfile=BACKEND_RECIPE)
+    yield NODE_BACKEND_IMAGE
+    subprocess.run(["docker", "rmi", "-f", NODE_BACKEND_IMAGE], capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_image(docker_engine):
+    """The PostgreSQL 15 stand-in for the official postgres:15-bookworm (tests/images/postgres)."""
+    docker_build(os.path.join(PROJECT, "tests", "images", "postgres"), POSTGRES_IMAGE, "--build-arg",
+                 f"BASE_IMAGE={os.environ.get('BASE_IMAGE', 'python:3.12-slim')}")
+    yield POSTGRES_IMAGE
+    if os.environ.get("DEEPTEMPO_KEEP_TEST_IMAGE") != "1":
+        subprocess.run(["docker", "rmi", "-f", POSTGRES_IMAGE], capture_output=True)
 
 
 @pytest.fixture

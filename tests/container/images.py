@@ -1,13 +1,20 @@
 """The images the container tests build, and what their builds leave behind, in one module that the
 fixtures (conftest.py) and the tests import under one name."""
 
+import json
 import os
 import re
 import subprocess
+import time
 
 from tests.helpers import RUN, TEST_LABEL
 
 IMAGE = os.environ.get("DEEPTEMPO_TEST_IMAGE") or f"deeptempo-ai-soc:{RUN}"
+# The real DeepTempo backend, built with the README's recipe (examples/deeptempo-backend/Dockerfile) from a
+# copy of ../shared/backend/deeptempo-ai-soc, and the PostgreSQL 15 stand-in (tests/images/postgres).
+BACKEND_IMAGE = os.environ.get("DEEPTEMPO_TEST_BACKEND_IMAGE") or f"deeptempo-test-backend:{RUN}"
+NODE_BACKEND_IMAGE = f"deeptempo-test-backend:{RUN}-node"
+POSTGRES_IMAGE = os.environ.get("DEEPTEMPO_TEST_POSTGRES_IMAGE") or f"deeptempo-test-postgres:{RUN}"
 BUILD_CANARY = "sk-ant-BUILDCONTEXTCANARY0123456789"
 # Where a careless build context would carry secrets.
 PLANTED_SECRETS = [".env", ".env.production", "entrypoint/deeptempo_entrypoint/.env", "entrypoint/deeptempo_entrypoint/spec/.env.local", "secrets/claude_api_key",
@@ -16,6 +23,32 @@ PLANTED_SECRETS = [".env", ".env.production", "entrypoint/deeptempo_entrypoint/.
 VALID = {"CLAUDE_API_KEY": "sk-ant-smoketest0123456789"}
 HARDENED = {"read_only": True, "tmpfs": {"/tmp": "rw,noexec,nosuid,size=16m"}, "cap_drop": ["ALL"],
             "security_opt": ["no-new-privileges"]}
+
+
+def docker_build(context, tag, *arguments, dockerfile=None, timeout=1800):
+    """The classic builder (Docker 20.10's; BuildKit hides a failing step's context) with this run's label,
+    the host's network (the package registries through the host's proxy); (seconds, output)."""
+    command = ["docker", "build", "--force-rm", "--label", TEST_LABEL, "--network", "host", *arguments, "-t", tag]
+    if dockerfile:
+        command += ["-f", str(dockerfile)]
+    started = time.monotonic()
+    result = subprocess.run([*command, str(context)], capture_output=True, text=True, timeout=timeout,
+                            env={**os.environ, "DOCKER_BUILDKIT": "0"})
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-3000:]
+    BUILDER_STAGES.update(builder_stages(result.stdout))
+    return time.monotonic() - started, result.stdout + result.stderr
+
+
+def record_build(name, seconds, tag):
+    """Where .ci/run asks (DEEPTEMPO_BUILD_RECORD), the build's time and size, for the benchmarks' table."""
+    path = os.environ.get("DEEPTEMPO_BUILD_RECORD")
+    if not path:
+        return
+    size = int(subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", tag], capture_output=True, text=True).stdout or 0)
+    recorded = json.load(open(path)) if os.path.exists(path) else {}
+    recorded[name] = {"seconds": seconds, "bytes": size}
+    with open(path, "w") as stream:
+        json.dump(recorded, stream)
 
 
 def build_image(context, tag, base=None, target=None):

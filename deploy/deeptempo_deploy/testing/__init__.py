@@ -64,15 +64,15 @@ class NotHealthy(Exception):
 
 class DeepTempoContainer(DockerContainer):
     def __init__(self, image: str, *, delivery: Delivery = "files", port: int = DEFAULT_PORT,
-                 health_path: str = HEALTH_PATH, labels: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+                 health_path: str = HEALTH_PATH, labels: Mapping[str, str] | None = None, **docker: Any) -> None:
+        """`docker`: docker's own run options (read_only=True, cap_drop=["ALL"], ...)."""
         if delivery not in DELIVERIES:
             raise ValueError(f"delivery must be one of {', '.join(DELIVERIES)}")
-        super().__init__(image, **kwargs)
+        super().__init__(image, labels=dict(labels or {}), **docker)
         self.delivery = delivery
         self.port = port
         self.health_path = health_path
         self.secrets: dict[str, str] = {}
-        self.labels = dict(labels or {})
         self.redactor = Redactor()  # what this container is given is masked in everything it reports
         self.secrets_dir: str | None = None
         self.ports[str(port)] = ("127.0.0.1",)  # type: ignore[assignment]  # published on the loopback only
@@ -103,7 +103,6 @@ class DeepTempoContainer(DockerContainer):
     def start(self, timeout: float = 120) -> Self:
         """Start it and wait until it is healthy; on StartRefused or NotHealthy the container is removed
         (its log is in the exception)."""
-        self.with_kwargs(labels=self.labels)
         self._deliver_secrets()
         super().start()
         try:
@@ -203,9 +202,9 @@ class DatabaseContainer(PostgresContainer):
 
     def __init__(self, image: str = POSTGRES_IMAGE, *, network: Network | None = None, password: str | None = None,
                  username: str = "deeptempo", dbname: str = "deeptempo_soc", labels: Mapping[str, str] | None = None) -> None:
-        super().__init__(image, username=username, password=password or secrets.token_urlsafe(24), dbname=dbname,
-                         driver=None)
         self.labels = dict(labels or {})
+        super().__init__(image, username=username, password=password or secrets.token_urlsafe(24), dbname=dbname,
+                         driver=None, labels=self.labels)
         self.owns_network = network is None
         self.network_made = False
         self.network = network or Network(docker_network_kw={"labels": self.labels})
@@ -215,7 +214,6 @@ class DatabaseContainer(PostgresContainer):
         if self.owns_network:
             self.network.create()
             self.network_made = True
-        self.with_kwargs(labels=self.labels)
         super().start()
         return self
 
