@@ -137,8 +137,8 @@ def mask_document(document: object, spec: Spec | None = None) -> object:
 
 
 ELIDED = "«…»"
-# An apostrophe between letters (can't, Compose's) opens no quotation: set aside while quotes go.
-_APOSTROPHE = re.compile(r"(?<=[A-Za-z])'(?=[A-Za-z])")
+# An apostrophe between letters (can't, Docker 25's) opens no quotation: set aside while quotes go.
+_APOSTROPHE = re.compile(r"(?<=[A-Za-z0-9])'(?=[A-Za-z])")
 _KEPT_APOSTROPHE = "\ue000"  # a private-use character: no tool prints it
 _QUOTED = re.compile(r"\"(?:[^\"\\]|\\.)*\"|'[^']*'|`[^`]*`")
 _OPEN_QUOTE = re.compile(r"[\"'`].*", re.DOTALL)

@@ -144,9 +144,8 @@ def safe_to_echo(value: str, spec: "Spec | None" = None, limit: int = ECHO_LIMIT
     if any(resolved in value for resolved in _RESOLVED):
         return False
     from deeptempo_entrypoint.spec import builtin_spec
-    from deeptempo_entrypoint.spec.model import BUILTIN_ORIGIN
 
-    shapes = [spec] if spec is not None else []
-    if spec is None or spec.origin != BUILTIN_ORIGIN:  # a user's spec may leave the built-in secrets out
-        shapes.append(builtin_spec())
+    builtin = builtin_spec()
+    shapes = [builtin] if spec is None or spec.origin == builtin.origin else [spec, builtin]  # a user's spec may
+    # leave the built-in secrets out: their shapes still count
     return not any(shape.secret_spans(value) for shape in shapes)

@@ -79,11 +79,16 @@ URL_WITH_PASSWORD = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^
                                r"(?!(?:\$\{[^}@]*\}|\$\([^)@]*\)|\$[A-Za-z_][A-Za-z0-9_]*)@)[^\s/?#@'\"]+@[^\s'\"<>]*")
 
 
+_PATH_SEGMENT = re.compile(r"[A-Z]?[a-z0-9]*")  # a word of a path: lower case, perhaps capitalised (Users)
+
+
 def _path_segments(text: str, start: int, end: int) -> bool:
-    """A match that is a run of path segments (it holds a `/` and a `/` bounds it): the 40-character key
-    formats take `/`, and a path's segments add up to 40 characters often enough to matter."""
+    """A match that is a run of a path's segments (words between `/`s, a `/` bounding it): the 40-character
+    key formats take `/`, and a path's segments add up to 40 characters often enough to matter. A key's
+    own parts between `/`s are mixed-case runs (`K7MDENG`), not words."""
     found = text[start:end]
-    return "/" in found and (found[0] == "/" or found[-1] == "/" or text[start - 1:start] == "/" or text[end:end + 1] == "/")
+    bounded = found[0] == "/" or found[-1] == "/" or text[start - 1:start] == "/" or text[end:end + 1] == "/"
+    return "/" in found and bounded and all(_PATH_SEGMENT.fullmatch(part) for part in found.split("/"))
 
 
 # The rule kinds an entry may have (spec.yaml's header says what each means).
@@ -175,10 +180,12 @@ class Spec:
     @property
     def port(self) -> int:
         """The port the service listens on unless told otherwise: the spec's PORT default."""
-        from deeptempo_entrypoint.formats import whole_number
-
         entry = self.by_name.get("PORT")
-        return whole_number(entry.default or "", 65535) or DEFAULT_PORT if entry else DEFAULT_PORT
+        default = entry.default if entry else None
+        # Digits counted before int() reads them: it refuses more than 4300 (a user's spec may hold them).
+        if default and default.isascii() and default.isdigit() and len(default.lstrip("0")) <= 5 and 1 <= int(default) <= 65535:
+            return int(default)
+        return DEFAULT_PORT
 
     def unmet(self, present: Collection[str]) -> Iterator[Unmet]:
         """Every rule that `present` (the names that are set, or that reach a container) breaks: a

@@ -68,27 +68,28 @@ def manifest_texts(raw: Document, main: str) -> Iterator[ManifestText]:
     healthcheck, labels, annotations, logging options and build arguments, the other services'
     environment (the service's own is its Workload's), and the top-level configs' inline content."""
     for name, service in (raw.get("services") or {}).items():
-        if not isinstance(service, dict):
-            continue
-        where = None if name == main else Where(object=f"service {name}")
-        texts: list[ManifestText] = []
-        if name != main:
-            texts += [ManifestText("the environment", value or "", key) for key, value in _raw_environment(service).items()
-                      if value is None or not REFERENCE.fullmatch(value)]  # a bare NAME: only its name is judged
-        for field_name in ("command", "entrypoint"):
-            texts += [ManifestText(field_name, word) for word in _words(service.get(field_name))]
-        texts += [ManifestText("healthcheck test", word) for word in _words((service.get("healthcheck") or {}).get("test"))]
-        for field_name in ("labels", "annotations"):
-            texts += [ManifestText(f"{field_name[:-1]} {key}", f"{key}={value}") for key, value in _pairs(service.get(field_name))]
-        texts += [ManifestText(f"logging option {key}", str(value)) for key, value in
-                  ((service.get("logging") or {}).get("options") or {}).items()]
-        build = service.get("build")
-        texts += [ManifestText(f"build argument {key}", value, key) for key, value in
-                  _pairs(build.get("args") if isinstance(build, dict) else None) if value is not None]
-        yield from (dataclasses.replace(text, where=where) for text in texts)
+        if isinstance(service, dict):
+            where = None if name == main else Where(object=f"service {name}")
+            yield from (dataclasses.replace(text, where=where) for text in _service_texts(service, name == main))
     for name, config in (raw.get("configs") or {}).items():
         if isinstance(config, dict) and isinstance(config.get("content"), str):
             yield ManifestText(f"config {name} content", config["content"], where=Where(object=f"config {name}"))
+
+
+def _service_texts(service: Document, own: bool) -> Iterator[ManifestText]:
+    if not own:  # a bare NAME: only its name is judged; the service's own environment is its Workload's
+        yield from (ManifestText("the environment", value or "", key) for key, value in _raw_environment(service).items()
+                    if value is None or not REFERENCE.fullmatch(value))
+    for field_name in ("command", "entrypoint"):
+        yield from (ManifestText(field_name, word) for word in _words(service.get(field_name)))
+    yield from (ManifestText("healthcheck test", word) for word in _words((service.get("healthcheck") or {}).get("test")))
+    for field_name in ("labels", "annotations"):
+        yield from (ManifestText(f"{field_name[:-1]} {key}", f"{key}={value}") for key, value in _pairs(service.get(field_name)))
+    options = (service.get("logging") or {}).get("options") or {}
+    yield from (ManifestText(f"logging option {key}", f"{key}={value}") for key, value in options.items())
+    build = service.get("build")
+    yield from (ManifestText(f"build argument {key}", value, key) for key, value in
+                _pairs(build.get("args") if isinstance(build, dict) else None) if value is not None)
 
 
 def _words(value: object) -> list[str]:

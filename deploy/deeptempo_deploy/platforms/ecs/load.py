@@ -92,23 +92,22 @@ def manifest_texts(task_definition: Document, main: Document) -> Iterator[Manife
     and healthCheck command, the other containers' environment (the service container's own is its
     Workload's), and the task's tags."""
     family = task_definition.get("family", "?")
-    for tag in task_definition.get("tags") or []:
-        if isinstance(tag, dict):
-            yield ManifestText(f"tag {tag.get('key')}", f"{tag.get('key')}={tag.get('value')}", where=Where(object=f"task {family}"))
+    yield from (ManifestText(f"tag {tag.get('key')}", f"{tag.get('key')}={tag.get('value')}", where=Where(object=f"task {family}"))
+                for tag in task_definition.get("tags") or [] if isinstance(tag, dict))
     for container in task_definition.get("containerDefinitions") or []:
-        if not isinstance(container, dict):
-            continue
-        where = Where(object=f"task {family}", container=container.get("name"))
-        texts: list[ManifestText] = []
-        if container is not main:
-            texts += [ManifestText("the environment", str(item.get("value") or ""), str(item.get("name", "")))
-                      for item in container.get("environment") or [] if isinstance(item, dict)]
-        for field_name in ("command", "entryPoint"):
-            texts += [ManifestText(field_name, str(word)) for word in container.get(field_name) or []]
-        texts += [ManifestText("healthCheck command", str(word)) for word in (container.get("healthCheck") or {}).get("command") or []]
-        texts += [ManifestText(f"dockerLabel {key}", f"{key}={value}") for key, value in (container.get("dockerLabels") or {}).items()]
-        for field_name in ("logConfiguration", "firelensConfiguration"):
-            options = (container.get(field_name) or {}).get("options") or {}
-            texts += [ManifestText(f"{field_name} option {key}", f"{key}={value}") for key, value in options.items()]
-        yield from (dataclasses.replace(text, where=where) for text in texts)
+        if isinstance(container, dict):
+            where = Where(object=f"task {family}", container=container.get("name"))
+            yield from (dataclasses.replace(text, where=where) for text in _container_texts(container, container is main))
 
+
+def _container_texts(container: Document, own: bool) -> Iterator[ManifestText]:
+    if not own:  # the service container's own environment is its Workload's
+        yield from (ManifestText("the environment", str(item.get("value") or ""), str(item.get("name", "")))
+                    for item in container.get("environment") or [] if isinstance(item, dict))
+    for field_name in ("command", "entryPoint"):
+        yield from (ManifestText(field_name, str(word)) for word in container.get(field_name) or [])
+    yield from (ManifestText("healthCheck command", str(word)) for word in (container.get("healthCheck") or {}).get("command") or [])
+    yield from (ManifestText(f"dockerLabel {key}", f"{key}={value}") for key, value in (container.get("dockerLabels") or {}).items())
+    for field_name in ("logConfiguration", "firelensConfiguration"):
+        options = (container.get(field_name) or {}).get("options") or {}
+        yield from (ManifestText(f"{field_name} option {key}", f"{key}={value}") for key, value in options.items())

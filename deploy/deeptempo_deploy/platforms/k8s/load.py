@@ -248,31 +248,42 @@ def manifest_texts(template: PodTemplate, config_maps: dict[str, dict[str, str]]
 def _container_texts(container: Document, config_maps: dict[str, dict[str, str]], volumes: dict[Any, Document],
                      own: bool) -> Iterator[ManifestText]:
     """What one container is given; `own`: it is the service container (its env is the Workload's)."""
-    for source in container.get("envFrom") or []:
-        name = str((source.get("configMapRef") or {}).get("name"))
-        for key, value in config_maps.get(name, {}).items():
-            variable = f"{source.get('prefix') or ''}{key}"
-            yield ManifestText(f"ConfigMap {name} (envFrom)", value, variable)
-    for variable in container.get("env") or []:
-        name = str(variable.get("name", ""))
-        ref = (variable.get("valueFrom") or {}).get("configMapKeyRef") or {}
-        if ref and ref.get("key") in config_maps.get(str(ref.get("name")), {}):
-            yield ManifestText(f"ConfigMap {ref.get('name')} (configMapKeyRef)", config_maps[ref["name"]][ref["key"]], name)
-        elif not own and "value" in variable:  # the service container's own: Workload.environment
-            yield ManifestText("the environment", str(variable.get("value") or ""), name)
-    for mount in container.get("volumeMounts") or []:
-        config_map = str(((volumes.get(mount.get("name")) or {}).get("configMap") or {}).get("name"))
-        for key, value in config_maps.get(config_map, {}).items():
-            yield ManifestText(f"ConfigMap {config_map} (volume, file {key})", value)
+    yield from _config_map_texts(container, config_maps, volumes)
+    if not own:  # the service container's own variables are its Workload's environment
+        yield from (ManifestText("the environment", str(variable.get("value") or ""), str(variable.get("name", "")))
+                    for variable in container.get("env") or [] if "value" in variable)
     for field_name in ("command", "args"):
         yield from (ManifestText(field_name, str(word)) for word in container.get(field_name) or [])
     handlers = [(name, container.get(name)) for name in (*PROBES, "startupProbe")]
-    handlers += [(f"lifecycle {hook}", ((container.get("lifecycle") or {}).get(hook))) for hook in ("postStart", "preStop")]
+    handlers += [(f"lifecycle {hook}", (container.get("lifecycle") or {}).get(hook)) for hook in ("postStart", "preStop")]
     for name, handler in handlers:
         if isinstance(handler, dict):
-            yield from (ManifestText(f"{name} command", str(word)) for word in (handler.get("exec") or {}).get("command") or [])
-            for header in (handler.get("httpGet") or {}).get("httpHeaders") or []:
-                yield ManifestText(f"{name} header {header.get('name')}", str(header.get("value") or ""))
+            yield from _handler_texts(name, handler)
+
+
+def _config_map_texts(container: Document, config_maps: dict[str, dict[str, str]],
+                      volumes: dict[Any, Document]) -> Iterator[ManifestText]:
+    """The values of the ConfigMaps (in the manifests) a container takes: envFrom, configMapKeyRef, a volume."""
+    for source in container.get("envFrom") or []:
+        name = str((source.get("configMapRef") or {}).get("name"))
+        prefix = source.get("prefix") or ""
+        yield from (ManifestText(f"ConfigMap {name} (envFrom)", value, f"{prefix}{key}")
+                    for key, value in config_maps.get(name, {}).items())
+    for variable in container.get("env") or []:
+        ref = (variable.get("valueFrom") or {}).get("configMapKeyRef") or {}
+        data = config_maps.get(str(ref.get("name")), {})
+        if ref.get("key") in data:
+            yield ManifestText(f"ConfigMap {ref.get('name')} (configMapKeyRef)", data[ref["key"]], str(variable.get("name", "")))
+    for mount in container.get("volumeMounts") or []:
+        name = str(((volumes.get(mount.get("name")) or {}).get("configMap") or {}).get("name"))
+        yield from (ManifestText(f"ConfigMap {name} (volume, file {key})", value) for key, value in config_maps.get(name, {}).items())
+
+
+def _handler_texts(name: str, handler: Document) -> Iterator[ManifestText]:
+    """A probe's or lifecycle hook's command words and HTTP header values."""
+    yield from (ManifestText(f"{name} command", str(word)) for word in (handler.get("exec") or {}).get("command") or [])
+    yield from (ManifestText(f"{name} header {header.get('name')}", str(header.get("value") or ""))
+                for header in (handler.get("httpGet") or {}).get("httpHeaders") or [])
 
 
 def _secret_routes(workload: Workload, view: SpecView, template: PodTemplate, secrets: SecretKeys) -> list[Finding]:
