@@ -36,10 +36,14 @@ def _digits(value: str) -> bool:
     return value.isascii() and value.isdigit()  # str.isdigit alone takes "²" and other digit-like signs
 
 
+MAX_DIGITS = 20  # a number written with more digits is no setting's (and int() refuses over 4300 of them)
+
+
 def whole_number(value: str, high: int) -> int | None:
-    """`value` as a number from 1 to `high` (ASCII digits, leading zeros allowed), else None. The digits are
-    counted before int() reads them: Python refuses to convert more than 4300 digits (a ValueError)."""
-    if not _digits(value) or len(value.lstrip("0")) > len(str(high)):
+    """`value` as a number from 1 to `high` (ASCII digits, a few leading zeros allowed), else None. The
+    digits are counted before anything reads them: Python's int() raises on more than 4300, and serve
+    reads a valid PORT or WEB_CONCURRENCY with int() again."""
+    if not _digits(value) or len(value) > MAX_DIGITS:
         return None
     number = int(value)
     return number if 1 <= number <= high else None
