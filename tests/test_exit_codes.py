@@ -45,8 +45,9 @@ def test_a_numeric_setting_of_any_length_is_a_finding(run_entrypoint, name, expe
 def test_a_spec_whose_port_default_has_any_length_falls_back_to_the_kits_port():
     from deeptempo_entrypoint.spec.model import Spec
 
-    entries = [{"name": "PORT", "kind": "setting", "service": "s", "description": "d.", "rule": "optional", "default": HUGE}]
-    assert Spec({"entries": entries}, origin="test").port == 6987
+    for default in (HUGE, "0" * 5000 + "80"):
+        entries = [{"name": "PORT", "kind": "setting", "service": "s", "description": "d.", "rule": "optional", "default": default}]
+        assert Spec({"entries": entries}, origin="test").port == 6987
 
 
 def test_a_manifest_holding_an_integer_of_any_length_is_a_finding(tmp_path):

@@ -221,3 +221,28 @@ def test_a_value_the_readers_could_not_read_back_is_refused_before_anything_is_w
     manager.set_secret("GITHUB_TOKEN", "ghp_stillusable0123456789")  # the store stays usable
     assert manager.get_secret("GITHUB_TOKEN") == "ghp_stillusable0123456789"
     assert manager.get_secret("SPLUNK_PASSWORD") == "before"
+
+
+@pytest.mark.parametrize("kind", ["group", "owner"])
+def test_a_file_on_a_read_only_mount_stays_trusted_whoever_can_write_it(tmp_path, monkeypatch, kind):
+    """`-v host.env:/etc/deeptempo/.env:ro`, a Kubernetes Secret volume: nothing inside can change it.
+    (statvfs reports the mount read-only; making a real read-only mount needs privileges a test lacks.)"""
+    from deeptempo_entrypoint.secrets_manager import SecretsManager
+
+    path = _untrusted(tmp_path, kind)
+    real = os.statvfs
+
+    class ReadOnly:
+        def __init__(self, result):
+            self._result = result
+
+        def __getattr__(self, name):
+            return getattr(self._result, name)
+
+        @property
+        def f_flag(self):
+            return self._result.f_flag | os.ST_RDONLY
+
+    monkeypatch.setattr(os, "statvfs", lambda target: ReadOnly(real(target)) if str(target) == str(path) else real(target))
+    assert SecretsManager("dotenv", False, str(path), {}).get_secret("CLAUDE_API_KEY") == "sk-ant-untrusted0123456789"
+    assert env_file_findings(path) == []

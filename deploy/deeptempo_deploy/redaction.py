@@ -12,7 +12,7 @@ as `env` is not a secret, and masking every `env` would make reports unreadable)
 
 Whether or not the command has seen it, any part of a text with a secret's shape (Spec.secret_spans: a
 secret's format wherever it sits, a URL with a password) is masked too, for the built-in spec and the
-spec the command was given. A tool's line the command relays (`relayed`) also loses whatever it quotes,
+spec the command was given. A tool's line the command relays (`relayed_line`) also loses whatever it quotes,
 balanced or not, and every token that looks like a value."""
 
 import base64

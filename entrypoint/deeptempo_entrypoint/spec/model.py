@@ -43,19 +43,20 @@ def _simple(pattern: str) -> bool:
     return unbounded <= 1
 
 
-def pattern_match(pattern: str, value: str, *, trusted: bool, whole: bool = True) -> bool:
-    """`pattern` against `value`: Python's `re` for the built-in spec and for any pattern that cannot
-    backtrack without end (`_simple`), else the `regex` engine under a time bound, so a user's pattern
-    cannot stall a start (and the common case does not pay for importing `regex`)."""
+def pattern_match(pattern: str, value: str, *, trusted: bool) -> bool:
+    """`pattern` against all of `value`: Python's `re` for the built-in spec and for any pattern that
+    cannot backtrack without end (`_simple`), else the `regex` engine under a time bound, so a user's
+    pattern cannot stall a start (and the common case does not pay for importing `regex`)."""
     if trusted or _simple(pattern):
-        return (re.fullmatch if whole else re.search)(pattern, value) is not None
+        return re.fullmatch(pattern, value) is not None
     import regex
 
     try:
-        found = (regex.fullmatch if whole else regex.search)(pattern, value, timeout=PATTERN_SECONDS)
+        found = regex.fullmatch(pattern, value, timeout=PATTERN_SECONDS)
     except TimeoutError:
         raise PatternTooSlow(pattern) from None
     return found is not None
+
 
 def pattern_spans(pattern: str, text: str, *, trusted: bool) -> list[tuple[int, int]]:
     """Where `pattern` occurs in `text` as a token of its own (no letter or digit right before or after
@@ -183,7 +184,7 @@ class Spec:
         entry = self.by_name.get("PORT")
         default = entry.default if entry else None
         # Digits counted before int() reads them: it refuses more than 4300 (a user's spec may hold them).
-        if default and default.isascii() and default.isdigit() and len(default.lstrip("0")) <= 5 and 1 <= int(default) <= 65535:
+        if default and default.isascii() and default.isdigit() and len(default) <= 20 and 1 <= int(default) <= 65535:
             return int(default)
         return DEFAULT_PORT
 

@@ -163,10 +163,12 @@ def _set(data: Values, key: str, value: object) -> None:
 
 
 def _shown(key: str) -> str:
+    """A key as a message may name it: a key is a name, unless a value was pasted where it goes."""
     from deeptempo_deploy.platforms.spec_view import VARIABLE_NAME
+    from deeptempo_deploy.redaction import may_echo
 
-    # A key is a name, unless a value was pasted where it goes.
-    return key if all(VARIABLE_NAME.fullmatch(part) for part in key.split("/")) and len(key) <= 60 else "(not shown)"
+    named = all(VARIABLE_NAME.fullmatch(part) for part in key.split("/")) and len(key) <= 60
+    return key if named and may_echo(key) else "(not shown)"
 
 
 def merge(base: Values, overlay: Values) -> Values:

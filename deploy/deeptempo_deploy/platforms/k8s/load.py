@@ -229,7 +229,10 @@ def manifest_texts(template: PodTemplate, config_maps: dict[str, dict[str, str]]
     regular, ephemeral), what it is given: variables (the service container's own are its Workload's
     environment), the ConfigMaps it takes (envFrom, configMapKeyRef, a mounted ConfigMap volume), its
     command and arguments, its probes' and lifecycle hooks' commands and headers."""
-    pod_metadata = ((template.document.get("spec") or {}).get("template") or {}).get("metadata") or {}
+    spec = template.document.get("spec") or {}
+    if template.kind == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    pod_metadata = (spec.get("template") or {}).get("metadata") or {}
     for metadata, whose in ((template.document.get("metadata") or {}, ""), (pod_metadata, "pod template ")):
         for kind in ("annotations", "labels"):
             for key, value in (metadata.get(kind) or {}).items():
