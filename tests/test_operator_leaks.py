@@ -13,7 +13,7 @@ import time
 import urllib.parse
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from deeptempo_deploy.redaction import MIN_RUN, Redactor
@@ -257,6 +257,9 @@ def test_no_form_of_a_remembered_value_survives_the_mask(value, before, after):
 @settings(max_examples=200, deadline=None)
 @given(text=st.text(max_size=200))
 def test_the_mask_changes_nothing_when_nothing_was_seen(text):
+    from deeptempo_entrypoint.spec import builtin_spec
+
+    assume(not builtin_spec().secret_spans(text))  # a secret's shape is masked whether seen or not (test_boundary.py)
     assert Redactor().mask(text) == text
 
 
@@ -277,3 +280,142 @@ def test_local_k8s_env_file_keys_get_did_you_mean(overlay, tmp_path):
     env_file = write(tmp_path / "local.env", f"CLAUDE_API_KYE={CANARY}\n")
     _, _, warnings = render_overlay(str(overlay), str(env_file))
     assert warnings == ["--env-file: CLAUDE_API_KYE is not a name the spec knows; did you mean CLAUDE_API_KEY?"]
+
+
+# --- a literal wherever a manifest gives it to a process or publishes it, through each verify ---------------------
+# (no-literal-secret over every container, ConfigMap, command, probe, annotation, label and log option): a
+# finding, exit 78, and the value never printed, in text and --json.
+
+def rendered_dev(tmp_path):
+    import yaml
+
+    tree = tmp_path / "k8s-tree"
+    shutil.copytree(os.path.join(PROJECT, "k8s"), tree)
+    write(tree / "overlays" / "dev" / "secrets.env", "CLAUDE_API_KEY=sk-ant-valid0123456789\n")
+    rendered = subprocess.run([os.path.join(os.path.dirname(DEPLOY[0]), "kubectl"), "kustomize", str(tree / "overlays" / "dev")],
+                              capture_output=True, text=True, check=True).stdout
+    return [document for document in yaml.safe_load_all(rendered) if document]
+
+
+def _pod(documents):
+    return next(d for d in documents if d["kind"] == "Deployment")["spec"]["template"]
+
+
+K8S_FIELDS = {
+    "configmap-envfrom": lambda docs, pod: (docs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"},
+                                                         "data": {"NOTE": f"Bearer {CANARY}"}}),
+                                            pod["spec"]["containers"][0].setdefault("envFrom", []).append(
+                                                {"configMapRef": {"name": "settings"}})),
+    "configmap-key-ref": lambda docs, pod: (docs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"},
+                                                         "data": {"k": CANARY}}),
+                                            pod["spec"]["containers"][0]["env"].append(
+                                                {"name": "NOTE", "valueFrom": {"configMapKeyRef": {"name": "settings", "key": "k"}}})),
+    "configmap-volume": lambda docs, pod: (docs.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "files"},
+                                                        "data": {"config.json": json.dumps({"key": CANARY})}}),
+                                           pod["spec"]["volumes"].append({"name": "files", "configMap": {"name": "files"}}),
+                                           pod["spec"]["containers"][0]["volumeMounts"].append({"name": "files", "mountPath": "/etc/x"})),
+    "sidecar-env": lambda docs, pod: pod["spec"]["containers"].append({"name": "sidecar", "image": "busybox:1",
+                                                                       "env": [{"name": "X", "value": CANARY}]}),
+    "init-container-env": lambda docs, pod: pod["spec"].setdefault("initContainers", []).append(
+        {"name": "init", "image": "busybox:1", "env": [{"name": "SPLUNK_PASSWORD", "value": CANARY}]}),
+    "command": lambda docs, pod: pod["spec"]["containers"][0].update(command=["deeptempo-entrypoint", f"--key={CANARY}"]),
+    "args": lambda docs, pod: pod["spec"]["containers"][0].update(args=["serve", "--", "--header", f"x:{CANARY}"]),
+    "annotation": lambda docs, pod: pod["metadata"].setdefault("annotations", {}).update(note=CANARY),
+    "label": lambda docs, pod: pod["metadata"].setdefault("labels", {}).update(note=CANARY[:63]),
+    "probe-header": lambda docs, pod: pod["spec"]["containers"][0]["livenessProbe"]["httpGet"].update(
+        httpHeaders=[{"name": "Authorization", "value": f"Bearer {CANARY}"}]),
+    "lifecycle-hook": lambda docs, pod: pod["spec"]["containers"][0].update(
+        lifecycle={"preStop": {"exec": {"command": ["sh", "-c", f"curl -H 'x: {CANARY}' http://127.0.0.1:6987/"]}}}),
+    "env-containing-a-key": lambda docs, pod: pod["spec"]["containers"][0]["env"].append(
+        {"name": "PAYLOAD", "value": json.dumps({"auth": {"key": CANARY}})}),
+}
+
+
+@pytest.mark.parametrize("field", sorted(K8S_FIELDS))
+def test_verify_k8s_finds_a_literal_in_every_field_and_never_prints_it(tmp_path, field):
+    import yaml
+
+    documents = rendered_dev(tmp_path)
+    K8S_FIELDS[field](documents, _pod(documents))
+    manifest = write(tmp_path / "rendered.yaml", yaml.safe_dump_all(documents))
+    code, report, _ = both("verify", "k8s", manifest, "--kubernetes-version", "1.37")
+    assert code == 78 and "no-literal-secret" in {f["rule"] for f in report["findings"]}, report
+
+
+HELM_SETTINGS = {
+    "pod-annotation": [f"podAnnotations.note={CANARY}"],
+    "extra-env-containing-a-key": ["extraEnvVars[0].name=AUTH", f"extraEnvVars[0].value=Bearer {CANARY}"],
+}
+
+
+@pytest.mark.parametrize("field", sorted(HELM_SETTINGS))
+def test_verify_helm_finds_a_literal_given_by_set_and_never_prints_it(field):
+    settings_ = [argument for setting in HELM_SETTINGS[field] for argument in ("--set", setting)]
+    code, report, _ = both("verify", "helm", os.path.join(PROJECT, "k8s", "helm", "deeptempo"), *settings_,
+                           "--kubernetes-version", "1.37")
+    assert code == 78 and "no-literal-secret" in {f["rule"] for f in report["findings"]}, report
+
+
+COMPOSE_FIELDS = {
+    "other-service-env": lambda doc: doc["services"].update(sidecar={"image": "busybox:1", "environment": {"TOKEN": CANARY}}),
+    "command": lambda doc: doc["services"]["deeptempo"].update(command=["serve", "--", "--header", f"x:{CANARY}"]),
+    "entrypoint": lambda doc: doc["services"]["deeptempo"].update(entrypoint=["deeptempo-entrypoint", f"--key={CANARY}"]),
+    "healthcheck": lambda doc: doc["services"]["deeptempo"]["healthcheck"].update(test=["CMD-SHELL", f"probe 'Bearer {CANARY}'"]),
+    "label": lambda doc: doc["services"]["deeptempo"].update(labels={"note": CANARY}),
+    "logging-option": lambda doc: doc["services"]["deeptempo"].update(logging={"driver": "splunk",
+                                                                              "options": {"splunk-token": CANARY}}),
+    "build-arg": lambda doc: doc["services"]["deeptempo"]["build"].update(args={"TOKEN": CANARY}),
+    "env-containing-a-key": lambda doc: doc["services"]["deeptempo"]["environment"].update(AUTH=f"Bearer {CANARY}"),
+}
+
+
+@pytest.mark.parametrize("field", sorted(COMPOSE_FIELDS))
+def test_verify_compose_finds_a_literal_in_every_field_and_never_prints_it(tmp_path, field):
+    import yaml
+
+    if not compose_available():
+        pytest.skip("the Compose v2 CLI is not installed (scripts/docker-engine up installs it)")
+    document = yaml.safe_load(open(os.path.join(PROJECT, "docker-compose.yml")))
+    document["services"]["deeptempo"]["build"] = {"context": PROJECT}
+    COMPOSE_FIELDS[field](document)
+    compose_file = write(tmp_path / "docker-compose.yml", yaml.safe_dump(document, sort_keys=False))
+    env_file = write(tmp_path / "compose.env", "CLAUDE_API_KEY=sk-ant-valid0123456789\n")
+    code, report, _ = both("verify", "compose", compose_file, env={"DEEPTEMPO_COMPOSE_ENV_FILE": str(env_file)})
+    assert code == 78 and "no-literal-secret" in {f["rule"] for f in report["findings"]}, report
+
+
+ECS_FIELDS = {
+    "non-essential-container-env": lambda t, c: t["containerDefinitions"].append(
+        {"name": "sidecar", "image": "busybox:1", "essential": False, "environment": [{"name": "X", "value": CANARY}]}),
+    "command": lambda t, c: c.update(command=["serve", "--", "--header", f"x:{CANARY}"]),
+    "entry-point": lambda t, c: c.update(entryPoint=["deeptempo-entrypoint", f"--key={CANARY}"]),
+    "docker-label": lambda t, c: c.update(dockerLabels={"note": CANARY}),
+    "log-option": lambda t, c: c["logConfiguration"]["options"].update({"awslogs-stream-prefix": CANARY}),
+    "health-check": lambda t, c: c["healthCheck"].update(command=["CMD-SHELL", f"probe 'Bearer {CANARY}'"]),
+    "tag": lambda t, c: t.update(tags=[{"key": "note", "value": CANARY}]),
+    "env-containing-a-key": lambda t, c: c["environment"].append({"name": "AUTH", "value": f"Bearer {CANARY}"}),
+}
+
+
+@pytest.mark.parametrize("field", sorted(ECS_FIELDS))
+def test_verify_ecs_finds_a_literal_in_every_field_and_never_prints_it(tmp_path, field):
+    task = task_with(tmp_path, lambda t: ECS_FIELDS[field](t, t["containerDefinitions"][0]))
+    code, report, _ = both("verify", "ecs", task)
+    assert code == 78 and "no-literal-secret" in {f["rule"] for f in report["findings"]}, report
+
+
+SYSTEMD_LINES = {
+    "exec-start": lambda text: text.replace(" serve\n", f" serve -- --header x:{CANARY}\n"),
+    "exec-start-pre": lambda text: text.replace("[Service]\n", f"[Service]\nExecStartPre=/bin/true {CANARY}\n"),
+    "description": lambda text: text.replace("Description=", f"Description={CANARY} ", 1),
+    "log-extra-fields": lambda text: text.replace("[Service]\n", f"[Service]\nLogExtraFields=NOTE={CANARY}\n"),
+    "environment-containing-a-key": lambda text: text.replace("[Service]\n", f'[Service]\nEnvironment="AUTH=Bearer {CANARY}"\n'),
+}
+
+
+@pytest.mark.parametrize("field", sorted(SYSTEMD_LINES))
+def test_verify_systemd_finds_a_literal_in_every_line_and_never_prints_it(tmp_path, field):
+    text = open(os.path.join(PROJECT, "systemd", "deeptempo.service")).read()
+    unit = write(tmp_path / "deeptempo.service", SYSTEMD_LINES[field](text))
+    code, report, _ = both("verify", "systemd", unit)
+    assert code == 78 and "no-literal-secret" in {f["rule"] for f in report["findings"]}, report

@@ -156,7 +156,7 @@ def test_env_file_keys_outside_the_spec_reach_the_program(tmp_path):
 
 
 @pytest.mark.parametrize("mode, level, text", [(0o600, None, None), (0o640, "warning", "is readable by group or others (mode 0640)"),
-                                               (0o644, "warning", "(mode 0644)"), (0o666, "error", "is world-writable")])
+                                               (0o644, "warning", "(mode 0644)"), (0o666, "error", "refused, anyone can write it (mode 0666)")])
 def test_env_file_permissions(tmp_path, mode, level, text):
     path = write(tmp_path / "app.env", "SPLUNK_PASSWORD=pw\n", mode=mode)
     findings = resolve(SPEC, deployment_sources({"DEEPTEMPO_ENV_FILE": str(path), "DEEPTEMPO_SECRETS_DIR": os.environ["DEEPTEMPO_SECRETS_DIR"]})).findings

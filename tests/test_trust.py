@@ -3,6 +3,7 @@ directories it sits in, are refused when someone other than root and the service
 the spec cache never follows a link; an interrupted write leaves nothing behind; directories the kit
 creates are 0700 whatever the umask."""
 
+import json
 import os
 import stat
 
@@ -156,3 +157,92 @@ def test_a_name_file_pipe_is_read_once(tmp_path):
         os.close(read_end)
     assert resolution.value("CLAUDE_API_KEY") == "sk-ant-frompipe0123456789"
     assert [f for f in resolution.findings if "empty" in f.message] == []
+
+
+# --- the same trust for check, serve and the library (third hardening round) ------------------------------
+
+def _untrusted(tmp_path, kind):
+    """An env-file whose group root can write it (root:root 0620), or one another user owns (0600)."""
+    path = write(tmp_path / "app.env", "CLAUDE_API_KEY=sk-ant-untrusted0123456789\n", mode=0o620 if kind == "group" else 0o600)
+    os.chown(path, 0 if kind == "group" else NOBODY, 0)
+    return path
+
+
+@pytest.mark.parametrize("kind, writer", [("group", "group 0 can write it (mode 0620)"), ("owner", f"it is owned by uid {NOBODY}")])
+def test_check_refuses_an_env_file_someone_else_can_change_and_lists_nothing_from_it(run_entrypoint, tmp_path, kind, writer):
+    path = _untrusted(tmp_path, kind)
+    text = run_entrypoint("check", "--env-file", str(path))
+    assert text.returncode == 78 and f"refused, {writer}" in text.stderr and "\n  set: " not in text.stderr
+    as_json = run_entrypoint("check", "--env-file", str(path), "--json")
+    report = json.loads(as_json.stdout)
+    assert as_json.returncode == 78 and report["sources"] == {} and any(writer in f["message"] for f in report["findings"])
+
+
+@pytest.mark.parametrize("kind", ["group", "owner"])
+def test_serve_refuses_an_env_file_someone_else_can_change(run_entrypoint, tmp_path, kind):
+    result = run_entrypoint("serve", "--env-file", str(_untrusted(tmp_path, kind)), timeout=30)
+    assert result.returncode == 78 and "refused" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["group", "owner"])
+def test_the_library_refuses_an_env_file_someone_else_can_change(tmp_path, kind):
+    from deeptempo_entrypoint.errors import EnvFileError
+    from deeptempo_entrypoint.secrets_manager import SecretsManager
+
+    path = _untrusted(tmp_path, kind)
+    manager = SecretsManager("dotenv", False, str(path), {})
+    with pytest.raises(EnvFileError, match="refused"):
+        manager.get_secret("CLAUDE_API_KEY")
+    with pytest.raises(EnvFileError, match="refused"):
+        manager.set_secret("SPLUNK_PASSWORD", "new-value")
+    assert "SPLUNK_PASSWORD" not in path.read_text()
+
+
+def test_a_trusted_env_file_is_read_by_all_three_alike(run_entrypoint, tmp_path):
+    from deeptempo_entrypoint.secrets_manager import SecretsManager
+
+    path = write(tmp_path / "app.env", "CLAUDE_API_KEY=sk-ant-trusted0123456789\n", mode=0o600)
+    assert SecretsManager("dotenv", False, str(path), {}).get_secret("CLAUDE_API_KEY") == "sk-ant-trusted0123456789"
+    result = run_entrypoint("check", "--env-file", str(path))
+    assert result.returncode == 0 and "CLAUDE_API_KEY (env-file)" in result.stdout
+
+
+def test_a_value_the_readers_could_not_read_back_is_refused_before_anything_is_written(tmp_path):
+    from deeptempo_entrypoint.secrets_manager import SecretsManager
+    from deeptempo_entrypoint.textfile import MAX_BYTES
+
+    path = write(tmp_path / ".env", "SPLUNK_PASSWORD=before\n")
+    environ = {}
+    manager = SecretsManager("dotenv", False, str(path), environ)
+    with pytest.raises(ValueError, match=f"more than the {MAX_BYTES} its readers take") as raised:
+        manager.set_secret("GITHUB_TOKEN", "x" * (2 * MAX_BYTES))
+    assert "xxxx" not in str(raised.value)
+    assert path.read_text() == "SPLUNK_PASSWORD=before\n" and environ == {}  # nothing written, not even os.environ
+    manager.set_secret("GITHUB_TOKEN", "ghp_stillusable0123456789")  # the store stays usable
+    assert manager.get_secret("GITHUB_TOKEN") == "ghp_stillusable0123456789"
+    assert manager.get_secret("SPLUNK_PASSWORD") == "before"
+
+
+@pytest.mark.parametrize("kind", ["group", "owner"])
+def test_a_file_on_a_read_only_mount_stays_trusted_whoever_can_write_it(tmp_path, monkeypatch, kind):
+    """`-v host.env:/etc/deeptempo/.env:ro`, a Kubernetes Secret volume: nothing inside can change it.
+    (statvfs reports the mount read-only; making a real read-only mount needs privileges a test lacks.)"""
+    from deeptempo_entrypoint.secrets_manager import SecretsManager
+
+    path = _untrusted(tmp_path, kind)
+    real = os.statvfs
+
+    class ReadOnly:
+        def __init__(self, result):
+            self._result = result
+
+        def __getattr__(self, name):
+            return getattr(self._result, name)
+
+        @property
+        def f_flag(self):
+            return self._result.f_flag | os.ST_RDONLY
+
+    monkeypatch.setattr(os, "statvfs", lambda target: ReadOnly(real(target)) if str(target) == str(path) else real(target))
+    assert SecretsManager("dotenv", False, str(path), {}).get_secret("CLAUDE_API_KEY") == "sk-ant-untrusted0123456789"
+    assert env_file_findings(path) == []

@@ -19,6 +19,7 @@ from deeptempo_entrypoint.constants import DEFAULT_PORT, EXIT_CONFIG, EXIT_FAILU
 from deeptempo_entrypoint.errors import KitError
 from deeptempo_entrypoint.findings import ERROR, Finding, has_errors
 from deeptempo_entrypoint.report import findings_document, format_findings
+from deeptempo_entrypoint.spec.model import Spec
 
 PROG = "deeptempo-deploy"
 
@@ -61,11 +62,12 @@ def smoke(image: str, port: int, health_path: str, timeout: float, writable: tup
 
     options = SmokeOptions(image, port=port, health_path=health_path, timeout=timeout, writable=writable, routes=routes,
                            seeds=tuple((method.upper(), path, document) for method, path, document in seeds))
-    results = run_smoke(options, load_spec(spec_path))
+    spec = load_spec(spec_path)
+    results = run_smoke(options, spec)
     if as_json:
-        emit_json(results_document(image, results))
+        emit_json(results_document(image, results), spec)
     else:
-        emit(format_results(image, results))
+        emit(format_results(image, results), spec=spec)
     sys.exit(EXIT_OK if passed(results) else EXIT_FAILURE)
 
 
@@ -120,11 +122,12 @@ def verify_command(platform: Platform, verb: Verb) -> click.Command:
         from deeptempo_entrypoint.errors import ConfigError
         from deeptempo_entrypoint.spec import load_spec
 
+        spec = load_spec(spec_path)
         try:
-            verdict = verb.run(load_spec(spec_path), **options)
+            verdict = verb.run(spec, **options)
         except ConfigError as exc:  # an input that cannot be judged: its finding, in the report asked for
             verdict = Verdict(f"verify {platform.name}", [Finding(None, ERROR, str(exc), "input")], {})
-        report_verdict(verdict, as_json)
+        report_verdict(verdict, as_json, spec)
 
     return _command(platform, verb, run, _shared(spec_option, json_option))
 
@@ -146,18 +149,19 @@ for _platform in platforms():
 
 # --- the way out: every report of deeptempo-deploy ----------------------------------------------------
 
-def emit(text: str, err: bool = False) -> None:
-    """The one way out: whatever deeptempo-deploy writes passes the redaction boundary first."""
+def emit(text: str, err: bool = False, spec: Spec | None = None) -> None:
+    """The one way out: whatever deeptempo-deploy writes passes the redaction boundary first (with the
+    spec the command was given, whose secrets' shapes it masks besides the built-in spec's)."""
     from deeptempo_deploy.redaction import mask
 
-    click.echo(mask(text), err=err)
+    click.echo(mask(text, spec), err=err)
 
 
-def emit_json(document: object) -> None:
+def emit_json(document: object, spec: Spec | None = None) -> None:
     """A JSON document through the same boundary, masked string by string so it stays valid JSON."""
     from deeptempo_deploy.redaction import mask_document
 
-    click.echo(json.dumps(mask_document(document), indent=2))
+    click.echo(json.dumps(mask_document(document, spec), indent=2))
 
 
 def write_rendered(files: dict[str, str], output_dir: str, check_only: bool) -> int:
@@ -179,13 +183,13 @@ def write_rendered(files: dict[str, str], output_dir: str, check_only: bool) -> 
     return EXIT_FAILURE if stale else EXIT_OK
 
 
-def report_verdict(verdict: Verdict, as_json: bool) -> None:
+def report_verdict(verdict: Verdict, as_json: bool, spec: Spec | None = None) -> None:
     ok = not has_errors(verdict.findings)
     if as_json:
-        emit_json(findings_document(ok, verdict.findings, verdict.sources))
+        emit_json(findings_document(ok, verdict.findings, verdict.sources), spec)
     else:
         title = f"{verdict.title}: {'valid' if ok else 'NOT valid'}"
-        emit(format_findings(verdict.findings, title=title, program=PROG, with_rules=True), err=not ok)
+        emit(format_findings(verdict.findings, title=title, program=PROG, with_rules=True), err=not ok, spec=spec)
     sys.exit(EXIT_OK if ok else EXIT_CONFIG)
 
 
@@ -205,7 +209,20 @@ def report_local(title: str, result: Any, as_json: bool) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    sys.exit(run_click(cli, argv, PROG, _report_error))
+    sys.exit(run_click(cli, argv, PROG, _report_error, _report_usage_error))
+
+
+def _report_usage_error(exc: click.ClickException) -> None:
+    """click's usage errors repeat what was typed (`--timeout <a pasted key>`): through the boundary too."""
+    emit(_usage_text(exc), err=True)
+
+
+def _usage_text(exc: click.ClickException) -> str:
+    import io
+
+    stream = io.StringIO()
+    exc.show(file=stream)
+    return stream.getvalue().rstrip("\n")
 
 
 def _report_error(exc: KitError) -> None:

@@ -247,16 +247,18 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def run_click(group: click.Group, argv: list[str] | None, prog_name: str,
-              report_config_error: Callable[[KitError], None]) -> int:
+              report_config_error: Callable[[KitError], None],
+              report_usage_error: Callable[[click.ClickException], None] | None = None) -> int:
     """Run a click group and return the exit code: click's own (its return value with
-    standalone_mode=False, where ctx.exit(n) returns n), the KitError's (78, 69), 70 for a bug."""
+    standalone_mode=False, where ctx.exit(n) returns n), the KitError's (78, 69), 70 for a bug.
+    `report_usage_error` shows click's usage errors (default: click's own way)."""
     try:
         code = group.main(args=argv, prog_name=prog_name, standalone_mode=False)
     except KitError as exc:
         report_config_error(exc)
         return exc.exit_code
     except click.ClickException as exc:
-        exc.show()
+        (report_usage_error or click.ClickException.show)(exc)
         return exc.exit_code
     except click.exceptions.Abort:
         return EXIT_INTERRUPTED

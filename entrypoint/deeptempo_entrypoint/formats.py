@@ -36,12 +36,25 @@ def _digits(value: str) -> bool:
     return value.isascii() and value.isdigit()  # str.isdigit alone takes "²" and other digit-like signs
 
 
+MAX_DIGITS = 20  # a number written with more digits is no setting's (and int() refuses over 4300 of them)
+
+
+def whole_number(value: str, high: int) -> int | None:
+    """`value` as a number from 1 to `high` (ASCII digits, a few leading zeros allowed), else None. The
+    digits are counted before anything reads them: Python's int() raises on more than 4300, and serve
+    reads a valid PORT or WEB_CONCURRENCY with int() again."""
+    if not _digits(value) or len(value) > MAX_DIGITS:
+        return None
+    number = int(value)
+    return number if 1 <= number <= high else None
+
+
 def _port(value: str) -> str | None:
-    return None if _digits(value) and 1 <= int(value) <= 65535 else "must be a port number from 1 to 65535"
+    return None if whole_number(value, 65535) else "must be a port number from 1 to 65535"
 
 
 def _positive_integer(value: str) -> str | None:
-    return None if _digits(value) and 1 <= int(value) <= 1024 else "must be a whole number from 1 to 1024"
+    return None if whole_number(value, 1024) else "must be a whole number from 1 to 1024"
 
 
 def _host(value: str) -> str | None:
@@ -127,14 +140,16 @@ def note_resolved(values: "Iterable[str]") -> None:
 
 def safe_to_echo(value: str, spec: "Spec | None" = None, limit: int = ECHO_LIMIT) -> bool:
     """Whether a value may appear in a message (a setting's, a path, a module): short, one printable
-    line, holding no value this run resolved as a secret or read from an env-file, and matching no
-    secret format of the spec (so `SECRETS_BACKEND=<a pasted API key>` is never echoed)."""
+    line, holding no value this run resolved as a secret or read from an env-file, and no part of the
+    shape of a secret (Spec.secret_spans: a secret's format anywhere in it, a URL with a password), so
+    `SECRETS_BACKEND=<a pasted API key>` or `LOG_LEVEL=postgresql://u:pw@db/x` is never echoed."""
     if len(value) > limit or not value.isprintable():
         return False
     if any(resolved in value for resolved in _RESOLVED):
         return False
-    if spec is None:
-        from deeptempo_entrypoint.spec import builtin_spec
+    from deeptempo_entrypoint.spec import builtin_spec
 
-        spec = builtin_spec()
-    return not any(entry.pattern and spec.search(entry.pattern, value) for entry in spec if entry.is_secret)
+    builtin = builtin_spec()
+    shapes = [builtin] if spec is None or spec.origin == builtin.origin else [spec, builtin]  # a user's spec may
+    # leave the built-in secrets out: their shapes still count
+    return not any(shape.secret_spans(value) for shape in shapes)

@@ -30,7 +30,7 @@ def untrusted_writer(path: str) -> str | None:
         sticky = index > 0 and info.st_mode & stat.S_ISVTX
         if info.st_mode & stat.S_IWOTH and not sticky:
             return f"anyone can write {what} (mode {stat.S_IMODE(info.st_mode):04o})"
-        if info.st_mode & stat.S_IWGRP and not sticky and info.st_gid != 0:
+        if info.st_mode & stat.S_IWGRP and not sticky:  # group root too: StrictModes exempts no group
             return f"group {info.st_gid} can write {what} (mode {stat.S_IMODE(info.st_mode):04o})"
     return None
 

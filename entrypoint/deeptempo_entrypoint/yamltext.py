@@ -8,10 +8,14 @@ import yaml
 
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 MAX_DEPTH = 64  # Kubernetes objects nest about 12 deep; a deeper document is no manifest
+# Kubernetes' integers are 64-bit (19 digits); Python refuses to read more than 4300 decimal digits (a
+# ValueError, not a YAMLError), so a longer one is refused by name before it is constructed.
+MAX_INTEGER_DIGITS = 100
+INT_TAG = "tag:yaml.org,2002:int"
 
 
 class YamlRefused(ValueError):
-    """Aliases, or nesting beyond MAX_DEPTH: `where` is the line, for the message."""
+    """Aliases, nesting beyond MAX_DEPTH, or an integer too long to read: `line` is where, for the message."""
 
     def __init__(self, reason: str, line: int | None) -> None:
         super().__init__(reason)
@@ -32,6 +36,8 @@ def _check(node: yaml.Node) -> None:
         elif isinstance(current, yaml.SequenceNode):
             children = list(current.value)
         else:
+            if current.tag == INT_TAG and len(str(current.value)) > MAX_INTEGER_DIGITS:
+                raise YamlRefused(f"an integer of more than {MAX_INTEGER_DIGITS} digits", _line(current))
             continue
         if depth > MAX_DEPTH:
             raise YamlRefused(f"nested more than {MAX_DEPTH} levels deep", _line(current))

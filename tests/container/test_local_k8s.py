@@ -47,6 +47,18 @@ def test_every_overlay_and_the_files_component_turn_ready(image, tree, tmp_path,
     assert leftovers() == []
 
 
+def test_the_overlays_own_secrets_env_stands_in_for_itself(image, tree):
+    """The README's steps with the overlay's own file: `local k8s k8s/overlays/dev --env-file
+    k8s/overlays/dev/secrets.env`, a new user's first Kubernetes try."""
+    own = write(tree / "overlays" / "dev" / "secrets.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\n")
+    try:
+        code, report, output = local(tree / "overlays" / "dev", str(own), image)
+    finally:
+        own.unlink()
+    assert code == 0 and report["ready"] is True, output
+    assert CANARY_CLAUDE not in output and leftovers() == []
+
+
 def test_an_env_file_without_the_claude_key_fails_naming_it(image, tree, tmp_path):
     env_file = write(tmp_path / "ci.env", f"SPLUNK_PASSWORD={CANARY_PASSWORD}\n")
     code, report, output = local(tree / "overlays" / "dev", str(env_file), image)

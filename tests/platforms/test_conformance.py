@@ -144,6 +144,23 @@ def _k8s_host_path(pod: dict[str, Any], container: dict[str, Any]) -> None:
     container["volumeMounts"].append({"name": "engine", "mountPath": "/var/run/docker.sock"})
 
 
+def _k8s_config_map(documents: Any) -> None:
+    """The classic mistake: a secret in a ConfigMap the container takes whole (envFrom)."""
+    documents.append({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "deeptempo-settings"},
+                      "data": {"LOG_LEVEL": "info", "SPLUNK_PASSWORD": CANARY_PASSWORD}})
+    _k8s(lambda p, c: c["envFrom"].append({"configMapRef": {"name": "deeptempo-settings"}}))(documents)
+
+
+def _k8s_annotation(documents: Any) -> None:
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    deployment["spec"]["template"]["metadata"].setdefault("annotations", {})["note"] = PASTED
+
+
+def _compose_sidecar(manifest: Any) -> None:
+    for document in (manifest["interpolated"], manifest["raw"]):
+        document["services"]["sidecar"] = {"image": "busybox:1", "environment": {"SPLUNK_PASSWORD": CANARY_PASSWORD}}
+
+
 def _ecs(change: Callable[[dict[str, Any], dict[str, Any]], None]) -> Callable[[Any], None]:
     def mutate(task: Any) -> None:
         change(task, task["containerDefinitions"][0])
@@ -194,6 +211,52 @@ MUTATIONS: dict[str, tuple[str, dict[str, Callable[[Any], None]]]] = {
         "k8s": _k8s(lambda p, c: c["env"].append({"name": "LLM_KEY", "value": PASTED})),
         "ecs": _ecs(lambda t, c: c["environment"].append({"name": "LLM_KEY", "value": PASTED})),
         "systemd": _unit_add(f"Environment=LLM_KEY={PASTED}"),
+    }),
+    # A literal wherever the manifest gives it to a process or publishes it (no-literal-secret over
+    # Workload.texts), and a key inside a longer value.
+    "literal-inside-a-value": ("no-literal-secret", {
+        "compose": _compose_environment("AUTH_HEADER", f"Bearer {PASTED}"),
+        "k8s": _k8s(lambda p, c: c["env"].append({"name": "AUTH_HEADER", "value": f'{{"key": "{PASTED}"}}'})),
+        "ecs": _ecs(lambda t, c: c["environment"].append({"name": "AUTH_HEADER", "value": f"Bearer {PASTED}"})),
+        "systemd": _unit_add(f'Environment="AUTH_HEADER=Bearer {PASTED}"'),
+    }),
+    "literal-in-a-configmap": ("no-literal-secret", {
+        "k8s": _k8s_config_map,
+    }),
+    "literal-in-a-sidecar": ("no-literal-secret", {
+        "compose": _compose_sidecar,
+        "k8s": _k8s(lambda p, c: p["containers"].append({"name": "sidecar", "image": "busybox:1",
+                                                         "env": [{"name": "SPLUNK_PASSWORD", "value": CANARY_PASSWORD}]})),
+        "ecs": _ecs(lambda t, c: t["containerDefinitions"].append({"name": "sidecar", "image": "busybox:1", "essential": False,
+                                                                   "environment": [{"name": "SPLUNK_PASSWORD",
+                                                                                    "value": CANARY_PASSWORD}]})),
+    }),
+    "literal-in-an-init-container": ("no-literal-secret", {
+        "k8s": _k8s(lambda p, c: p.setdefault("initContainers", []).append({"name": "init", "image": "busybox:1",
+                                                                             "env": [{"name": "TOKEN", "value": PASTED}]})),
+    }),
+    "literal-in-a-command": ("no-literal-secret", {
+        "compose": _compose(lambda s: s.update(command=["serve", "--", "--header", f"x-key:{PASTED}"])),
+        "k8s": _k8s(lambda p, c: c.update(args=["serve", "--", "--header", f"x-key:{PASTED}"])),
+        "ecs": _ecs(lambda t, c: c.update(command=["serve", "--", "--header", f"x-key:{PASTED}"])),
+        "systemd": _unit(lambda text: text.replace(" serve\n", f" serve -- --header x-key:{PASTED}\n")),
+    }),
+    "literal-in-an-annotation-or-label": ("no-literal-secret", {
+        "compose": _compose(lambda s: s.update(labels={"note": PASTED})),
+        "k8s": _k8s_annotation,
+        "ecs": _ecs(lambda t, c: c.update(dockerLabels={"note": PASTED})),
+        "systemd": _unit(lambda text: text.replace("Description=", f"Description={PASTED} ", 1)),
+    }),
+    "literal-in-log-options": ("no-literal-secret", {
+        "compose": _compose(lambda s: s.update(logging={"driver": "splunk", "options": {"splunk-token": PASTED}})),
+        "ecs": _ecs(lambda t, c: c["logConfiguration"]["options"].update({"awslogs-group": PASTED})),
+    }),
+    "literal-in-a-probe": ("no-literal-secret", {
+        "compose": _compose(lambda s: s["healthcheck"].update(test=["CMD", "deeptempo-probe", "http://127.0.0.1:6987/api/health",
+                                                                    f"Bearer {PASTED}"])),
+        "k8s": _k8s(lambda p, c: c["readinessProbe"]["httpGet"].update(httpHeaders=[{"name": "Authorization",
+                                                                                     "value": f"Bearer {PASTED}"}])),
+        "ecs": _ecs(lambda t, c: c["healthCheck"].update(command=[*c["healthCheck"]["command"], f"Bearer {PASTED}"])),
     }),
     "required-unreachable": ("secret-reachable", {
         "compose": _compose_unreachable,

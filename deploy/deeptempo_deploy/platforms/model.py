@@ -60,6 +60,21 @@ class EnvironmentEntry:
 
 
 @dataclass(frozen=True)
+class ManifestText:
+    """A string the manifest gives a process, or publishes about the workload, beyond the service
+    container's own environment (Workload.environment): a variable of another container (an init
+    container, a sidecar, another Compose service, a non-essential ECS container), a value of a ConfigMap
+    a container takes, a word of a command, arguments or entry point, a probe's or hook's command or
+    header, an annotation, a label, a log option, a build argument. A secret's shape anywhere in it is a
+    literal secret; where it becomes an environment variable (`variable`), that name is judged as well."""
+
+    place: str  # what holds it, as a person finds it in the manifest: "command", "annotation a/b", "env TOKEN"
+    text: str = field(repr=False)  # may be a pasted secret: never in repr
+    variable: str | None = None
+    where: Where | None = None  # another container or service than the workload's own, a line; None: the workload
+
+
+@dataclass(frozen=True)
 class CarriedValue:
     """A secret value the deployment itself carries (a secretGenerator's env-file, an env-file Compose
     read): validated against the spec as `check` would validate it in the container."""
@@ -99,6 +114,7 @@ class Workload:
     probes: list[HealthProbe] | None = None  # None: the platform has no health probe (systemd)
     expected_probes: tuple[str, ...] = ()  # probe names the platform needs (readinessProbe, livenessProbe)
     environment: list[EnvironmentEntry] = field(default_factory=list)
+    texts: list[ManifestText] = field(default_factory=list)  # every other string given to a process or published
     secret_routes: dict[str, str] = field(default_factory=dict)  # spec name -> how it reaches the service
     carried_values: list[CarriedValue] = field(default_factory=list)
     resources: Resources | None = None

@@ -10,7 +10,7 @@ from deeptempo_deploy.platforms.model import HOST_PATH, SECRET_FILES, Workload
 from deeptempo_deploy.platforms.spec_view import SpecView
 from deeptempo_deploy.redaction import remember
 from deeptempo_entrypoint.constants import FILE_SUFFIX, STATE_DIR_NAME
-from deeptempo_entrypoint.findings import ERROR, WARNING, Finding
+from deeptempo_entrypoint.findings import ERROR, WARNING, Finding, Where
 from deeptempo_entrypoint.spec.model import ALL_OR_NONE, ONE_OF, REQUIRED, REQUIRED_WITH, Spec, Unmet
 from deeptempo_entrypoint.validation import value_findings
 
@@ -57,29 +57,51 @@ def _unmet_message(unmet: Unmet) -> str:
 
 
 def no_literal_secret(workload: Workload, spec: Spec) -> Iterator[Finding]:
-    """A secret written in the manifest: under a secret's name (or a name that looks like one), or a
-    value of a secret's format whatever it is called. A NAME_FILE path is a route, not a literal."""
+    """A secret written in the manifest, wherever it is given to a process or published about it: the
+    service container's environment and every other string the loader found (Workload.texts: other
+    containers, ConfigMaps a container takes, commands, probes, annotations, labels, log options). A
+    variable counts by its name (a secret's, or one that looks like one) or by its value; any string by a
+    secret's shape anywhere in it (`Bearer sk-ant-...`, a JSON blob). A NAME_FILE path is a route."""
     view = SpecView(spec)
     for item in workload.environment:
-        if item.name.endswith(FILE_SUFFIX) and not (item.literal and spec.secret_shaped(item.literal)):
-            continue  # NAME_FILE=/path: where the secret is, not what it is
-        shaped_name = spec.secret_shaped(item.name)
-        if shaped_name:  # a list item with no `=`: the "name" is a pasted value, so it is never quoted
-            remember(item.name)
-            yield finding(workload, "no-literal-secret", f"an environment entry has the format of {shaped_name.name}: a "
-                                                         "secret pasted into the manifest; pass it by reference",
-                          line=item.line)
-            continue
-        if not item.literal:
-            continue
-        shaped = spec.secret_shaped(item.literal)
-        if view.is_secret_key(item.name) or shaped:
-            remember(item.literal)
-            why = f" has the format of {shaped.name}" if shaped and not view.is_secret_key(item.name) else " is a secret"
-            yield finding(workload, "no-literal-secret", f"{item.name} is written literally and{why}; pass it by "
-                                                         "reference (an env-file, a secret, a variable from the "
-                                                         "environment) so the value stays out of the manifest",
-                          secret=item.name, line=item.line)
+        yield from _literal_findings(view, None, item.literal or "", item.name,
+                                     workload.where.at(item.line) if item.line else workload.where)
+    for text in workload.texts:
+        yield from _literal_findings(view, text.place, text.text, text.variable, text.where or workload.where)
+
+
+LITERAL_FIX = "pass it by reference (a secret, an env-file, a variable from the environment) so the value stays out of the manifest"
+
+
+def _literal_findings(view: SpecView, place: str | None, value: str, variable: str | None,
+                      where: Where) -> Iterator[Finding]:
+    """`place` None: the service container's own environment; else where the string is, for the message."""
+    name_shape = _shape(view.spec, variable or "")
+    if name_shape:  # a list item with no `=`: the "name" is a pasted value, so it is never quoted
+        remember(variable)
+        yield Finding(None, ERROR, f"an environment entry{f' of {place}' if place else ''} has the format of {name_shape}: "
+                                   f"a secret pasted into the manifest; {LITERAL_FIX}", "no-literal-secret", where)
+        return
+    shape = _shape(view.spec, value)
+    if not value or variable and variable.endswith(FILE_SUFFIX) and not shape:
+        return  # nothing written, or NAME_FILE=/path: where the secret is, not what it is
+    is_secret = bool(variable) and view.is_secret_key(variable or "")
+    if not (is_secret or shape):
+        return
+    remember(value)
+    if variable:
+        within = f" in {place}" if place else ""
+        why = "is a secret" if is_secret else f"has the format of {shape}"
+        message = f"{variable} is written literally{within} and {why}"
+    else:
+        message = f"{place} holds a value of the format of {shape}: a secret written into the manifest"
+    yield Finding(variable, ERROR, f"{message}; {LITERAL_FIX}", "no-literal-secret", where)
+
+
+def _shape(spec: Spec, text: str) -> str | None:
+    """What a part of `text` has the shape of (a secret's name, or a URL with a password), or None."""
+    spans = spec.secret_spans(text) if text else []
+    return spans[0][2] if spans else None
 
 
 def secret_value(workload: Workload, spec: Spec) -> Iterator[Finding]:
@@ -233,7 +255,7 @@ def rotation(workload: Workload, spec: Spec) -> Iterator[Finding]:
 
 RULES = (
     Rule("secret-reachable", secret_reachable, "every required secret reaches the service (one_of, all_or_none)"),
-    Rule("no-literal-secret", no_literal_secret, "no secret written in the manifest, by name or by format"),
+    Rule("no-literal-secret", no_literal_secret, "no secret written anywhere in the manifest, by name or by format"),
     Rule("secret-value", secret_value, "values the deployment carries pass the spec's checks"),
     Rule("non-root", non_root, "runs as a non-root user"),
     Rule("read-only-root", read_only_root, "a read-only root filesystem"),

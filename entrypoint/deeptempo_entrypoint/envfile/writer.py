@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from deeptempo_entrypoint.envfile.reader import VALID_NAME, parse_bindings
 from deeptempo_entrypoint.errors import EnvFileError
-from deeptempo_entrypoint.textfile import read_text
+from deeptempo_entrypoint.textfile import MAX_BYTES, read_text
 from deeptempo_entrypoint.trust import make_private_dirs
 
 if TYPE_CHECKING:
@@ -36,7 +36,9 @@ def update_env_file(path: str, changes: Mapping[str, str | None]) -> list[str]:
     make_private_dirs(os.path.dirname(path))
     with _exclusive_lock(path):
         existing = read_text(path, error=EnvFileError, what="env-file") if os.path.exists(path) else ""
-        _replace_atomically(path, render(existing, changes, path))
+        text = render(existing, changes, path)
+        _refuse_unreadable(text, changes)
+        _replace_atomically(path, text)
     return [warning for key, value in changes.items() if value is not None
             for warning in [reader_warning(key, value)] if warning]
 
@@ -128,6 +130,16 @@ def _check_assignment(key: str, value: str | None) -> None:
     except UnicodeEncodeError:
         raise ValueError(f"{key}: a secret's value must be valid Unicode text") from None
     encode_value(key, value)
+
+
+def _refuse_unreadable(text: str, changes: Mapping[str, str | None]) -> None:
+    """A file its readers would refuse (every reader stops at textfile.MAX_BYTES) is never written: one
+    oversized value would otherwise make the store unusable, for every later read and write."""
+    size = len(text.encode("utf-8"))
+    if size > MAX_BYTES:
+        names = ", ".join(key for key, value in changes.items() if value is not None) or "the file"
+        raise ValueError(f"{names}: the env-file would be {size} bytes with this value, more than the {MAX_BYTES} its "
+                         "readers take; store a value this large elsewhere (a file the app reads) and its path here")
 
 
 @contextmanager

@@ -23,10 +23,9 @@ class EnvFileSource(WritableSource):
 
     label = ENV_FILE_LABEL
 
-    def __init__(self, path: str | os.PathLike[str], explicit: bool = True, check_permissions: bool = True) -> None:
+    def __init__(self, path: str | os.PathLike[str], explicit: bool = True) -> None:
         self.path = os.fspath(path)
         self.explicit = explicit
-        self.check_permissions = check_permissions
         self._cache: tuple[object, EnvFile | None] = (None, None)
 
     def _values(self) -> dict[str, str | None]:
@@ -35,7 +34,9 @@ class EnvFileSource(WritableSource):
         return self._read().values
 
     def _read(self) -> EnvFile:
-        """The file as it is on disk now; re-parsed only when its identity or mtime changed."""
+        """The file as it is on disk now; re-parsed only when its identity, content or status changed
+        (a chmod or chown changes its ctime). A file someone else can write is refused, for every reader
+        alike (check, serve, the library): none of its values is used."""
         from deeptempo_entrypoint.envfile import read_env_file
 
         try:
@@ -43,12 +44,25 @@ class EnvFileSource(WritableSource):
         except OSError:
             identity = None
         else:  # a pipe (--env-file <(...)) can be read only once: its identity is the pipe itself
-            identity = (info.st_ino, info.st_size, info.st_mtime_ns) if stat.S_ISREG(info.st_mode) else ("pipe", info.st_ino)
+            identity = (info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns) if stat.S_ISREG(info.st_mode) \
+                else ("pipe", info.st_ino)
         if identity is None or self._cache[0] != identity:
+            if identity is not None and identity[0] != "pipe":
+                self._refuse_untrusted()
             self._cache = (identity, read_env_file(self.path, strict=False))
         env_file = self._cache[1]
         assert env_file is not None
         return env_file
+
+    def _refuse_untrusted(self) -> None:
+        """As sshd's StrictModes: a file that another user owns, or that its group or anyone can write
+        (or replace through a directory), could change the secrets and settings it gives."""
+        from deeptempo_entrypoint.trust import FIX, untrusted_writer
+
+        writer = untrusted_writer(self.path)
+        if writer:
+            raise EnvFileError(f"env-file {self.path}: refused, {writer}: another user could change the secrets and "
+                               f"settings it gives; {FIX}")
 
     def lookup(self, name: str) -> str | None:
         return self._values().get(name) or None
@@ -69,7 +83,7 @@ class EnvFileSource(WritableSource):
         found = [Finding(None, ERROR, message) for message in env_file.errors]
         found += [Finding(key, WARNING, f"env-file {self.path}: {message}") for key, message in env_file.warnings]
         found += self._misspelt_key_findings(env_file.values, names)
-        return self._permission_findings() + found if self.check_permissions else found
+        return self._readable_by_others() + found
 
     def _misspelt_key_findings(self, keys: Iterable[str], names: Sequence[str]) -> list[Finding]:
         found = []
@@ -83,18 +97,11 @@ class EnvFileSource(WritableSource):
     def describe(self) -> str:
         return f"env-file {self.path}" + ("" if os.path.exists(self.path) else " (absent)")
 
-    def _permission_findings(self) -> list[Finding]:
-        from deeptempo_entrypoint.trust import FIX, untrusted_writer
-
+    def _readable_by_others(self) -> list[Finding]:
         mode = os.stat(self.path).st_mode
-        if mode & stat.S_IWOTH and stat.S_ISREG(mode):
-            return [Finding(None, ERROR, f"env-file {self.path}: is world-writable (anyone could change the secrets); chmod 600 it")]
-        writer = untrusted_writer(self.path) if stat.S_ISREG(mode) else None
-        if writer:
-            return [Finding(None, ERROR, f"env-file {self.path}: refused, {writer}: another user could change the secrets "
-                                         f"and settings it gives; {FIX}")]
-        if mode & (stat.S_IRGRP | stat.S_IROTH):
-            return [Finding(None, WARNING, f"env-file {self.path}: is readable by group or others (mode {stat.S_IMODE(mode):04o}); chmod 600 it")]
+        if stat.S_ISREG(mode) and mode & (stat.S_IRGRP | stat.S_IROTH):
+            return [Finding(None, WARNING, f"env-file {self.path}: is readable by group or others (mode "
+                                           f"{stat.S_IMODE(mode):04o}); chmod 600 it")]
         return []
 
     # The guide's `dotenv` write backend.

@@ -43,19 +43,54 @@ def _simple(pattern: str) -> bool:
     return unbounded <= 1
 
 
-def pattern_match(pattern: str, value: str, *, trusted: bool, whole: bool = True) -> bool:
-    """`pattern` against `value`: Python's `re` for the built-in spec and for any pattern that cannot
-    backtrack without end (`_simple`), else the `regex` engine under a time bound, so a user's pattern
-    cannot stall a start (and the common case does not pay for importing `regex`)."""
+def pattern_match(pattern: str, value: str, *, trusted: bool) -> bool:
+    """`pattern` against all of `value`: Python's `re` for the built-in spec and for any pattern that
+    cannot backtrack without end (`_simple`), else the `regex` engine under a time bound, so a user's
+    pattern cannot stall a start (and the common case does not pay for importing `regex`)."""
     if trusted or _simple(pattern):
-        return (re.fullmatch if whole else re.search)(pattern, value) is not None
+        return re.fullmatch(pattern, value) is not None
     import regex
 
     try:
-        found = (regex.fullmatch if whole else regex.search)(pattern, value, timeout=PATTERN_SECONDS)
+        found = regex.fullmatch(pattern, value, timeout=PATTERN_SECONDS)
     except TimeoutError:
         raise PatternTooSlow(pattern) from None
     return found is not None
+
+
+def pattern_spans(pattern: str, text: str, *, trusted: bool) -> list[tuple[int, int]]:
+    """Where `pattern` occurs in `text` as a token of its own (no letter or digit right before or after
+    it, so a 40-character key format is not found inside a 64-character digest), on the same engines as
+    pattern_match; a user's pattern that runs past its bound covers all of `text`."""
+    bounded = rf"(?<![A-Za-z0-9])(?:{pattern})(?![A-Za-z0-9])"
+    if trusted or _simple(pattern):
+        return [match.span() for match in re.finditer(bounded, text) if match.end() > match.start()]
+    import regex
+
+    try:
+        return [match.span() for match in regex.finditer(bounded, text, timeout=PATTERN_SECONDS) if match.end() > match.start()]
+    except TimeoutError:
+        return [(0, len(text))]
+
+
+# A URL that carries a password (scheme://user:password@host...), whatever its scheme: a credential.
+URL_SHAPE = "a URL with a password"
+# A password that is a variable's reference (${VAR}, $(VAR), $VAR) is a route, not a credential.
+URL_WITH_PASSWORD = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:'\"]*:"
+                               r"(?!(?:\$\{[^}@]*\}|\$\([^)@]*\)|\$[A-Za-z_][A-Za-z0-9_]*)@)[^\s/?#@'\"]+@[^\s'\"<>]*")
+
+
+_PATH_SEGMENT = re.compile(r"[A-Z]?[a-z0-9]*")  # a word of a path: lower case, perhaps capitalised (Users)
+
+
+def _path_segments(text: str, start: int, end: int) -> bool:
+    """A match that is a run of a path's segments (words between `/`s, a `/` bounding it): the 40-character
+    key formats take `/`, and a path's segments add up to 40 characters often enough to matter. A key's
+    own parts between `/`s are mixed-case runs (`K7MDENG`), not words."""
+    found = text[start:end]
+    bounded = found[0] == "/" or found[-1] == "/" or text[start - 1:start] == "/" or text[end:end + 1] == "/"
+    return "/" in found and bounded and all(_PATH_SEGMENT.fullmatch(part) for part in found.split("/"))
+
 
 # The rule kinds an entry may have (spec.yaml's header says what each means).
 REQUIRED = "required"
@@ -148,7 +183,10 @@ class Spec:
         """The port the service listens on unless told otherwise: the spec's PORT default."""
         entry = self.by_name.get("PORT")
         default = entry.default if entry else None
-        return int(default) if default and default.isascii() and default.isdigit() else DEFAULT_PORT
+        # Digits counted before int() reads them: it refuses more than 4300 (a user's spec may hold them).
+        if default and default.isascii() and default.isdigit() and len(default) <= 20 and 1 <= int(default) <= 65535:
+            return int(default)
+        return DEFAULT_PORT
 
     def unmet(self, present: Collection[str]) -> Iterator[Unmet]:
         """Every rule that `present` (the names that are set, or that reach a container) breaks: a
@@ -190,14 +228,21 @@ class Spec:
                 return entry
         return None
 
+    def secret_spans(self, text: str) -> list[tuple[int, int, str]]:
+        """Every part of `text` that has a secret's shape, wherever it sits (`Bearer sk-ant-...`, a JSON
+        blob, an ARN's name), as (start, end, the secret whose format it has, or "a URL with a password"):
+        a secret's pattern as a token of its own, or a URL with a password. The one answer to "may this
+        be shown?" for the entrypoint's messages and deeptempo-deploy's redaction boundary alike."""
+        spans = [(*match.span(), URL_SHAPE) for match in URL_WITH_PASSWORD.finditer(text)]
+        trusted = self.origin == BUILTIN_ORIGIN
+        for entry in self.secrets:
+            if entry.pattern:
+                spans += [(start, end, entry.name) for start, end in pattern_spans(entry.pattern, text, trusted=trusted)
+                          if not _path_segments(text, start, end)]
+        return spans
+
     def matches(self, pattern: str, value: str) -> bool:
         return pattern_match(pattern, value, trusted=self.origin == BUILTIN_ORIGIN)
-
-    def search(self, pattern: str, value: str) -> bool:
-        try:
-            return pattern_match(pattern, value, trusted=self.origin == BUILTIN_ORIGIN, whole=False)
-        except PatternTooSlow:
-            return True  # cannot be told apart from a secret's format: treated as one
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries)

@@ -1,9 +1,10 @@
 """Compose, loaded: the service that runs the DeepTempo image, from the documents `docker compose
 config` prints (normalise.py), as a Workload. A pure function of those documents: no engine, no CLI."""
 
+import dataclasses
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from deeptempo_deploy.platforms.model import (
@@ -14,6 +15,7 @@ from deeptempo_deploy.platforms.model import (
     VOLUME,
     CarriedValue,
     EnvironmentEntry,
+    ManifestText,
     Mount,
     PublishedPort,
     Resources,
@@ -54,8 +56,55 @@ def load(interpolated: Document, raw: Document, spec: Spec, service: str) -> tup
                                        port.get("host_ip") or None) for port in run.get("ports") or []],
         probes=_probes(run), environment=_environment(written), resources=_resources(run),
         home=SERVICE_HOME, data_dir=DATA_DIR)
+    workload.texts = list(manifest_texts(raw, service))
     findings = _secret_routes(workload, SpecView(spec), run, written)
     return workload, findings
+
+
+# --- every string the files give a process or publish about it (no-literal-secret) ----------------------
+
+def manifest_texts(raw: Document, main: str) -> Iterator[ManifestText]:
+    """As written (uninterpolated, so `${NAME}` stays a reference): every service's command, entrypoint,
+    healthcheck, labels, annotations, logging options and build arguments, the other services'
+    environment (the service's own is its Workload's), and the top-level configs' inline content."""
+    for name, service in (raw.get("services") or {}).items():
+        if isinstance(service, dict):
+            where = None if name == main else Where(object=f"service {name}")
+            yield from (dataclasses.replace(text, where=where) for text in _service_texts(service, name == main))
+    for name, config in (raw.get("configs") or {}).items():
+        if isinstance(config, dict) and isinstance(config.get("content"), str):
+            yield ManifestText(f"config {name} content", config["content"], where=Where(object=f"config {name}"))
+
+
+def _service_texts(service: Document, own: bool) -> Iterator[ManifestText]:
+    if not own:  # a bare NAME: only its name is judged; the service's own environment is its Workload's
+        yield from (ManifestText("the environment", value or "", key) for key, value in _raw_environment(service).items()
+                    if value is None or not REFERENCE.fullmatch(value))
+    for field_name in ("command", "entrypoint"):
+        yield from (ManifestText(field_name, word) for word in _words(service.get(field_name)))
+    yield from (ManifestText("healthcheck test", word) for word in _words((service.get("healthcheck") or {}).get("test")))
+    for field_name in ("labels", "annotations"):
+        yield from (ManifestText(f"{field_name[:-1]} {key}", f"{key}={value}") for key, value in _pairs(service.get(field_name)))
+    options = (service.get("logging") or {}).get("options") or {}
+    yield from (ManifestText(f"logging option {key}", f"{key}={value}") for key, value in options.items())
+    build = service.get("build")
+    yield from (ManifestText(f"build argument {key}", value, key) for key, value in
+                _pairs(build.get("args") if isinstance(build, dict) else None) if value is not None)
+
+
+def _words(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [str(word) for word in value] if isinstance(value, list) else []
+
+
+def _pairs(value: object) -> list[tuple[str, str | None]]:
+    """Compose's mapping-or-list fields (labels, annotations, build args) as (key, value) pairs."""
+    if isinstance(value, dict):
+        return [(str(key), None if item is None else str(item)) for key, item in value.items()]
+    if isinstance(value, list):
+        return [(key, item) for key, _, item in (str(entry).partition("=") for entry in value)]
+    return []
 
 
 def _text(value: object) -> str | None:

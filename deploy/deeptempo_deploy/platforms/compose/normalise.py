@@ -7,7 +7,8 @@ import subprocess
 from collections.abc import Sequence
 from typing import Any
 
-from deeptempo_deploy.redaction import quoted_parts_removed
+from deeptempo_deploy import jsontext
+from deeptempo_deploy.redaction import relayed_line
 from deeptempo_entrypoint.errors import ConfigError, UnavailableError
 
 
@@ -45,6 +46,10 @@ class ComposeConfig:
                 raise UnavailableError("the Compose v2 plugin is not installed (`docker compose version` fails)")
             # Compose quotes what it refuses (a key of an env-file, a value): never repeat what it quotes.
             raise ConfigError(f"compose {' '.join(self.files)}: `docker compose config` refused it: "
-                              f"{quoted_parts_removed(first)[:300]}")
-        document: dict[str, Any] = json.loads(result.stdout)
+                              f"{relayed_line(first)[:300]}")
+        try:
+            document: dict[str, Any] = jsontext.loads(result.stdout)
+        except (json.JSONDecodeError, jsontext.JsonRefused) as exc:
+            raise ConfigError(f"compose {' '.join(self.files)}: `docker compose config` printed what cannot be judged "
+                              f"({type(exc).__name__})") from None
         return document

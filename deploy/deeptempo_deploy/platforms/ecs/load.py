@@ -1,13 +1,15 @@
 """ECS, loaded: the task definition's DeepTempo container as a Workload. A pure function of the
 RegisterTaskDefinition input (describe-task-definition output is reduced to it first)."""
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from deeptempo_deploy.platforms.model import (
     HOST_PATH,
     VOLUME,
     EnvironmentEntry,
+    ManifestText,
     Mount,
     Workload,
     command_probe,
@@ -61,6 +63,7 @@ def load(task_definition: Document, container: Document, spec: Spec) -> Workload
                      for item in container.get("environment") or []]
         + [EnvironmentEntry(item.get("name", ""), reference="valueFrom") for item in container.get("secrets") or []],
         home=SERVICE_HOME, data_dir=DATA_DIR)
+    workload.texts = list(manifest_texts(task_definition, container))
     view = SpecView(spec)
     for item in container.get("secrets") or []:
         entry = view.secret_entry_for_key(item.get("name", ""))
@@ -80,3 +83,31 @@ def _mounts(task_definition: Document, container: Document) -> list[Mount]:
         mounts.append(Mount(mount.get("containerPath", ""), HOST_PATH if host_path else VOLUME,
                             host_path or volume.get("name"), not mount.get("readOnly")))
     return mounts
+
+
+# --- every string the task definition gives a process or publishes about it (no-literal-secret) ---------
+
+def manifest_texts(task_definition: Document, main: Document) -> Iterator[ManifestText]:
+    """Every container's (essential or not) command, entry point, Docker labels, log and FireLens options
+    and healthCheck command, the other containers' environment (the service container's own is its
+    Workload's), and the task's tags."""
+    family = task_definition.get("family", "?")
+    yield from (ManifestText(f"tag {tag.get('key')}", f"{tag.get('key')}={tag.get('value')}", where=Where(object=f"task {family}"))
+                for tag in task_definition.get("tags") or [] if isinstance(tag, dict))
+    for container in task_definition.get("containerDefinitions") or []:
+        if isinstance(container, dict):
+            where = Where(object=f"task {family}", container=container.get("name"))
+            yield from (dataclasses.replace(text, where=where) for text in _container_texts(container, container is main))
+
+
+def _container_texts(container: Document, own: bool) -> Iterator[ManifestText]:
+    if not own:  # the service container's own environment is its Workload's
+        yield from (ManifestText("the environment", str(item.get("value") or ""), str(item.get("name", "")))
+                    for item in container.get("environment") or [] if isinstance(item, dict))
+    for field_name in ("command", "entryPoint"):
+        yield from (ManifestText(field_name, str(word)) for word in container.get(field_name) or [])
+    yield from (ManifestText("healthCheck command", str(word)) for word in (container.get("healthCheck") or {}).get("command") or [])
+    yield from (ManifestText(f"dockerLabel {key}", f"{key}={value}") for key, value in (container.get("dockerLabels") or {}).items())
+    for field_name in ("logConfiguration", "firelensConfiguration"):
+        options = (container.get(field_name) or {}).get("options") or {}
+        yield from (ManifestText(f"{field_name} option {key}", f"{key}={value}") for key, value in options.items())

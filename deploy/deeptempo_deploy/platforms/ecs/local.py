@@ -104,9 +104,11 @@ class AwsResolver:
             raise ConfigError(f"secrets: {name}: {ref.resource} holds no SecretString")
         if not ref.json_key:
             return str(value)
+        from deeptempo_deploy import jsontext
+
         try:
-            document = json.loads(value)
-        except json.JSONDecodeError:
+            document = jsontext.loads(value)
+        except (json.JSONDecodeError, jsontext.JsonRefused):
             raise ConfigError(f"secrets: {name}: {ref.resource} is not a JSON secret, so it has no key "
                               f"{ref.json_key}") from None
         if not isinstance(document, dict) or ref.json_key not in document:

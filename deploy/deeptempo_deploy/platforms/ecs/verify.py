@@ -30,10 +30,14 @@ POLICY = Where(object="policy")
 def load_json(path: str, text: str | None = None, what: str = "task definition") -> Any:
     if text is None:
         text = read_text(path, error=ConfigError, what=what)  # refuses FIFOs and huge files, names the file
+    from deeptempo_deploy import jsontext
+
     try:
-        return json.loads(text)
+        return jsontext.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{what} {path}: not valid JSON at line {exc.lineno}, column {exc.colno}") from None
+    except jsontext.JsonRefused as exc:
+        raise ConfigError(f"{what} {path}: {exc}; not judged") from None
 
 
 def verify_ecs(task_definition: dict[str, Any], spec: Spec,

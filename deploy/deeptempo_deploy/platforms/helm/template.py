@@ -8,8 +8,9 @@ import sys
 from collections.abc import Sequence
 
 from deeptempo_deploy.platforms.helm import NAMESPACE, RELEASE
+from deeptempo_deploy.platforms.helm.set_values import private_values_file, settings_overlay
 from deeptempo_deploy.platforms.k8s.manifests import MAX_RENDERED_BYTES, Document, parse_documents
-from deeptempo_deploy.redaction import quoted_parts_removed, remember
+from deeptempo_deploy.redaction import relayed_line, remember
 from deeptempo_entrypoint.errors import ConfigError, UnavailableError
 
 
@@ -23,24 +24,31 @@ def helm() -> str:
 
 
 def helm_template(chart: str, values: Sequence[str] = (), settings: Sequence[str] = ()) -> list[Document]:
-    """The documents `helm template` renders for CHART with the values files and --set pairs given."""
+    """The documents `helm template` renders for CHART with the values files and --set pairs given. The
+    --set values reach helm in a private values file (set_values.py), never on its command line."""
     if not os.path.isdir(chart):
         raise ConfigError(f"chart {chart}: is not a directory")
+    for pair in settings:
+        remember(pair.partition("=")[2])  # a --set value may be a secret: masked in every report
     command = [helm(), "template", RELEASE, chart, "--namespace", NAMESPACE]
     for path in values:
         command += ["--values", path]
-    for pair in settings:
-        remember(pair.partition("=")[2])  # a --set value may be a secret: masked in every report
-        command += ["--set", pair]
-    try:
-        result = subprocess.run(command, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=120)
-    except subprocess.TimeoutExpired:
-        raise ConfigError(f"helm template {chart}: did not finish within 120 s") from None
+    with private_values_file(settings_overlay(values, settings) if settings else {}) as private:
+        if settings:
+            command += ["--values", private]
+        result = _run(command, chart)
     if result.returncode != 0:
         # Helm names the value the schema refuses and quotes it: relay the line without what it quotes.
         lines = [line.strip() for line in result.stderr.splitlines() if line.strip()]
-        reason = "; ".join(quoted_parts_removed(line)[:300] for line in lines[-6:]) or "failed"
+        reason = "; ".join(relayed_line(line)[:300] for line in lines[-6:]) or "failed"
         raise ConfigError(f"helm template {chart}: {reason}")
     if len(result.stdout) > MAX_RENDERED_BYTES:
         raise ConfigError(f"helm template {chart}: renders more than {MAX_RENDERED_BYTES // 2**20} MiB; not judged")
     return parse_documents(result.stdout, f"helm template {chart}")
+
+
+def _run(command: list[str], chart: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(command, capture_output=True, text=True, encoding="utf-8", errors="replace", timeout=120)
+    except subprocess.TimeoutExpired:
+        raise ConfigError(f"helm template {chart}: did not finish within 120 s") from None

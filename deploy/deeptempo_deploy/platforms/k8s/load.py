@@ -3,6 +3,7 @@ parses them), its DeepTempo container as a Workload. A pure function of the docu
 
 import base64
 import binascii
+import dataclasses
 import os
 import re
 from collections.abc import Iterator, Sequence
@@ -17,6 +18,7 @@ from deeptempo_deploy.platforms.model import (
     CarriedValue,
     EnvironmentEntry,
     HealthProbe,
+    ManifestText,
     Mount,
     PublishedPort,
     Resources,
@@ -83,6 +85,18 @@ def secrets_by_name(documents: Sequence[Document]) -> SecretKeys:
     return found
 
 
+def config_maps_by_name(documents: Sequence[Document]) -> dict[str, dict[str, str]]:
+    """{ConfigMap name: {key: value}} of the ConfigMaps in the manifests (binaryData decoded when it is text)."""
+    found: dict[str, dict[str, str]] = {}
+    for document in documents:
+        if document.get("kind") == "ConfigMap":
+            binary = {key: _decoded(value) for key, value in (document.get("binaryData") or {}).items()}
+            found[str((document.get("metadata") or {}).get("name"))] = {
+                **{key: value for key, value in binary.items() if value is not None},
+                **{str(key): str(value) for key, value in (document.get("data") or {}).items()}}
+    return found
+
+
 def _decoded(value: object) -> str | None:
     try:
         return base64.b64decode(str(value), validate=True).decode("utf-8")
@@ -105,11 +119,13 @@ def load(documents: Sequence[Document], spec: Spec, *, carried: bool = True) -> 
     for data in secrets.values():
         for key, value in data.items():
             view.remember(key, value)
+    config_maps = config_maps_by_name(documents)
     workloads, findings = [], []
     for template in pod_templates(documents):
         if template.container is None:
             continue
         workload = _workload(template, template.container)
+        workload.texts = list(manifest_texts(template, config_maps))
         findings += _secret_routes(workload, view, template, secrets)
         workload.rollout_trigger = _rollout_trigger(template, secrets)
         if carried:
@@ -204,6 +220,73 @@ def _environment_entry(variable: Document) -> EnvironmentEntry:
         ref = variable.get("valueFrom") or {}
         return EnvironmentEntry(variable.get("name", ""), reference=", ".join(sorted(ref)) or "valueFrom")
     return EnvironmentEntry(variable.get("name", ""), literal=str(variable.get("value") or ""))
+
+
+# --- every string the pod template gives a process or publishes about it (no-literal-secret) ----------------
+
+def manifest_texts(template: PodTemplate, config_maps: dict[str, dict[str, str]]) -> Iterator[ManifestText]:
+    """The workload's and its pod template's annotations and labels, and for every container (init,
+    regular, ephemeral), what it is given: variables (the service container's own are its Workload's
+    environment), the ConfigMaps it takes (envFrom, configMapKeyRef, a mounted ConfigMap volume), its
+    command and arguments, its probes' and lifecycle hooks' commands and headers."""
+    spec = template.document.get("spec") or {}
+    if template.kind == "CronJob":
+        spec = (spec.get("jobTemplate") or {}).get("spec") or {}
+    pod_metadata = (spec.get("template") or {}).get("metadata") or {}
+    for metadata, whose in ((template.document.get("metadata") or {}, ""), (pod_metadata, "pod template ")):
+        for kind in ("annotations", "labels"):
+            for key, value in (metadata.get(kind) or {}).items():
+                yield ManifestText(f"{whose}{kind[:-1]} {key}", f"{key}={value}", where=template.where._replace(container=None))
+    pod_spec = template.pod_spec
+    volumes = {volume.get("name"): volume for volume in pod_spec.get("volumes") or [] if isinstance(volume, dict)}
+    for role in ("initContainers", "containers", "ephemeralContainers"):
+        for container in pod_spec.get(role) or []:
+            if isinstance(container, dict):
+                where = template.where._replace(container=container.get("name"))
+                own = container is template.container
+                yield from (dataclasses.replace(text, where=where)
+                            for text in _container_texts(container, config_maps, volumes, own))
+
+
+def _container_texts(container: Document, config_maps: dict[str, dict[str, str]], volumes: dict[Any, Document],
+                     own: bool) -> Iterator[ManifestText]:
+    """What one container is given; `own`: it is the service container (its env is the Workload's)."""
+    yield from _config_map_texts(container, config_maps, volumes)
+    if not own:  # the service container's own variables are its Workload's environment
+        yield from (ManifestText("the environment", str(variable.get("value") or ""), str(variable.get("name", "")))
+                    for variable in container.get("env") or [] if "value" in variable)
+    for field_name in ("command", "args"):
+        yield from (ManifestText(field_name, str(word)) for word in container.get(field_name) or [])
+    handlers = [(name, container.get(name)) for name in (*PROBES, "startupProbe")]
+    handlers += [(f"lifecycle {hook}", (container.get("lifecycle") or {}).get(hook)) for hook in ("postStart", "preStop")]
+    for name, handler in handlers:
+        if isinstance(handler, dict):
+            yield from _handler_texts(name, handler)
+
+
+def _config_map_texts(container: Document, config_maps: dict[str, dict[str, str]],
+                      volumes: dict[Any, Document]) -> Iterator[ManifestText]:
+    """The values of the ConfigMaps (in the manifests) a container takes: envFrom, configMapKeyRef, a volume."""
+    for source in container.get("envFrom") or []:
+        name = str((source.get("configMapRef") or {}).get("name"))
+        prefix = source.get("prefix") or ""
+        yield from (ManifestText(f"ConfigMap {name} (envFrom)", value, f"{prefix}{key}")
+                    for key, value in config_maps.get(name, {}).items())
+    for variable in container.get("env") or []:
+        ref = (variable.get("valueFrom") or {}).get("configMapKeyRef") or {}
+        data = config_maps.get(str(ref.get("name")), {})
+        if ref.get("key") in data:
+            yield ManifestText(f"ConfigMap {ref.get('name')} (configMapKeyRef)", data[ref["key"]], str(variable.get("name", "")))
+    for mount in container.get("volumeMounts") or []:
+        name = str(((volumes.get(mount.get("name")) or {}).get("configMap") or {}).get("name"))
+        yield from (ManifestText(f"ConfigMap {name} (volume, file {key})", value) for key, value in config_maps.get(name, {}).items())
+
+
+def _handler_texts(name: str, handler: Document) -> Iterator[ManifestText]:
+    """A probe's or lifecycle hook's command words and HTTP header values."""
+    yield from (ManifestText(f"{name} command", str(word)) for word in (handler.get("exec") or {}).get("command") or [])
+    yield from (ManifestText(f"{name} header {header.get('name')}", str(header.get("value") or ""))
+                for header in (handler.get("httpGet") or {}).get("httpHeaders") or [])
 
 
 def _secret_routes(workload: Workload, view: SpecView, template: PodTemplate, secrets: SecretKeys) -> list[Finding]:

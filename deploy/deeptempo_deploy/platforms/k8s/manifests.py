@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from deeptempo_deploy.redaction import quoted_parts_removed
+from deeptempo_deploy.redaction import relayed_line
 from deeptempo_entrypoint import yamltext
 from deeptempo_entrypoint.errors import ConfigError, UnavailableError
 from deeptempo_entrypoint.textfile import read_bytes, read_text
@@ -46,7 +46,7 @@ def kustomize(directory: str | os.PathLike[str]) -> list[Document]:
         raise ConfigError(f"kustomize {directory}: did not finish within 120 s") from None
     if result.returncode != 0:
         reason = result.stderr.strip().splitlines()[-1] if result.stderr.strip() else "failed"
-        raise ConfigError(f"kustomize {directory}: {quoted_parts_removed(reason)[:400]}")
+        raise ConfigError(f"kustomize {directory}: {relayed_line(reason)[:400]}")
     if len(result.stdout) > MAX_RENDERED_BYTES:
         raise ConfigError(f"kustomize {directory}: renders more than {MAX_RENDERED_BYTES // 2**20} MiB; not judged")
     return parse_documents(result.stdout, str(directory))
@@ -86,12 +86,15 @@ def rendered_copy(directory: str, env_files: dict[str, str]) -> Iterator[str]:
     they name), with `env_files` ({path: text}) written into it, so the user's tree is never modified
     and nothing else of the machine is copied. Yields the copy's path for `directory`."""
     directory = os.path.abspath(directory)
-    files = _own_files(directory)
-    root = os.path.commonpath([directory, *(os.path.dirname(path) for path in [*files, *env_files])])
+    stand_ins = {os.path.abspath(path): text for path, text in env_files.items()}
+    # A stand-in replaces the overlay's own file of that name (`--env-file overlay/secrets.env` is the
+    # overlay's own secrets.env standing in for itself): each path is written once.
+    files = [path for path in _own_files(directory) if path not in stand_ins]
+    root = os.path.commonpath([directory, *(os.path.dirname(path) for path in [*files, *stand_ins])])
     with tempfile.TemporaryDirectory(prefix="deeptempo-k8s-") as scratch:  # 0700: mkdtemp's mode
         copy_root = os.path.join(scratch, "tree")
         for path, content in [*((path, read_bytes(path, error=ConfigError, what="kustomize input")) for path in files),
-                              *((path, text.encode("utf-8")) for path, text in env_files.items())]:
+                              *((path, text.encode("utf-8")) for path, text in stand_ins.items())]:
             _write_private(os.path.join(copy_root, os.path.relpath(os.path.abspath(path), root)), content)
         yield os.path.join(copy_root, os.path.relpath(directory, root))
 

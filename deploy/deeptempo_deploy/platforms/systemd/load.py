@@ -4,8 +4,18 @@ except that an EnvironmentFile= readable here is read for its keys and values.""
 
 import os
 import shlex
+from collections.abc import Iterator
 
-from deeptempo_deploy.platforms.model import HOST_PATH, TMPFS, VOLUME, CarriedValue, EnvironmentEntry, Mount, Workload
+from deeptempo_deploy.platforms.model import (
+    HOST_PATH,
+    TMPFS,
+    VOLUME,
+    CarriedValue,
+    EnvironmentEntry,
+    ManifestText,
+    Mount,
+    Workload,
+)
 from deeptempo_deploy.platforms.spec_view import SpecView
 from deeptempo_deploy.redaction import remember
 from deeptempo_entrypoint.errors import ConfigError
@@ -85,8 +95,23 @@ def load(unit: Unit, name: str, spec: Spec) -> tuple[Workload, list[Finding]]:
         privilege_escalation=not is_true(last(unit, "NoNewPrivileges", "no")),
         privileged=bool(set(_exec_prefix(exec_start)) & {"+", "!"}),
         environment=environment, home=next((e.literal for e in environment if e.name == "HOME"), None))
+    workload.texts = list(manifest_texts(unit, where))
     findings += _secret_routes(workload, SpecView(spec), unit)
     return workload, findings
+
+
+# Lines whose words a unit gives its processes (commands) or publishes about itself (systemctl status,
+# the journal's fields): a secret's shape anywhere in one is a literal secret.
+EXEC_KEYS = ("ExecCondition", "ExecStartPre", "ExecStart", "ExecStartPost", "ExecReload", "ExecStop", "ExecStopPost")
+PUBLISHED_KEYS = {"Unit": ("Description", "Documentation"), "Service": ("LogExtraFields", *EXEC_KEYS)}
+
+
+def manifest_texts(unit: Unit, where: Where) -> Iterator[ManifestText]:
+    """Each command line and published line of the unit, whole (its quoting need not be balanced to be judged)."""
+    for section, keys in PUBLISHED_KEYS.items():
+        for key, value, line in unit.get(section, []):
+            if key in keys:
+                yield ManifestText(f"{key}=", value, where=where.at(line))
 
 
 def _exec_prefix(command: str) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from deeptempo_deploy.platforms.model import Workload
 from deeptempo_deploy.platforms.rules import shared_findings
 from deeptempo_deploy.platforms.systemd.load import Unit, last, load, parse_unit, split_words, values
-from deeptempo_deploy.redaction import quoted_parts_removed
+from deeptempo_deploy.redaction import relayed_line
 from deeptempo_entrypoint.constants import EXIT_CONFIG
 from deeptempo_entrypoint.errors import ConfigError, UnavailableError
 from deeptempo_entrypoint.findings import ERROR, WARNING, Finding, Where
@@ -89,7 +89,7 @@ def relayed(line: str) -> str:
     """A line of systemd-analyze as the report repeats it: without what it quotes of the unit (an
     assignment it ignores is the unit's own text, and may hold a value)."""
     head, marker, _ = line.partition("ignoring:")
-    return quoted_parts_removed(head + marker + (" the line (not repeated here)" if marker else ""))
+    return relayed_line(head + marker + (" the line (not repeated here)" if marker else ""))
 
 
 def exposure_findings(path: str, max_exposure: float) -> list[Finding]:
