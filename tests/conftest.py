@@ -23,11 +23,10 @@ def _kit_names():
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
-    """In CI a skipped test is a failed test: nothing may pass by not running. A strict xfail ran, and
-    fails the run once its bug is fixed (XPASS): it stays a known bug's record, not a skip."""
+    """In CI a skipped test is a failed test: nothing may pass by not running."""
     outcome = yield
     report = outcome.get_result()
-    if os.environ.get("CI", "").lower() in ("1", "true", "yes") and report.skipped and not hasattr(report, "wasxfail"):
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes") and report.skipped:
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which counts as a failure: {report.longrepr}"
 

@@ -74,9 +74,6 @@ def test_serve_names_a_listening_address_it_cannot_use(run_entrypoint, option, w
     assert_named(run_entrypoint("serve", "--", *option, env={"CLAUDE_API_KEY": CANARY_CLAUDE}, timeout=30), *words)
 
 
-@pytest.mark.xfail(strict=True, reason="serving.address_findings passes uvicorn's --fd to os.fstat unchecked: a "
-                                       "descriptor past a C int raises OverflowError (exit 70). The lead's module: "
-                                       "catch OverflowError with OSError there (is_socket = False)")
 def test_serve_names_a_descriptor_past_any_c_int(run_entrypoint):
     result = run_entrypoint("serve", "--", "--fd", str(2 ** 70), env={"CLAUDE_API_KEY": CANARY_CLAUDE}, timeout=30)
     assert_named(result, "--fd")
@@ -84,11 +81,6 @@ def test_serve_names_a_descriptor_past_any_c_int(run_entrypoint):
 
 # --- APP_MODULE ------------------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=True, reason="app_process.serve_app calls uvicorn.Config.load(), which re-raises a "
-                                       "ModuleNotFoundError raised while importing the app (its `import api`): exit "
-                                       "70, the module not named. The lead's module: catch ImportError around "
-                                       "config.load() and report a finding naming exc.name with the fix (README: "
-                                       "APP_MODULE=main:app APP_DIR=<repository>/backend), exit 78")
 def test_an_app_whose_import_needs_a_missing_module_is_named(run_entrypoint, tmp_path):
     backend = tmp_path / "checkout" / "backend"
     backend.mkdir(parents=True)
