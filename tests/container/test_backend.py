@@ -142,8 +142,10 @@ def test_smoke_names_exactly_the_backends_own_leaks(backend_image):
 
 def test_with_node_every_mcp_server_connects_offline_and_the_connection_string_on_a_command_line_is_reported(
         node_backend_image):
-    container = TestContainer(node_backend_image, publish=None, env={"CLAUDE_API_KEY": CANARY_CLAUDE, "DATA_BACKEND": "json"},
-                              network_mode="none")
+    connection = "postgresql://deeptempo:Canary-Connection-Passw0rd@db.invalid:5432/deeptempo_soc"
+    container = TestContainer(node_backend_image, publish=None, network_mode="none",  # no network: npx must not need one
+                              env={"CLAUDE_API_KEY": CANARY_CLAUDE, "DATA_BACKEND": "json",
+                                   "POSTGRESQL_CONNECTION_STRING": connection})
     container.start()
     try:
         deadline_log = ""
@@ -153,9 +155,9 @@ def test_with_node_every_mcp_server_connects_offline_and_the_connection_string_o
                 break
             container.wait_exit(1)
         assert mcp_connected(deadline_log) == (22, 22), deadline_log[-3000:]
-        # The backend puts the connection string (its own default, with a password) on npx's command line:
-        # serve names it, never its value.
+        # The backend puts the connection string on npx's command line (mcp-config.json): serve names it there,
+        # never its value.
         assert "POSTGRESQL_CONNECTION_STRING is on the command line of npx" in deadline_log
-        assert "deeptempo_secure_password_change_me" not in deadline_log.split("POSTGRESQL_CONNECTION_STRING is on")[1][:200]
+        assert "Canary-Connection-Passw0rd" not in deadline_log
     finally:
         container.stop()

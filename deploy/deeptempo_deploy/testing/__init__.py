@@ -30,7 +30,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, Literal, Self
 
@@ -75,6 +75,7 @@ class DeepTempoContainer(DockerContainer):
         self.secrets: dict[str, str] = {}
         self.redactor = Redactor()  # what this container is given is masked in everything it reports
         self.secrets_dir: str | None = None
+        self.started = False
         self.ports[str(port)] = ("127.0.0.1",)  # type: ignore[assignment]  # published on the loopback only
 
     def with_secret(self, name: str, value: str) -> Self:
@@ -100,12 +101,16 @@ class DeepTempoContainer(DockerContainer):
             self.with_env(name, value)
         return self.with_secret("POSTGRES_PASSWORD", database.password)
 
-    def start(self, timeout: float = 120) -> Self:
+    def start(self, timeout: float = 120, on_started: Callable[[Self], None] | None = None) -> Self:
         """Start it and wait until it is healthy; on StartRefused or NotHealthy the container is removed
-        (its log is in the exception)."""
+        (its log is in the exception). `on_started` is called once it runs, before the wait (to attach a
+        tracer to its processes, say)."""
         self._deliver_secrets()
         super().start()
+        self.started = True
         try:
+            if on_started is not None:
+                on_started(self)
             self.wait_healthy(timeout)
         except BaseException:
             self.stop()
@@ -113,8 +118,11 @@ class DeepTempoContainer(DockerContainer):
         return self
 
     def stop(self, force: bool = True, delete_volume: bool = True) -> None:
+        """Remove the container (and its anonymous volumes) and its secrets' files, once."""
         try:
-            super().stop(force=force, delete_volume=delete_volume)
+            if self.started:
+                self.started = False
+                super().stop(force=force, delete_volume=delete_volume)
         finally:
             if self.secrets_dir:
                 shutil.rmtree(self.secrets_dir, ignore_errors=True)
@@ -210,10 +218,15 @@ class DatabaseContainer(PostgresContainer):
         self.network = network or Network(docker_network_kw={"labels": self.labels})
         self.with_network(self.network).with_network_aliases(DATABASE_ALIAS)
 
-    def start(self) -> Self:
-        if self.owns_network:
+    def ensure_network(self) -> Network:
+        """Its network, made now when it is its own (a service may join it before the database runs)."""
+        if self.owns_network and not self.network_made:
             self.network.create()
             self.network_made = True
+        return self.network
+
+    def start(self) -> Self:
+        self.ensure_network()
         super().start()
         return self
 
