@@ -49,7 +49,10 @@ def merged(tmp_path, *files, change=None):
     return write(tmp_path / "merged.yml", yaml.safe_dump(document, sort_keys=False))
 
 
-SHIPPED = [["docker-compose.yml"], ["docker-compose.yml", "docker-compose.secrets.yml"]]
+SHIPPED = [["docker-compose.yml"], ["docker-compose.yml", "docker-compose.secrets.yml"],
+           ["docker-compose.yml", "docker-compose.database.yml"],
+           ["docker-compose.yml", "docker-compose.secrets.yml", "docker-compose.database.yml"]]
+SHIPPED_IDS = ["env-file", "docker-secrets", "database", "docker-secrets-and-database"]
 
 
 def compose_lint(path):
@@ -64,13 +67,13 @@ def dclint_errors(path):
             if message["type"] == "error"}
 
 
-@pytest.mark.parametrize("files", SHIPPED, ids=["env-file", "docker-secrets"])
+@pytest.mark.parametrize("files", SHIPPED, ids=SHIPPED_IDS)
 def test_compose_lint_passes_on_the_shipped_files_but_for_the_readmes_exceptions(tmp_path, files):
     found = compose_lint(merged(tmp_path, *(os.path.join(PROJECT, name) for name in files)))
     assert found <= readme_exceptions("compose-lint"), found - readme_exceptions("compose-lint")
 
 
-@pytest.mark.parametrize("files", SHIPPED, ids=["env-file", "docker-secrets"])
+@pytest.mark.parametrize("files", SHIPPED, ids=SHIPPED_IDS)
 def test_dclint_passes_on_the_shipped_files_but_for_the_readmes_exceptions(tmp_path, files):
     found = dclint_errors(merged(tmp_path, *(os.path.join(PROJECT, name) for name in files)))
     assert found <= readme_exceptions("dclint"), found - readme_exceptions("dclint")

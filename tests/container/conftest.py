@@ -9,8 +9,20 @@ import subprocess
 import pytest
 
 from deeptempo_deploy.platforms.runner import ContainerSpec, DockerRunner
-from tests.container.images import BUILD_CANARY, BUILDER_STAGES, IMAGE, PLANTED_SECRETS, build_image
+from tests.container.images import (
+    BUILD_CANARY,
+    BUILDER_STAGES,
+    IMAGE,
+    PLANTED_SECRETS,
+    POSTGRES_IMAGE,
+    build_image,
+    build_postgres_image,
+)
 from tests.helpers import PROJECT, TEST_LABEL
+
+# testcontainers' reaper (Ryuk) is an image no registry serves here: every test removes what it started,
+# and everything carries this run's label for the leftover checks.
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 
 def pytest_collection_modifyitems(items):
@@ -55,6 +67,16 @@ def image(docker_engine, build_context):
     subprocess.run(["docker", "image", "prune", "-f", "--filter", f"label={TEST_LABEL}"], capture_output=True)
     for stage in BUILDER_STAGES:  # without -f: one another run still builds on stays (docker refuses)
         subprocess.run(["docker", "rmi", stage], capture_output=True)
+
+
+@pytest.fixture(scope="session")
+def postgres_image(docker_engine):
+    """The PostgreSQL stand-in, built once per session and tagged with this run's name; removed at the end
+    unless DEEPTEMPO_KEEP_TEST_IMAGE=1 (.ci/run keeps it for the benchmarks)."""
+    build_postgres_image(POSTGRES_IMAGE)
+    yield POSTGRES_IMAGE
+    if os.environ.get("DEEPTEMPO_KEEP_TEST_IMAGE") != "1":
+        subprocess.run(["docker", "rmi", "-f", POSTGRES_IMAGE], capture_output=True)
 
 
 @pytest.fixture

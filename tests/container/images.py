@@ -8,6 +8,9 @@ import subprocess
 from tests.helpers import RUN, TEST_LABEL
 
 IMAGE = os.environ.get("DEEPTEMPO_TEST_IMAGE") or f"deeptempo-ai-soc:{RUN}"
+# The PostgreSQL 15 stand-in (tests/images/postgres: the official image's contract, where no registry answers).
+POSTGRES_IMAGE = os.environ.get("DEEPTEMPO_TEST_POSTGRES_IMAGE") or f"deeptempo-test-postgres:{RUN}"
+POSTGRES_CONTEXT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "images", "postgres")
 BUILD_CANARY = "sk-ant-BUILDCONTEXTCANARY0123456789"
 # Where a careless build context would carry secrets.
 PLANTED_SECRETS = [".env", ".env.production", "entrypoint/deeptempo_entrypoint/.env", "entrypoint/deeptempo_entrypoint/spec/.env.local", "secrets/claude_api_key",
@@ -63,5 +66,16 @@ def build_from_kit(directory, tag, dockerfile, files=None):
             (directory / name).write_text(text)
     result = subprocess.run(["docker", "build", "--force-rm", "--label", TEST_LABEL, "-q", "-t", tag, str(directory)], capture_output=True, text=True,
                             env={**os.environ, "DOCKER_BUILDKIT": "0"}, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return tag
+
+
+def build_postgres_image(tag):
+    """The stand-in, built as its Dockerfile says (classic builder, the host's network for apt), on the
+    suite's base image (a Debian bookworm: PostgreSQL 15)."""
+    base = os.environ.get("BASE_IMAGE") or "deeptempo-local-base:bookworm"
+    command = ["docker", "build", "--force-rm", "--label", TEST_LABEL, "--label", f"io.deeptempo.run={RUN}", "--network",
+               "host", "--build-arg", f"BASE_IMAGE={base}", "-t", tag, POSTGRES_CONTEXT]
+    result = subprocess.run(command, env={**os.environ, "DOCKER_BUILDKIT": "0"}, capture_output=True, text=True, timeout=1200)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     return tag

@@ -12,7 +12,7 @@ import pytest
 from standin_backend import make_backend
 
 from tests.container.test_compose import Project
-from tests.helpers import CANARY_CLAUDE, DEPLOY, PROJECT, RUN, TEST_LABEL, write
+from tests.helpers import CANARY_CLAUDE, CANARY_DATABASE, DEPLOY, PROJECT, RUN, TEST_LABEL, production_overlay_files, write
 
 BACKEND_IMAGE = f"deeptempo-test-backend:{RUN}"
 
@@ -57,20 +57,23 @@ def test_compose_serves_the_backend_and_keeps_its_state_and_data(backend_image, 
 
 
 def test_local_k8s_and_local_ecs_turn_ready_with_it(backend_image, tmp_path):
-    env_file = write(tmp_path / "ci.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\n")
+    # The production overlay and the task name a database (none answers here: the stand-in connects to
+    # none), so both carry its password, and the overlay its host (database.env, as a user writes it).
+    env_file = write(tmp_path / "ci.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\nPOSTGRES_PASSWORD={CANARY_DATABASE}\n")
     tree = tmp_path / "k8s"
     shutil.copytree(os.path.join(PROJECT, "k8s"), tree)
+    production_overlay_files(tree / "overlays" / "production")
     result = subprocess.run([*DEPLOY, "local", "k8s", str(tree / "overlays" / "production"), "--env-file", str(env_file),
                              "--image", backend_image], capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
     rendered = subprocess.run([*DEPLOY, "render", "ecs", "--only", "CLAUDE_API_KEY", "--output-dir", str(tmp_path)],
                               capture_output=True, text=True)
     assert rendered.returncode == 0, rendered.stderr
-    mapping = write(tmp_path / "secrets.json", json.dumps({"CLAUDE_API_KEY": CANARY_CLAUDE}))
+    mapping = write(tmp_path / "secrets.json", json.dumps({"CLAUDE_API_KEY": CANARY_CLAUDE, "POSTGRES_PASSWORD": CANARY_DATABASE}))
     result = subprocess.run([*DEPLOY, "local", "ecs", str(tmp_path / "ecs" / "task-definition.json"), "--secrets", str(mapping),
                              "--image", backend_image], capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert CANARY_CLAUDE not in result.stdout + result.stderr
+    assert CANARY_CLAUDE not in result.stdout + result.stderr and CANARY_DATABASE not in result.stdout + result.stderr
 
 
 def test_the_backends_mcp_servers_start_with_the_python_it_expects(backend_image, start):
