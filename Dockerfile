@@ -61,7 +61,7 @@ EXPOSE 6987
 # deeptempo-probe: an HTTP GET through bash's /dev/tcp (slim images have no curl; a Python probe costs an
 # interpreter start, ~75 ms of CPU, each call; this ~2 ms), of the address serve really listens on (it
 # follows `serve -- --port`). Docker 25 adds --start-interval; Docker 20.10's classic builder refuses it.
-HEALTHCHECK --interval=5s --timeout=3s --start-period=20s --retries=3 CMD ["deeptempo-probe"]
+HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 CMD ["deeptempo-probe"]
 # tini -g signals the whole process group; -e 143 maps uvicorn's re-raised SIGTERM after a graceful
 # shutdown to exit code 0, so `docker stop` ends cleanly with 0; -s makes it a subreaper, so it still
 # reaps orphans when another init runs as PID 1 (`docker run --init`, Compose `init: true`).

@@ -4,8 +4,9 @@ interleaved rounds, so a busy machine slows both sides alike). Prints a table; n
     python benchmarks/run.py [--rounds N] [--image IMAGE] [--base BASE_IMAGE] [--backend-image IMAGE] [--only SECTION ...]
 
 Sections: startup, specs, verify, probe, rotation, handover, restart (no Docker needed); container, memory, size,
-platforms (need an engine and --image, the kit's image), backend (--backend-image, the DeepTempo backend's image the
-tests built). A section that cannot run says why in its row."""
+platforms, database (need an engine and --image, the kit's image; database also --postgres-image, default
+postgres:15-bookworm), backend (--backend-image, the DeepTempo backend's image the tests built). A section that cannot
+run says why in its row."""
 
 import argparse
 import json
@@ -392,12 +393,17 @@ def bench_size(args):
     row("image size added to its base", f"{(size - base) / 1e6:.1f} MB", f"{base / 1e6:.1f} MB", size / base, "<= 25 MB added")
 
 
+DATABASE_PASSWORD = "Benchmark-database-passw0rd"  # a stand-in password of a throwaway database
+
+
 def bench_platforms(args):
     reference = statistics.median(_run_and_remove(args.image) for _ in range(3))
     with tempfile.TemporaryDirectory() as scratch:
         env_file = os.path.join(scratch, "app.env")
         with open(env_file, "w") as stream:
-            stream.write(f"CLAUDE_API_KEY={CANARY}\n")
+            # The production overlay's POSTGRES_HOST requires the password (no database answers: the built-in
+            # app never connects to one).
+            stream.write(f"CLAUDE_API_KEY={CANARY}\nPOSTGRES_PASSWORD={DATABASE_PASSWORD}\n")
         os.chmod(env_file, 0o600)
         compose = []
         for index in range(3):
@@ -411,13 +417,15 @@ def bench_platforms(args):
         row("`docker compose up --wait` to healthy / `docker run` to first 200", f"{c:.2f} s", f"{reference:.2f} s", c / reference)
         tree = os.path.join(scratch, "k8s")
         shutil.copytree(os.path.join(PROJECT, "k8s"), tree)
+        with open(os.path.join(tree, "overlays", "production", "database.env"), "w") as stream:
+            stream.write("POSTGRES_HOST=postgres.benchmark.internal\n")  # gitignored in a checkout: a user writes it
         k8s = statistics.median(timed([DEPLOY, "local", "k8s", os.path.join(tree, "overlays", "production"), "--env-file", env_file,
                                        "--image", args.image]) for _ in range(3))
         row("`deeptempo-deploy local k8s` to ready / `docker run` to first 200", f"{k8s:.2f} s", f"{reference:.2f} s", k8s / reference)
         subprocess.run([DEPLOY, "render", "ecs", "--only", "CLAUDE_API_KEY", "--output-dir", scratch], capture_output=True)
         mapping = os.path.join(scratch, "secrets.json")
         with open(mapping, "w") as stream:
-            json.dump({"CLAUDE_API_KEY": CANARY}, stream)
+            json.dump({"CLAUDE_API_KEY": CANARY, "POSTGRES_PASSWORD": DATABASE_PASSWORD}, stream)
         ecs = statistics.median(timed([DEPLOY, "local", "ecs", os.path.join(scratch, "ecs", "task-definition.json"), "--secrets",
                                        mapping, "--image", args.image]) for _ in range(3))
         row("`deeptempo-deploy local ecs` to healthy / `docker run` to first 200", f"{ecs:.2f} s", f"{reference:.2f} s", ecs / reference)
@@ -462,6 +470,41 @@ def bench_backend(args):
         size / kit_size if kit_size else None)
 
 
+def bench_database(args):
+    """The database variant's `up --wait` with a fresh volume to healthy, over its database's own ready
+    time: the same `up --wait` of the postgres service alone, fresh volume too (initdb included)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        secrets = os.path.join(scratch, "secrets")
+        os.mkdir(secrets, 0o755)
+        password = os.path.join(secrets, "postgres_password")
+        with open(password, "w") as stream:
+            stream.write(DATABASE_PASSWORD)
+        if os.geteuid() == 0:  # the README's arrangement: root:10001, 0440
+            os.chown(password, 0, 10001)
+            os.chmod(password, 0o440)
+        else:
+            os.chmod(password, 0o444)
+        env_file = os.path.join(scratch, "app.env")
+        with open(env_file, "w") as stream:
+            stream.write(f"CLAUDE_API_KEY={CANARY}\n")
+        os.chmod(env_file, 0o644)
+        files = ["-f", os.path.join(PROJECT, "docker-compose.yml"), "-f", os.path.join(PROJECT, "docker-compose.database.yml")]
+        both, alone = [], []
+        for index in range(args.container_rounds):
+            for bucket, services in ((both, []), (alone, ["postgres"])):
+                project = f"deeptempo-benchmark-db-{os.getpid()}-{index}-{len(services)}"
+                environment = {**os.environ, "DEEPTEMPO_IMAGE": args.image, "DEEPTEMPO_POSTGRES_IMAGE": args.postgres_image,
+                               "DEEPTEMPO_PORT": str(free_port()), "DEEPTEMPO_COMPOSE_ENV_FILE": env_file,
+                               "DEEPTEMPO_SECRETS_HOST_DIR": secrets}
+                base = ["docker", "compose", "-p", project, "--project-directory", PROJECT, *files]
+                try:
+                    bucket.append(timed([*base, "up", "-d", "--wait", "--no-build", *services], env=environment))
+                finally:
+                    subprocess.run([*base, "down", "-v"], env=environment, capture_output=True)
+    b, a = statistics.median(both), statistics.median(alone)
+    row("`compose up --wait` with the database (fresh volume) / its database alone", f"{b:.2f} s", f"{a:.2f} s", b / a)
+
+
 def _run_and_remove(image):
     seconds, name = run_to_200(image)
     docker("rm", "-f", "-v", name, check=False)
@@ -470,8 +513,9 @@ def _run_and_remove(image):
 
 SECTIONS = {"startup": bench_startup, "specs": bench_specs, "verify": bench_verify, "probe": bench_probe, "rotation": bench_rotation,
             "handover": bench_handover, "restart": bench_restart, "container": bench_container,
-            "memory": bench_memory, "size": bench_size, "platforms": bench_platforms, "backend": bench_backend}
-NEEDS_DOCKER = {"container", "memory", "size", "platforms", "backend"}
+            "memory": bench_memory, "size": bench_size, "platforms": bench_platforms, "database": bench_database,
+            "backend": bench_backend}
+NEEDS_DOCKER = {"container", "memory", "size", "platforms", "database", "backend"}
 
 
 def main():
@@ -483,6 +527,8 @@ def main():
     parser.add_argument("--backend-image", default=None, help="the DeepTempo backend's image the tests built (the backend section)")
     parser.add_argument("--image", default=None, help="the kit's image (for the Docker sections)")
     parser.add_argument("--base", default=None, help="the image it was built FROM (for the size figure)")
+    parser.add_argument("--postgres-image", default="postgres:15-bookworm",
+                        help="the database variant's PostgreSQL (a local stand-in where no registry answers)")
     parser.add_argument("--only", nargs="*", choices=sorted(SECTIONS), default=sorted(SECTIONS, key=list(SECTIONS).index))
     args = parser.parse_args()
     # As an installed package is (pip compiles a wheel's modules; the image has them compiled): a checkout

@@ -16,6 +16,8 @@ ENTRYPOINT = [sys.executable, "-m", "deeptempo_entrypoint"]
 CANARY_CLAUDE = "sk-ant-CANARYclaude0123456789"
 CANARY_PASSWORD = "Canary-Splunk-Passw0rd"
 CANARY_GITHUB = "ghp_GITHUBCANARY0123456789abcdefABCDEF"
+CANARY_DATABASE = "Canary-Database-Passw0rd-7Qx"  # a database password no output may contain
+DATABASE_HOST = "postgres.deeptempo.test"
 NOBODY = 65534
 # This test run's own name: every image, container and label it makes carries it, so two runs can share
 # an engine and each finds and removes only its own (scripts/test and .ci/run may set it).
@@ -72,3 +74,10 @@ def write(path, text, mode=0o600):
         stream.write(text)
     os.chmod(path, mode)
     return path
+
+
+def production_overlay_files(overlay, claude=CANARY_CLAUDE, database_password=CANARY_DATABASE):
+    """What the production overlay needs before it renders, as a user writes it: secrets.env (the Claude key
+    and the database's password) and database.env (the database's host), both gitignored."""
+    write(os.path.join(overlay, "secrets.env"), f"CLAUDE_API_KEY={claude}\nPOSTGRES_PASSWORD={database_password}\n")
+    write(os.path.join(overlay, "database.env"), f"POSTGRES_HOST={DATABASE_HOST}\n")

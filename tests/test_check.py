@@ -59,19 +59,54 @@ def test_every_problem_is_reported_at_once(run_entrypoint, tmp_path):
         ("PORT", "must be a port number from 1 to 65535"),
     }
     warnings = [f for f in report["findings"] if f["level"] == "warning"]
-    assert [w["secret"] for w in warnings] == ["SPLUNK_PASSWORD"] and "is set twice (lines 7 and 8)" in warnings[0]["message"]
+    assert [w["secret"] for w in warnings] == ["SPLUNK_PASSWORD", "POSTGRES_HOST"]
+    assert "is set twice (lines 7 and 8)" in warnings[0]["message"] and warnings[1]["rule"] == "storage-fallback"
     assert report["sources"]["GITHUB_TOKEN"] == "env-file"
     assert_clean(result, "not-a-token", "mysql", "sk-ant-...")
 
 
 def test_json_shape(run_entrypoint):
-    report = json.loads(run_entrypoint("check", "--json", env=VALID).stdout)
+    # JSON storage chosen: nothing falls back, so nothing to warn about.
+    report = json.loads(run_entrypoint("check", "--json", env={**VALID, "DATA_BACKEND": "json"}).stdout)
     assert set(report) == {"ok", "findings", "sources"}
-    assert report == {"ok": True, "findings": [], "sources": {"CLAUDE_API_KEY": "environment"}}
+    assert report == {"ok": True, "findings": [], "sources": {"CLAUDE_API_KEY": "environment", "DATA_BACKEND": "environment"}}
+
+
+@pytest.mark.parametrize("settings, warned", [
+    ({}, True),                                                   # DATA_BACKEND's default is database
+    ({"DATA_BACKEND": "database"}, True),
+    ({"DATA_BACKEND": "json"}, False),                            # chosen, not fallen back to
+    ({"POSTGRES_HOST": "db.internal", "POSTGRES_PASSWORD": CANARY_PASSWORD}, False),
+])
+def test_check_warns_when_the_backend_would_fall_back_to_json_files(run_entrypoint, settings, warned):
+    result = run_entrypoint("check", "--json", env={**VALID, **settings})
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["ok"] is True
+    fallback = [f for f in report["findings"] if f["rule"] == "storage-fallback"]
+    assert bool(fallback) == warned, report["findings"]
+    if warned:
+        (finding,) = fallback
+        assert finding["level"] == "warning" and finding["secret"] == "POSTGRES_HOST"
+        assert "DATA_BACKEND" in finding["message"] and "JSON files" in finding["message"]
+    assert CANARY_PASSWORD not in result.stdout + result.stderr
+
+
+def test_the_placeholder_database_host_is_refused(run_entrypoint):
+    result = run_entrypoint("check", "--json", env={**VALID, "POSTGRES_HOST": "your-postgres-host",
+                                                    "POSTGRES_PASSWORD": CANARY_PASSWORD})
+    assert result.returncode == 78
+    assert [(f["secret"], f["rule"]) for f in json.loads(result.stdout)["findings"]] == [("POSTGRES_HOST", "placeholder")]
+
+
+def test_a_spec_without_the_storage_settings_has_no_fallback_to_warn_about(run_entrypoint, tmp_path):
+    spec = write(tmp_path / "spec.yaml", "version: 1\nentries:\n  - {name: CLAUDE_API_KEY, kind: secret, service: C, "
+                                         "description: d., rule: required}\n")
+    report = json.loads(run_entrypoint("check", "--spec", str(spec), "--json", env=VALID).stdout)
+    assert report["findings"] == []
 
 
 def test_legacy_alias_is_accepted_with_a_warning(run_entrypoint):
-    report = json.loads(run_entrypoint("check", "--json", env={"claude_api_key": CANARY_CLAUDE}).stdout)
+    report = json.loads(run_entrypoint("check", "--json", env={"claude_api_key": CANARY_CLAUDE, "DATA_BACKEND": "json"}).stdout)
     assert report["ok"] is True
     assert report["findings"] == [{"secret": "CLAUDE_API_KEY", "level": "warning",
                                    "message": "found under the legacy name claude_api_key (from environment); rename it to CLAUDE_API_KEY",

@@ -97,7 +97,10 @@ def merged(tmp_path, *files, change=None):
     return write(tmp_path / "merged.yml", yaml.safe_dump(document, sort_keys=False))
 
 
-SHIPPED = [["docker-compose.yml"], ["docker-compose.yml", "docker-compose.secrets.yml"]]
+SHIPPED = [["docker-compose.yml"], ["docker-compose.yml", "docker-compose.secrets.yml"],
+           ["docker-compose.yml", "docker-compose.database.yml"],
+           ["docker-compose.yml", "docker-compose.secrets.yml", "docker-compose.database.yml"]]
+SHIPPED_IDS = ["env-file", "docker-secrets", "database", "docker-secrets-and-database"]
 
 
 def compose_lint(path):

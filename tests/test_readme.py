@@ -12,7 +12,7 @@ import sys
 import urllib.request
 
 from tests.aws_standin import BIN
-from tests.helpers import CANARY_CLAUDE, DEPLOY, ENTRYPOINT, PROJECT, free_port, wait_for_url, write
+from tests.helpers import CANARY_CLAUDE, CANARY_DATABASE, DEPLOY, ENTRYPOINT, PROJECT, free_port, wait_for_url, write
 from tests.readme import block, blocks, commands, fence_count
 
 RUN_BY = {
@@ -33,6 +33,11 @@ RUN_BY = {
     "spec-children": "tests/test_readme.py",
     "spec-in-image": "tests/container/test_smoke.py",
     "pip-in-image": "tests/container/test_smoke.py",
+    "compose-database": "tests/container/test_database.py",
+    "compose-rotate-password": "tests/container/test_database.py",
+    "compose-backup": "tests/container/test_database.py",
+    "k8s-database-overlay": "tests/test_readme.py",
+    "systemd-local-database": "tests/container/test_systemd.py",
 }
 # The words each of these blocks says about itself.
 NOT_HERE = {
@@ -41,6 +46,10 @@ NOT_HERE = {
     "backend-on-a-host": "needs a checkout of the backend",
     "backend-image": "needs a checkout of the backend",
     "smoke-in-ci": "needs your CI and your team's index",
+    "k8s-database-operations": "needs a cluster",
+    "cloudnativepg": "needs a cluster with the CloudNativePG operator",
+    "helm-database": "needs a cluster",
+    "ecs-rotation": "needs your ECS cluster and service",
 }
 
 
@@ -97,6 +106,51 @@ def test_the_overlay_example_verifies(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_the_database_overlay_example_verifies_with_three_replicas(tmp_path):
+    shutil.copytree(os.path.join(PROJECT, "k8s"), tmp_path / "k8s", ignore=shutil.ignore_patterns("helm"))
+    overlay = tmp_path / "k8s" / "overlays" / "mine"
+    overlay.mkdir()
+    write(overlay / "kustomization.yaml", block("k8s-database-overlay"), mode=0o644)
+    write(overlay / "secrets.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\nPOSTGRES_PASSWORD={CANARY_DATABASE}\n")
+    result = subprocess.run([*DEPLOY, "verify", "k8s", str(overlay), "--json"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["findings"] == [] and CANARY_DATABASE not in result.stdout
+    # Without the component, the same three replicas have no database: refused.
+    write(overlay / "kustomization.yaml", block("k8s-database-overlay").replace("components: [../../components/postgresql]\n", ""))
+    result = subprocess.run([*DEPLOY, "verify", "k8s", str(overlay), "--json"], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 78
+    assert {f["rule"] for f in json.loads(result.stdout)["findings"] if f["level"] == "error"} == {"shared-storage"}
+
+
+def test_the_cloudnativepg_cluster_fits_the_kits_schema_and_a_broken_one_does_not():
+    import yaml
+
+    from deeptempo_deploy.platforms.k8s.verify import schema_findings
+
+    cluster = yaml.safe_load(block("cloudnativepg"))
+    assert schema_findings([cluster], ("1.37",)) == []
+    cluster["spec"]["instances"] = "three"
+    assert [f.rule for f in schema_findings([cluster], ("1.37",))] == ["schema"]
+
+
+def test_the_helm_database_lines_verify_as_written(tmp_path):
+    """Each `helm install` line's values, through `verify helm` (a file a line reads becomes a value)."""
+    for line in commands("helm-database"):
+        words = line.split()
+        assert words[:4] == ["helm", "install", "deeptempo", "k8s/helm/deeptempo"]
+        arguments = []
+        for option, value in zip(words[4::2], words[5::2], strict=False):
+            if option == "--set-file":
+                name = value.split("=")[0]
+                value = f"{name}={CANARY_CLAUDE if name.endswith('CLAUDE_API_KEY') else CANARY_DATABASE}"
+            if option in ("--set", "--set-file"):
+                arguments += ["--set", value]
+        result = subprocess.run([*DEPLOY, "verify", "helm", os.path.join(PROJECT, "k8s", "helm", "deeptempo"), *arguments,
+                                 "--json"], capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, (line, result.stdout + result.stderr)
+        assert CANARY_DATABASE not in result.stdout + result.stderr
+
+
 def test_the_backends_secrets_module_is_the_kits(tmp_path):
     backend = tmp_path / "backend"
     backend.mkdir()
@@ -129,7 +183,7 @@ def test_the_readmes_aws_steps_run_as_written(tmp_path, moto, aws_environment):
     (tmp_path / "ecs" / "execution-role-trust-policy.json").write_text(
         open(os.path.join(PROJECT, "ecs", "execution-role-trust-policy.json")).read())
     environment = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}", "AWS_ENDPOINT_URL": moto,
-                   "CLAUDE_API_KEY": CANARY_CLAUDE}
+                   "CLAUDE_API_KEY": CANARY_CLAUDE, "POSTGRES_PASSWORD": CANARY_DATABASE}
     steps = subprocess.run(["bash", "-euo", "pipefail", "-c", block("aws-steps")], cwd=tmp_path, env=environment,
                            capture_output=True, text=True, timeout=300)
     assert steps.returncode == 0, steps.stderr[-3000:]
@@ -142,6 +196,12 @@ def test_the_readmes_aws_steps_run_as_written(tmp_path, moto, aws_environment):
     role = subprocess.run([os.path.join(BIN, "aws"), "iam", "get-role-policy", "--role-name", "deeptempo-execution",
                            "--policy-name", "deeptempo-secrets-and-logs"], env=environment, capture_output=True, text=True)
     assert role.returncode == 0 and "deeptempo/production/CLAUDE_API_KEY" in role.stdout
+    assert "deeptempo/production/database-??????" in role.stdout  # the database's JSON secret, covered
+    stored = subprocess.run([os.path.join(BIN, "aws"), "secretsmanager", "get-secret-value", "--secret-id",
+                             "deeptempo/production/database", "--query", "SecretString", "--output", "text"],
+                            env=environment, capture_output=True, text=True)
+    assert json.loads(stored.stdout) == {"username": "deeptempo", "password": CANARY_DATABASE}
+    assert not (tmp_path / "database.json").exists()
 
 
 def test_the_library_example_runs(tmp_path, clean_environment):

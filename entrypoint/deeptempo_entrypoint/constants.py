@@ -15,6 +15,10 @@ SECRETS_BACKEND_VARIABLE = "SECRETS_BACKEND"
 ENABLE_KEYRING_VARIABLE = "ENABLE_KEYRING"
 CHILD_SECRETS_VARIABLE = "DEEPTEMPO_CHILD_SECRETS"  # "inherit": serve lets every child of the app inherit every secret
 FILE_SUFFIX = "_FILE"  # NAME_FILE=/path, the official images' convention
+# The backend's storage settings (its database/connection.py and main.py read them from the environment).
+DATA_BACKEND_VARIABLE = "DATA_BACKEND"  # database (its default) or json
+DATABASE_STORAGE = "database"
+DATABASE_HOST_VARIABLE = "POSTGRES_HOST"  # unset, the backend tries localhost and falls back to JSON files
 
 KIT_VARIABLES = (ENV_FILE_VARIABLE, SECRETS_DIR_VARIABLE, SPEC_VARIABLE, SOURCES_VARIABLE,
                  ALLOW_PERSISTENT_BACKEND_VARIABLE, DEBUG_VARIABLE, CREDENTIALS_DIRECTORY_VARIABLE,

@@ -50,11 +50,14 @@ def load_spec_reporting(spec_path: str | None) -> tuple[Spec | None, list[Findin
 
 def check_configuration(spec: Spec | None, environ: MutableMapping[str, str] | None = None,
                         env_file: str | None = None) -> tuple[Resolution, list[Finding]]:
-    """What `check` and `status` report: the resolution and every finding (a spec of None: nothing)."""
+    """What `check` and `status` report: the resolution and every finding (a spec of None: nothing),
+    the storage the backend would fall back to included."""
+    from deeptempo_entrypoint.storage import storage_findings
+
     if spec is None:
         return Resolution({}, {}, [], set()), []
     resolution = resolve(spec, deployment_sources(process_environ(environ), env_file))
-    return resolution, validate(spec, resolution)
+    return resolution, validate(spec, resolution) + storage_findings(spec, resolution)
 
 
 def prepare_exec(spec: Spec, command: Sequence[str], environ: MutableMapping[str, str] | None = None,

@@ -9,6 +9,7 @@ import subprocess
 
 import pytest
 
+from deeptempo_deploy.platforms.runner import DockerRunner
 from tests.container.containers import TestContainer
 from tests.container.images import (
     BACKEND_IMAGE,
@@ -117,6 +118,13 @@ def postgres_image(docker_engine):
     yield POSTGRES_IMAGE
     if os.environ.get("DEEPTEMPO_KEEP_TEST_IMAGE") != "1":
         subprocess.run(["docker", "rmi", "-f", POSTGRES_IMAGE], capture_output=True)
+
+
+@pytest.fixture
+def runner(docker_engine):
+    """The kit's own Docker runner: only the tests of `local` and `smoke`, which drive it, use it."""
+    with DockerRunner("test") as docker_runner:
+        yield docker_runner
 
 
 @pytest.fixture

@@ -22,7 +22,9 @@ from tests.readme import block, sudo_shims
 
 COMPOSE_FILE = os.path.join(PROJECT, "docker-compose.yml")
 SECRETS_OVERRIDE = os.path.join(PROJECT, "docker-compose.secrets.yml")
-SHIPPED = [[COMPOSE_FILE], [COMPOSE_FILE, SECRETS_OVERRIDE]]
+DATABASE_OVERRIDE = os.path.join(PROJECT, "docker-compose.database.yml")
+SHIPPED = [[COMPOSE_FILE], [COMPOSE_FILE, SECRETS_OVERRIDE], [COMPOSE_FILE, DATABASE_OVERRIDE],
+           [COMPOSE_FILE, SECRETS_OVERRIDE, DATABASE_OVERRIDE]]
 
 
 class Project(DockerCompose):
@@ -84,7 +86,7 @@ def canary_env_file(shared_tmp):
 
 # --- the shipped files ---------------------------------------------------------------------------
 
-@pytest.mark.parametrize("files", SHIPPED, ids=["env-file", "docker-secrets"])
+@pytest.mark.parametrize("files", SHIPPED, ids=["env-file", "docker-secrets", "database", "docker-secrets-and-database"])
 def test_shipped_files_pass_compose_config_the_compose_schema_and_verify(docker_engine, files):
     command = ["docker", "compose"] + [arg for path in files for arg in ("-f", path)] + ["config", "--quiet"]
     assert subprocess.run(command, capture_output=True, text=True).returncode == 0

@@ -8,7 +8,7 @@ import subprocess
 import pytest
 
 from tests.aws_standin import REGION
-from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, RUN_FILTER, free_port, write
+from tests.helpers import CANARY_CLAUDE, CANARY_DATABASE, CANARY_PASSWORD, DEPLOY, RUN_FILTER, free_port, write
 
 SECRETS = {"CLAUDE_API_KEY": CANARY_CLAUDE, "SPLUNK_PASSWORD": CANARY_PASSWORD}
 LAYOUTS = ["secret-per-variable", "json-secret", "ssm"]
@@ -26,13 +26,17 @@ def stored_secrets(moto):
         secretsmanager.create_secret(Name=f"local/per-variable/{name}", SecretString=value)
         ssm.put_parameter(Name=f"/local/ssm/{name}", Value=value, Type="SecureString")
     secretsmanager.create_secret(Name="local/json", SecretString=json.dumps(SECRETS))
+    # The database's credential secret, in RDS's shape: the task reads its `password` key.
+    secretsmanager.create_secret(Name="local/database", SecretString=json.dumps({"username": "deeptempo",
+                                                                                "password": CANARY_DATABASE}))
     return {"secret-per-variable": "local/per-variable", "json-secret": "local/json", "ssm": "local/ssm"}
 
 
-def render(tmp_path, layout, name):
+def render(tmp_path, layout, name, *database):
+    """The task definition of a layout; without a database unless `database` gives its options."""
     only = [arg for secret in SECRETS for arg in ("--only", secret)]
-    result = subprocess.run([*DEPLOY, "render", "ecs", "--layout", layout, "--name", name, *only, "--output-dir",
-                             str(tmp_path)], capture_output=True, text=True)
+    result = subprocess.run([*DEPLOY, "render", "ecs", "--layout", layout, "--name", name, *only,
+                             *(database or ["--no-database"]), "--output-dir", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     return tmp_path / "ecs" / "task-definition.json"
 
@@ -65,6 +69,20 @@ def test_each_layout_turns_healthy_from_the_secrets_apis(image, tmp_path, moto, 
     task_definition = render(tmp_path, layout, stored_secrets[layout])
     code, output = local(task_definition, image, "--from-aws", "--endpoint-url", moto)
     assert code == 0, output
+    assert leftovers() == []
+
+
+def test_the_database_password_comes_from_the_password_key_of_its_json_secret(image, tmp_path, moto, stored_secrets,
+                                                                              aws_environment):
+    """POSTGRES_HOST makes POSTGRES_PASSWORD required: the task turns healthy only when the key resolved."""
+    task_definition = render(tmp_path, "secret-per-variable", stored_secrets["secret-per-variable"], "--database-host",
+                             "postgres.deeptempo.test", "--database-secret", "local/database")
+    (password,) = [s for s in json.loads(task_definition.read_text())["containerDefinitions"][0]["secrets"]
+                   if s["name"] == "POSTGRES_PASSWORD"]
+    assert password["valueFrom"].endswith(":secret:local/database:password::")
+    code, output = local(task_definition, image, "--from-aws", "--endpoint-url", moto)
+    assert code == 0, output
+    assert CANARY_DATABASE not in output
     assert leftovers() == []
 
 

@@ -9,13 +9,15 @@ import time
 
 import pytest
 
-from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, PROJECT, RUN_FILTER, write
+from tests.helpers import CANARY_CLAUDE, CANARY_DATABASE, CANARY_PASSWORD, DATABASE_HOST, DEPLOY, PROJECT, RUN_FILTER, write
 
 
 @pytest.fixture(scope="module")
 def tree(tmp_path_factory):
     root = tmp_path_factory.mktemp("k8s-local") / "k8s"
     shutil.copytree(os.path.join(PROJECT, "k8s"), root)
+    # The production overlay's database host, as a user writes its gitignored database.env.
+    (root / "overlays" / "production" / "database.env").write_text(f"POSTGRES_HOST={DATABASE_HOST}\n")
     # The secret-files component on top of the dev overlay, as a user's overlay would combine them.
     (root / "dev-files").mkdir()
     (root / "dev-files" / "kustomization.yaml").write_text(
@@ -40,7 +42,10 @@ def leftovers():
 def test_every_overlay_and_the_files_component_turn_ready(image, tree, tmp_path, target):
     # dev-files drops envFrom: only the mounted files (kubelet layout, group-readable through fsGroup,
     # followed through ..data by the serve path) can carry the key there.
-    env_file = write(tmp_path / "ci.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\nSPLUNK_PASSWORD={CANARY_PASSWORD}\n")
+    # production's POSTGRES_HOST requires the database's password (no database answers: the built-in app
+    # never connects to one).
+    env_file = write(tmp_path / "ci.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\nSPLUNK_PASSWORD={CANARY_PASSWORD}\n"
+                                          f"POSTGRES_PASSWORD={CANARY_DATABASE}\n")
     code, report, output = local(tree / target, str(env_file), image)
     assert code == 0 and report["ready"] is True, output
     assert CANARY_CLAUDE not in output and CANARY_PASSWORD not in output

@@ -3,6 +3,7 @@
 plain-server steps say. Each unit turns active and healthy; a missing key fails with 78 and no restart;
 no secret value reaches the journal."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -12,7 +13,7 @@ import time
 import pytest
 
 from tests.container.containers import TestContainer
-from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, RUN, TEST_LABEL
+from tests.helpers import CANARY_CLAUDE, CANARY_DATABASE, CANARY_PASSWORD, PROJECT, RUN, TEST_LABEL
 from tests.readme import block
 
 SYSTEMD_IMAGE = f"deeptempo-test-systemd:{RUN}"
@@ -114,7 +115,29 @@ def unit_port(unit):
 
 @pytest.fixture
 def machine(systemd_image, docker_engine):
-    container = TestContainer(systemd_image, publish=None, cap_add=["SYS_ADMIN"], healthcheck={"test": ["NONE"]},
+    with booted_machine(systemd_image) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def systemd_postgres_image(systemd_image, tmp_path_factory):
+    """The same machine with Debian's PostgreSQL (15 on bookworm: its postgresql.service and one cluster)."""
+    context = tmp_path_factory.mktemp("systemd-postgres-image")
+    (context / "Dockerfile").write_text(f"FROM {systemd_image}\nRUN apt-get update && apt-get install -y "
+                                        "--no-install-recommends postgresql && rm -rf /var/lib/apt/lists/*\n")
+    tag = f"deeptempo-test-systemd-postgres:{RUN}"
+    result = subprocess.run(["docker", "build", "--force-rm", "--label", TEST_LABEL, "--network", "host", "-t", tag,
+                             str(context)], capture_output=True, text=True, env={**os.environ, "DOCKER_BUILDKIT": "0"},
+                            timeout=1200)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    yield tag
+    subprocess.run(["docker", "rmi", "-f", tag], capture_output=True)  # this run's, by its name
+
+
+@contextlib.contextmanager
+def booted_machine(image):
+    """A container of `image` with systemd as PID 1, once it runs; removed at the end."""
+    container = TestContainer(image, publish=None, cap_add=["SYS_ADMIN"], healthcheck={"test": ["NONE"]},
                               volumes={"/sys/fs/cgroup": "/sys/fs/cgroup:ro"}, tmpfs={"/run": "", "/run/lock": ""})
     try:
         yield booted(Machine(container.start()))
@@ -204,3 +227,33 @@ def test_the_readmes_enable_steps_run_as_written(machine):
     assert machine.status_of(6987)["secrets"]["CLAUDE_API_KEY"]["source"] == "environment"
     assert machine.sh("systemctl is-enabled deeptempo.service").strip() == "enabled"
     assert_no_secret_in_the_journal(machine)
+
+
+def test_the_local_database_drop_in_starts_the_backend_after_postgresql(systemd_postgres_image):
+    """The README's lines for a PostgreSQL on the same server, typed at a root shell (`sudo -u postgres`
+    runs as postgres): the unit wants and follows postgresql.service, starts after it, and the role it
+    made takes the password the unit's env-file holds."""
+    with booted_machine(systemd_postgres_image) as machine:
+        a_local_database_before_the_backend(machine)
+
+
+def a_local_database_before_the_backend(machine):
+    machine.write("/usr/local/bin/sudo", '#!/bin/sh\nif [ "$1" = -u ]; then user=$2; shift 2; exec runuser -u "$user" -- "$@"; '
+                                         'fi\nexec "$@"\n', mode=0o755)
+    machine.write("/etc/deeptempo/.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\nPOSTGRES_HOST=127.0.0.1\n"
+                                         f"POSTGRES_PASSWORD={CANARY_DATABASE}\n")
+    steps = block("systemd-local-database")
+    output = machine.sh(f"cd /src && {steps}")
+    shown = dict(line.split("=", 1) for line in output.splitlines() if "=" in line)
+    assert "postgresql.service" in shown["After"].split() and "postgresql.service" in shown["Wants"].split()
+    machine.systemctl("stop", "postgresql.service")  # so that the backend's start brings it up (Wants=)
+    machine.systemctl("start", "deeptempo.service")
+    machine.wait_active("deeptempo.service")
+    started = {unit: int(machine.show(unit, "ActiveEnterTimestampMonotonic")["ActiveEnterTimestampMonotonic"])
+               for unit in ("postgresql.service", "deeptempo.service")}
+    assert 0 < started["postgresql.service"] < started["deeptempo.service"], started
+    code, answer = machine.running.run(["psql", "-h", "127.0.0.1", "-U", "deeptempo", "-d", "deeptempo_soc", "-Atc",
+                                        "select current_user"], {"PGPASSWORD": CANARY_DATABASE})
+    assert (code, answer) == (0, "deeptempo\n")
+    assert machine.status_of(6987)["secrets"]["POSTGRES_PASSWORD"]["source"] == "environment"
+    assert CANARY_DATABASE not in machine.sh("journalctl --no-pager -o cat", check=False)

@@ -23,7 +23,7 @@ from deeptempo_deploy.platforms.rules import RULE_IDS
 from deeptempo_deploy.platforms.systemd import verify as systemd_verify
 from deeptempo_entrypoint.findings import Finding
 from deeptempo_entrypoint.spec import builtin_spec
-from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT
+from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, production_overlay_files
 
 SPEC = builtin_spec()
 PASTED = "sk-ant-pastedINTOtheMANIFEST0123"  # a value of the Claude key's format under another name
@@ -67,8 +67,7 @@ def compose_platform(tmp: str) -> Platform:
 def k8s_platform(tmp: str) -> Platform:
     tree = os.path.join(tmp, "k8s")
     shutil.copytree(os.path.join(PROJECT, "k8s"), tree)
-    with open(os.path.join(tree, "overlays", "production", "secrets.env"), "w") as stream:
-        stream.write(f"CLAUDE_API_KEY={CANARY_CLAUDE}\n")
+    production_overlay_files(os.path.join(tree, "overlays", "production"))
     documents = kustomize(os.path.join(tree, "overlays", "production"))
     return Platform("k8s", documents, lambda m: k8s_verify.judge(m, SPEC, ("1.37",))[0])
 
@@ -159,6 +158,14 @@ def _k8s_annotation(documents: Any) -> None:
 def _compose_sidecar(manifest: Any) -> None:
     for document in (manifest["interpolated"], manifest["raw"]):
         document["services"]["sidecar"] = {"image": "busybox:1", "environment": {"SPLUNK_PASSWORD": CANARY_PASSWORD}}
+
+
+def _k8s_replicas_on_json_files(documents: Any) -> None:
+    """Three replicas, their storage JSON files: what the production overlay would be without its database."""
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    deployment["spec"]["replicas"] = 3
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    container["env"] = [e for e in container["env"] if e["name"] != "DATA_BACKEND"] + [{"name": "DATA_BACKEND", "value": "json"}]
 
 
 def _ecs(change: Callable[[dict[str, Any], dict[str, Any]], None]) -> Callable[[Any], None]:
@@ -300,6 +307,10 @@ MUTATIONS: dict[str, tuple[str, dict[str, Callable[[Any], None]]]] = {
         "k8s": _k8s(_k8s_host_path),
         "ecs": _ecs(_ecs_host_path),
         "systemd": _unit_add("BindPaths=/var/run/docker.sock"),
+    }),
+    "replicas-without-database": ("shared-storage", {
+        "compose": _compose(lambda s: s.update(deploy={**s["deploy"], "replicas": 3})),
+        "k8s": _k8s_replicas_on_json_files,
     }),
     "all-interfaces": ("loopback-only", {
         "compose": _compose(lambda s: s.update(ports=[{"target": 6987, "published": "6987", "protocol": "tcp"}])),

@@ -22,10 +22,47 @@ def verify(task_definition, policy=None, stdin=None):
     return result.returncode, json.loads(result.stdout) if result.stdout.strip() else None, result.stderr
 
 
-def test_the_shipped_files_pass():
+def test_the_shipped_files_pass_warning_only_that_a_rotated_database_password_needs_new_tasks():
     code, report, stderr = verify(TASK_DEFINITION, POLICY)
     assert code == 0, json.dumps(report, indent=2) + stderr
-    assert report["findings"] == []
+    (warning,) = report["findings"]
+    assert warning["rule"] == "rotation" and warning["level"] == "warning"
+    assert warning["message"].startswith("POSTGRES_PASSWORD comes from a Secrets Manager credential secret")
+    assert "--force-new-deployment" in warning["message"]
+
+
+def test_the_task_reads_its_database_host_as_a_setting_and_the_users_password_from_a_json_secret():
+    container = json.load(open(TASK_DEFINITION))["containerDefinitions"][0]
+    environment = {item["name"]: item["value"] for item in container["environment"]}
+    assert environment["DATA_BACKEND"] == "database" and environment["POSTGRES_HOST"].endswith(".rds.amazonaws.com")
+    assert environment["POSTGRES_SSL_MODE"] == "require"
+    (password,) = [item for item in container["secrets"] if item["name"] == "POSTGRES_PASSWORD"]
+    ref = parse_value_from(password["valueFrom"])
+    assert ref.resource.endswith(":secret:deeptempo/production/database") and ref.json_key == "password"
+    policy = json.load(open(POLICY))
+    assert ref.resource + "-??????" in policy["Statement"][0]["Resource"]
+
+
+def test_an_rds_managed_secret_renders_and_is_covered_by_the_policy(tmp_path):
+    """The documented shortcut: the master user's secret RDS manages (its name starts with rds!)."""
+    result = subprocess.run([*DEPLOY, "render", "ecs", "--database-secret", "rds!db-0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d",
+                             "--only", "CLAUDE_API_KEY", "--output-dir", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    code, report, stderr = verify(tmp_path / "ecs" / "task-definition.json", tmp_path / "ecs" / "execution-role-policy.json")
+    assert code == 0, json.dumps(report, indent=2) + stderr
+    names = [item["name"] for item in _container(json.loads((tmp_path / "ecs" / "task-definition.json").read_text()))["secrets"]]
+    assert names == ["CLAUDE_API_KEY", "POSTGRES_PASSWORD"]  # a database's password whatever --only says
+
+
+def test_without_a_database_the_task_names_json_storage_nowhere_and_reads_no_database_secret(tmp_path):
+    result = subprocess.run([*DEPLOY, "render", "ecs", "--no-database", "--output-dir", str(tmp_path)], capture_output=True,
+                            text=True)
+    assert result.returncode == 0, result.stderr
+    container = _container(json.loads((tmp_path / "ecs" / "task-definition.json").read_text()))
+    assert "POSTGRES_HOST" not in {item["name"] for item in container["environment"]}
+    assert all("database" not in item["valueFrom"] for item in container["secrets"])
+    code, report, _ = verify(tmp_path / "ecs" / "task-definition.json", tmp_path / "ecs" / "execution-role-policy.json")
+    assert code == 0 and report["findings"] == []
 
 
 @pytest.mark.parametrize("layout", ["secret-per-variable", "json-secret", "ssm"])
@@ -37,7 +74,8 @@ def test_every_layout_renders_a_valid_pair(tmp_path, layout):
     code, report, stderr = verify(tmp_path / "ecs" / "task-definition.json", tmp_path / "ecs" / "execution-role-policy.json")
     assert code == 0, json.dumps(report, indent=2) + stderr
     task = json.loads((tmp_path / "ecs" / "task-definition.json").read_text())
-    refs = [parse_value_from(s["valueFrom"]) for s in task["containerDefinitions"][0]["secrets"]]
+    refs = [parse_value_from(s["valueFrom"]) for s in task["containerDefinitions"][0]["secrets"]
+            if s["name"] != "POSTGRES_PASSWORD"]  # the database's JSON secret, in every layout
     assert {ref.service for ref in refs} == {"ssm" if layout == "ssm" else "secretsmanager"}
     assert all(ref.json_key for ref in refs) == (layout == "json-secret")
 

@@ -15,7 +15,7 @@ from deeptempo_deploy.platforms.helm.template import helm_template
 from deeptempo_deploy.platforms.k8s.load import load
 from deeptempo_deploy.platforms.k8s.manifests import kustomize
 from deeptempo_entrypoint.spec import builtin_spec
-from tests.helpers import CANARY_CLAUDE, DEPLOY, PROJECT, write
+from tests.helpers import CANARY_CLAUDE, CANARY_DATABASE, DATABASE_HOST, DEPLOY, PROJECT, production_overlay_files, write
 
 CHART = os.path.join(PROJECT, "k8s", "helm", "deeptempo")
 HELM = shutil.which("helm") or shutil.which("helm", path=os.path.dirname(sys.executable))
@@ -67,6 +67,74 @@ def test_verify_fails_naming_the_rule(tmp_path, values, rule):
     assert "written-in-the-values" not in json.dumps(report) and "pastedvalue" not in json.dumps(report)
 
 
+DATABASE_PASSWORD = f"secrets.POSTGRES_PASSWORD={CANARY_DATABASE}"
+
+
+@pytest.mark.parametrize("route", [
+    # The release's own PostgreSQL, its password the backend's key of the chart's Secret (files, then environment).
+    ["--set", KEY, "--set", DATABASE_PASSWORD, "--set", "postgresql.enabled=true", "--set", "replicaCount=3"],
+    ["--set", KEY, "--set", DATABASE_PASSWORD, "--set", "postgresql.enabled=true", "--set", "usePasswordFiles=false"],
+    # A database outside, its password in a Secret of its own (CloudNativePG's), as a file or a secretKeyRef.
+    ["--set", KEY, "--set", f"externalDatabase.host={DATABASE_HOST}", "--set", "externalDatabase.existingSecret=db-app",
+     "--set", "externalDatabase.existingSecretPasswordKey=password", "--set", "autoscaling.enabled=true"],
+    ["--set", KEY, "--set", f"externalDatabase.host={DATABASE_HOST}", "--set", "externalDatabase.existingSecret=db-app",
+     "--set", "usePasswordFiles=false", "--set", "replicaCount=3"],
+])
+def test_every_database_route_verifies(route):
+    code, report = verify(*route)
+    assert code == 0, json.dumps(report, indent=2)
+    assert not [f for f in report["findings"] if f["rule"].startswith(("database", "exception", "shared-storage"))], report
+    assert CANARY_DATABASE not in json.dumps(report)
+
+
+def test_a_release_database_without_persistence_is_warned_about():
+    code, report = verify("--set", KEY, "--set", DATABASE_PASSWORD, "--set", "postgresql.enabled=true",
+                          "--set", "postgresql.primary.persistence.enabled=false")
+    assert code == 0 and [(f["rule"], f["level"]) for f in report["findings"]] == [("database-storage", "warning")]
+
+
+def test_the_release_database_reads_the_backends_own_key_and_is_reached_by_its_service():
+    documents = helm_template(CHART, (), (KEY, DATABASE_PASSWORD, "postgresql.enabled=true"))
+    kinds = {(d["kind"], d["metadata"]["name"]) for d in documents}
+    assert {("StatefulSet", "deeptempo-postgresql"), ("Service", "deeptempo-postgresql"),
+            ("NetworkPolicy", "deeptempo-postgresql"), ("ServiceAccount", "deeptempo-postgresql")} <= kinds
+    statefulset = next(d for d in documents if d["kind"] == "StatefulSet")
+    (password,) = [v for v in statefulset["spec"]["template"]["spec"]["volumes"] if v["name"] == "password"]
+    assert password["secret"] == {"secretName": "deeptempo-secrets", "defaultMode": 256,
+                                  "items": [{"key": "POSTGRES_PASSWORD", "path": "password"}]}
+    deployment = next(d for d in documents if d["kind"] == "Deployment")
+    environment = {e["name"]: e.get("value") for e in deployment["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert environment["POSTGRES_HOST"] == "deeptempo-postgresql" and environment["DATA_BACKEND"] == "database"
+
+
+@pytest.mark.parametrize("settings, message", [
+    (["replicaCount=3"], "shared-storage"),
+    (["autoscaling.enabled=true"], "shared-storage"),
+])
+def test_replicas_or_an_autoscaler_without_a_database_fail(settings, message):
+    code, report = verify("--set", KEY, *[arg for setting in settings for arg in ("--set", setting)])
+    assert code == 78 and errors(report) == {message}, json.dumps(report, indent=2)
+
+
+def test_both_databases_at_once_fail_the_render():
+    code, report = verify("--set", KEY, "--set", DATABASE_PASSWORD, "--set", "postgresql.enabled=true",
+                          "--set", f"externalDatabase.host={DATABASE_HOST}")
+    assert code == 78 and "set externalDatabase.host or postgresql.enabled, not both" in report["findings"][0]["message"]
+
+
+@pytest.mark.parametrize("values, message", [
+    ({"externalDatabase": {"port": "5432x"}}, "externalDatabase.port: Invalid type. Expected: integer"),
+    ({"postgresql": {"auth": {"password": "in-the-values"}}}, "Additional property password is not allowed"),
+    ({"postgresql": {"auth": {"username": "dee ptempo"}}}, "postgresql.auth.username: Does not match pattern"),
+    ({"postgresql": {"primary": {"persistence": {"size": "lots"}}}}, "postgresql.primary.persistence.size: Does not match"),
+])
+def test_the_schema_rejects_a_wrong_database_value(tmp_path, values, message):
+    path = write(tmp_path / "values.yaml", yaml.safe_dump(values))
+    code, report = verify("--set", KEY, "-f", path)
+    assert code == 78 and errors(report) == {"input"}
+    assert message in report["findings"][0]["message"], report["findings"][0]["message"]
+
+
 @pytest.mark.parametrize("values, message", [
     ({"secrets": {"CLAUDE_API_KEY": "not-a-claude-key"}}, "secrets.CLAUDE_API_KEY: Does not match pattern"),
     ({"secrets": {"CLAUDE_APIKEY": "sk-ant-x0123456789"}}, "Additional property CLAUDE_APIKEY is not allowed"),
@@ -95,13 +163,13 @@ def test_a_changed_chart_managed_secret_changes_the_checksum_and_nothing_else_do
 def test_the_chart_renders_the_production_overlays_workload(tmp_path):
     tree = tmp_path / "k8s"
     shutil.copytree(os.path.join(PROJECT, "k8s"), tree)
-    write(tree / "overlays" / "production" / "secrets.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\n")
+    production_overlay_files(tree / "overlays" / "production")
     (overlay,), _ = load(kustomize(tree / "overlays" / "production"), builtin_spec())
     production = write(tmp_path / "production.yaml", yaml.safe_dump({
-        "replicaCount": 3, "usePasswordFiles": False,
+        "replicaCount": 3, "usePasswordFiles": False, "externalDatabase": {"host": DATABASE_HOST},
         "resources": {"requests": {"cpu": "250m", "memory": "256Mi", "ephemeral-storage": "64Mi"},
                       "limits": {"cpu": "2", "memory": "1Gi", "ephemeral-storage": "256Mi"}}}))
-    documents = helm_template(CHART, (str(production),), (KEY,))
+    documents = helm_template(CHART, (str(production),), (KEY, f"secrets.POSTGRES_PASSWORD={CANARY_DATABASE}"))
     (chart,), _ = load(documents, builtin_spec())
     same = ("user", "non_root_enforced", "read_only_root", "mounts", "cap_add", "cap_drop", "privilege_escalation",
             "privileged", "host_network", "host_pid", "host_ipc", "container_ports", "published_ports", "probes",

@@ -14,13 +14,14 @@ import pytest
 import yaml
 
 from deeptempo_deploy.platforms.k8s.local import expand, kubelet_environment
-from tests.helpers import CANARY_CLAUDE, DEPLOY, PROJECT
+from tests.helpers import CANARY_CLAUDE, CANARY_DATABASE, DATABASE_HOST, DEPLOY, PROJECT
+from tests.readme import block
 
 BIN = os.path.dirname(sys.executable)
 KUBECTL = shutil.which("kubectl", path=BIN) or "kubectl"
 COMPONENTS = sorted(os.listdir(os.path.join(PROJECT, "k8s", "components")))
 # A component is rendered on top of the base, in an overlay without a secretGenerator (as the README says).
-TARGETS = ["base", "overlays/dev", "overlays/production", *(f"with/{name}" for name in COMPONENTS)]
+TARGETS = ["base", "overlays/dev", "overlays/production", "overlays/database", *(f"with/{name}" for name in COMPONENTS)]
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +32,15 @@ def tree(tmp_path_factory):
     shutil.copytree(os.path.join(PROJECT, "k8s"), root)
     for overlay in ("dev", "production"):
         text = (root / "overlays" / overlay / "secrets.env.example").read_text()
-        (root / "overlays" / overlay / "secrets.env").write_text(text.replace("sk-ant-...", CANARY_CLAUDE))
+        (root / "overlays" / overlay / "secrets.env").write_text(
+            text.replace("sk-ant-...", CANARY_CLAUDE).replace("=deeptempo_secure_password_change_me", f"={CANARY_DATABASE}"))
+    text = (root / "overlays" / "production" / "database.env.example").read_text()
+    (root / "overlays" / "production" / "database.env").write_text(text.replace("your-postgres-host", DATABASE_HOST))
+    # The README's overlay with components/postgresql, as a user writes it.
+    (root / "overlays" / "database").mkdir()
+    (root / "overlays" / "database" / "kustomization.yaml").write_text(block("k8s-database-overlay"))
+    (root / "overlays" / "database" / "secrets.env").write_text(f"CLAUDE_API_KEY={CANARY_CLAUDE}\n"
+                                                                 f"POSTGRES_PASSWORD={CANARY_DATABASE}\n")
     for name in COMPONENTS:
         directory = root / "with" / name
         directory.mkdir(parents=True)
@@ -197,3 +206,24 @@ def test_kubelet_environment_order_references_and_optional_keys():
     assert environment["K"] == "env-wins" and environment["Z"] == "from-configmap" and environment["P_K"] == "from-secret"
     assert "Y" not in environment and "bad key" not in environment
     assert expand("$$(A)$(A)", {"A": "1"}) == "$(A)1"
+
+
+def test_local_renders_with_the_env_file_even_where_the_overlay_has_its_own_secrets_env(tree, tmp_path):
+    """`local k8s` with --env-file on a checkout whose secrets.env exists: the env-file's values win, and
+    a missing database.env is rendered from its .example (said in a warning)."""
+    import base64
+
+    from deeptempo_deploy.platforms.k8s.local import render_overlay
+
+    copy = tmp_path / "k8s"
+    shutil.copytree(tree, copy)
+    (copy / "overlays" / "production" / "database.env").unlink()
+    env_file = tmp_path / "ci.env"
+    env_file.write_text("CLAUDE_API_KEY=sk-ant-fromtheenvfile0123\nPOSTGRES_PASSWORD=from-the-env-file\n")
+    os.chmod(env_file, 0o600)
+    documents, stand_in, warnings = render_overlay(str(copy / "overlays" / "production"), str(env_file))
+    (secret,) = [d for d in documents if d["kind"] == "Secret"]
+    assert base64.b64decode(secret["data"]["CLAUDE_API_KEY"]).decode() == "sk-ant-fromtheenvfile0123"
+    (configmap,) = [d for d in documents if d["kind"] == "ConfigMap"]
+    assert configmap["data"]["POSTGRES_HOST"] == "your-postgres-host" and stand_in is None
+    assert [w for w in warnings if "database.env: absent here" in w]

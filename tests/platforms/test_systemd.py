@@ -10,7 +10,9 @@ import pytest
 
 from tests.helpers import CANARY_CLAUDE, DEPLOY, PROJECT
 
-UNITS = sorted(os.path.join(PROJECT, "systemd", name) for name in os.listdir(os.path.join(PROJECT, "systemd")))
+UNITS = sorted(os.path.join(PROJECT, "systemd", name) for name in os.listdir(os.path.join(PROJECT, "systemd"))
+               if name.endswith(".service"))
+DROP_IN = os.path.join(PROJECT, "systemd", "local-postgresql.conf")
 
 
 def verify(*units, options=()):
@@ -31,6 +33,20 @@ def test_each_shipped_unit_passes_with_an_exposure_of_at_most_2(unit):
     code, report, stderr = verify(unit)
     assert code == 0, json.dumps(report, indent=2) + stderr
     assert exposure(unit) <= 2.0
+
+
+def test_the_local_database_drop_in_orders_every_unit_after_postgresql_and_keeps_it_verified(tmp_path):
+    """Installed beside a unit (UNIT.d/), as the README says: the unit still verifies, and systemd reads the
+    drop-in's ordering (its unit file and drop-ins, as `systemd-analyze cat-config` shows what it loads)."""
+    for unit in UNITS:
+        name = os.path.basename(unit)
+        (tmp_path / name).write_text(open(unit).read())
+        (tmp_path / f"{name}.d").mkdir()
+        (tmp_path / f"{name}.d" / "local-postgresql.conf").write_text(open(DROP_IN).read())
+        code, report, stderr = verify(tmp_path / name)
+        assert code == 0, json.dumps(report, indent=2) + stderr
+    lines = [line for line in open(DROP_IN).read().splitlines() if line and not line.startswith("#")]
+    assert lines == ["[Unit]", "After=postgresql.service", "Wants=postgresql.service"]
 
 
 BROKEN = {

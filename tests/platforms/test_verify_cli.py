@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from deeptempo_deploy.cli import cli
 from deeptempo_deploy.platforms.k8s.manifests import kustomize
-from tests.helpers import CANARY_CLAUDE, PROJECT
+from tests.helpers import PROJECT, production_overlay_files
 
 COMPOSE = {
     "privileged": (lambda s: s.update(privileged=True), "no-privileged"),
@@ -43,7 +43,7 @@ K8S = {
 def rendered_production(tmp_path_factory):
     tree = tmp_path_factory.mktemp("k8s") / "k8s"
     shutil.copytree(os.path.join(PROJECT, "k8s"), tree)
-    (tree / "overlays" / "production" / "secrets.env").write_text(f"CLAUDE_API_KEY={CANARY_CLAUDE}\n")
+    production_overlay_files(tree / "overlays" / "production")
     return kustomize(tree / "overlays" / "production")
 
 

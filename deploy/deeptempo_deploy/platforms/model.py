@@ -6,8 +6,10 @@ A loader fills what its platform can say and leaves the rest None: unknown, not 
 something a platform cannot express is never applied to it."""
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from deeptempo_entrypoint.constants import DATA_BACKEND_VARIABLE, DATABASE_HOST_VARIABLE, DATABASE_STORAGE
 from deeptempo_entrypoint.findings import Where
 
 # How a mount is backed: where its data lives and whether the container may write it.
@@ -16,6 +18,10 @@ VOLUME = "volume"  # a named volume, a persistentVolumeClaim, an ECS task volume
 SECRET_FILES = "secret-files"  # a Kubernetes Secret volume, Compose secrets
 HOST_PATH = "host-path"  # a directory or file of the host (Compose bind, hostPath, ECS host.sourcePath, BindPaths)
 OTHER = "other"
+
+# What a workload is to the deployment: the DeepTempo service, or the PostgreSQL it stores its data in.
+APP = "app"
+DATABASE = "database"
 
 
 @dataclass(frozen=True)
@@ -125,6 +131,13 @@ class Workload:
     environment_secrets: set[str] = field(default_factory=set)  # the spec secrets that arrive as variables
     home: str | None = None  # the service user's home: its ~/.deeptempo must be writable
     data_dir: str | None = None  # the backend's JSON storage, when the platform runs the image's layout
+    # The database beside the service is judged by the same rules; what it needs beyond the kit's
+    # defaults is written in its manifest, rule id -> why (platforms/judging.py applies them).
+    role: str = APP
+    exceptions: dict[str, str] = field(default_factory=dict)
+    replicas: int | None = None  # how many copies run at once; None: the platform decides elsewhere (an ECS service)
+    autoscaled: bool | None = None  # an autoscaler may run more than one
+    points_at_database: bool | None = None  # its storage settings name a database; None: a source outside the manifest may
 
     def mounted(self, path: str) -> Mount | None:
         """The writable mount at `path` or at a directory above it."""
@@ -134,6 +147,26 @@ class Workload:
             if mount.writable and (path == base or path.startswith(base + "/")):
                 return mount
         return None
+
+
+def storage_target(settings: Mapping[str, str | None], unknown_source: bool = False) -> bool | None:
+    """Whether the backend's storage settings, as far as the manifest holds them, name a database:
+    DATA_BACKEND database (its default) and a POSTGRES_HOST. None when a source the manifest does not
+    hold (an env-file absent here, a ConfigMap made elsewhere) could still set the host."""
+    backend = (settings.get(DATA_BACKEND_VARIABLE) or DATABASE_STORAGE).strip().lower()
+    if backend != DATABASE_STORAGE:
+        return False
+    if settings.get(DATABASE_HOST_VARIABLE):
+        return True
+    return None if unknown_source else False
+
+
+def database_image(image: str | None) -> bool:
+    """Whether an image is a PostgreSQL server's (postgres:15-bookworm, bitnami/postgresql, a local
+    stand-in named after it), by the last part of its repository."""
+    repository = (image or "").split("@")[0]
+    name = repository.rsplit("/", 1)[-1].split(":")[0]
+    return "postgres" in name
 
 
 KIT_NAME = "deeptempo"  # the service, container or unit name every shipped manifest uses

@@ -6,10 +6,10 @@ workload) says nothing for it. A platform adds only the rules only it can have, 
 from collections.abc import Callable, Iterable, Iterator
 from typing import NamedTuple
 
-from deeptempo_deploy.platforms.model import HOST_PATH, SECRET_FILES, Workload
+from deeptempo_deploy.platforms.model import APP, HOST_PATH, SECRET_FILES, Workload
 from deeptempo_deploy.platforms.spec_view import SpecView
 from deeptempo_deploy.redaction import remember
-from deeptempo_entrypoint.constants import FILE_SUFFIX, STATE_DIR_NAME
+from deeptempo_entrypoint.constants import DATA_BACKEND_VARIABLE, DATABASE_HOST_VARIABLE, FILE_SUFFIX, STATE_DIR_NAME
 from deeptempo_entrypoint.findings import ERROR, WARNING, Finding, Where
 from deeptempo_entrypoint.spec.model import ALL_OR_NONE, ONE_OF, REQUIRED, REQUIRED_WITH, Spec, Unmet
 from deeptempo_entrypoint.validation import value_findings
@@ -253,6 +253,24 @@ def rotation(workload: Workload, spec: Spec) -> Iterator[Finding]:
                       level=WARNING)
 
 
+def shared_storage(workload: Workload, spec: Spec) -> Iterator[Finding]:
+    """More than one copy of the service (replicas, or an autoscaler that may add them) needs one
+    database: without it each copy keeps its own JSON files and their data diverge."""
+    if workload.role != APP or not ((workload.replicas or 1) > 1 or workload.autoscaled):
+        return
+    copies = f"{workload.replicas} replicas" if (workload.replicas or 1) > 1 else "under an autoscaler that may add replicas"
+    fix = (f"set {DATABASE_HOST_VARIABLE} (with POSTGRES_PASSWORD) and leave {DATA_BACKEND_VARIABLE} at database, or run "
+           "one replica")
+    if workload.points_at_database is False:
+        yield finding(workload, "shared-storage", f"runs {copies} without a database ({DATABASE_HOST_VARIABLE} unset or "
+                                                  f"{DATA_BACKEND_VARIABLE}=json): each keeps its own JSON files, so what "
+                                                  f"one saves the others never see; {fix}")
+    elif workload.points_at_database is None:
+        yield finding(workload, "shared-storage", f"runs {copies}, and whether {DATABASE_HOST_VARIABLE} names a database "
+                                                  "is set outside these manifests: make sure it does, or the copies keep "
+                                                  "diverging JSON files", level=WARNING)
+
+
 RULES = (
     Rule("secret-reachable", secret_reachable, "every required secret reaches the service (one_of, all_or_none)"),
     Rule("no-literal-secret", no_literal_secret, "no secret written anywhere in the manifest, by name or by format"),
@@ -273,6 +291,7 @@ RULES = (
     Rule("loopback-only", loopback_only, "ports published on loopback only"),
     Rule("resources", resources, "CPU and memory limits (and requests where the platform has them)"),
     Rule("rotation", rotation, "a changed secret reaches the running service, or a rollout (warnings)"),
+    Rule("shared-storage", shared_storage, "more than one replica (or an autoscaler) only with a database"),
 )
 RULE_IDS = tuple(rule.id for rule in RULES)
 

@@ -71,6 +71,10 @@ class ContainerSpec:
     publish: tuple[int, ...] = (DEFAULT_PORT,)  # container ports published on 127.0.0.1, random host ports
     healthcheck: dict[str, Any] | None = field(default_factory=lambda: dict(FAST_HEALTHCHECK))
     mem_limit: str | None = None
+    # A network of the run's own (DockerRunner.network) and the names the container answers to on it
+    # (a Kubernetes Service's name, a Compose service's).
+    network: str | None = None
+    aliases: tuple[str, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict)  # any other docker SDK `containers.create` argument
 
 
@@ -212,6 +216,7 @@ class DockerRunner:
         self.purpose = purpose
         self.client = client or connect()
         self.started: list[RunningContainer] = []
+        self.networks: list[Any] = []
         self._previous_sigterm: Any = None
 
     def __enter__(self) -> "DockerRunner":
@@ -227,7 +232,7 @@ class DockerRunner:
             if exc is None or not _is_engine_error(exc):
                 exc = cleanup_error
         if exc is not None and _is_engine_error(exc):
-            left = ", ".join(container.name for container in self.started)
+            left = ", ".join([container.name for container in self.started] + [str(network.name) for network in self.networks])
             raise UnavailableError(f"the Docker engine stopped answering ({_short(exc)})"
                                    + (f"; containers that may be left: {left}" if left else "")) from None
 
@@ -240,6 +245,14 @@ class DockerRunner:
         except ImageNotFound:
             raise ConfigError(f"image {image}: not found on the Docker engine (build or pull it first)") from None
 
+    def network(self) -> str:
+        """A bridge network of this run's own (labelled, removed with its containers), on which the
+        containers started with it reach each other by their aliases."""
+        network = self.client.networks.create(f"deeptempo-{self.purpose}-{uuid.uuid4().hex[:10]}", driver="bridge",
+                                              labels=run_labels(self.purpose))
+        self.networks.append(network)
+        return str(network.name)
+
     def start(self, spec: ContainerSpec) -> RunningContainer:
         arguments = dict(
             image=spec.image, command=spec.command, entrypoint=spec.entrypoint, environment=spec.environment,
@@ -248,15 +261,26 @@ class DockerRunner:
             volumes=spec.volumes or None, ports={f"{port}/tcp": (LOOPBACK,) for port in spec.publish} or None,
             healthcheck=spec.healthcheck, mem_limit=spec.mem_limit, detach=True,
             name=f"deeptempo-{self.purpose}-{uuid.uuid4().hex[:10]}", labels=run_labels(self.purpose), **spec.extra)
+        if spec.network:
+            arguments["network"] = spec.network
+            arguments["networking_config"] = {spec.network: self.client.api.create_endpoint_config(aliases=list(spec.aliases))}
         container = RunningContainer(self.client.containers.create(**_without_none(arguments)), spec)
         self.started.append(container)  # before start: a failed start is cleaned up too
         container._container.start()
         return container
 
     def remove_all(self) -> None:
+        from docker.errors import NotFound
+
         while self.started:
             self.started[-1].remove()
             self.started.pop()
+        while self.networks:  # after the containers: a network in use cannot be removed
+            try:
+                self.networks[-1].remove()
+            except NotFound:
+                pass
+            self.networks.pop()
 
 
 def run_labels(purpose: str) -> dict[str, str]:

@@ -8,6 +8,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from deeptempo_deploy.platforms.model import (
+    APP,
+    DATABASE,
     HOST_PATH,
     OTHER,
     SECRET_FILES,
@@ -21,7 +23,9 @@ from deeptempo_deploy.platforms.model import (
     Resources,
     Workload,
     command_probe,
+    database_image,
     pick_main,
+    storage_target,
 )
 from deeptempo_deploy.platforms.spec_view import SpecView
 from deeptempo_entrypoint.constants import DATA_DIR, SERVICE_HOME
@@ -31,6 +35,9 @@ from deeptempo_entrypoint.spec.model import Spec
 PLATFORM = "compose"
 REFERENCE = re.compile(r"\$\{?[A-Za-z_][A-Za-z0-9_]*(:?\?[^}]*)?\}?")  # ${VAR}, $VAR, ${VAR:?message}; no default
 Document = Mapping[str, Any]
+# The kit's own extension of a Compose service (Compose keeps x- keys and ignores them): what the service
+# is to the deployment, and the rules its database needs excepted, with the reason for each.
+EXTENSION = "x-deeptempo-verify"
 
 
 def service_name(document: Document, preferred: str | None = None) -> str | None:
@@ -40,11 +47,25 @@ def service_name(document: Document, preferred: str | None = None) -> str | None
     return None if index is None else names[index]
 
 
-def load(interpolated: Document, raw: Document, spec: Spec, service: str) -> tuple[Workload, list[Finding]]:
-    """The service `service` as a Workload, and what loading it found (an env-file absent here).
-    `interpolated` is what `up` would run; `raw` the same without interpolation, where `${NAME}` still
-    shows that a value is a reference."""
+def database_services(interpolated: Document, raw: Document, app: str) -> list[str]:
+    """The services besides the DeepTempo one that hold its database: marked so (x-deeptempo-verify's
+    role) or running a PostgreSQL image, so that a database nobody marked is judged all the same."""
+    return [name for name, run in (interpolated.get("services") or {}).items() if name != app
+            and (_extension(raw, name).get("role") == DATABASE or database_image((run or {}).get("image")))]
+
+
+def _extension(raw: Document, service: str) -> Mapping[str, Any]:
+    extension = ((raw.get("services") or {}).get(service) or {}).get(EXTENSION)
+    return extension if isinstance(extension, Mapping) else {}
+
+
+def load(interpolated: Document, raw: Document, spec: Spec, service: str,
+         role: str = APP) -> tuple[Workload, list[Finding]]:
+    """The service `service` as a Workload of `role` (the DeepTempo service, or its database), and what
+    loading it found (an env-file absent here). `interpolated` is what `up` would run; `raw` the same
+    without interpolation, where `${NAME}` still shows that a value is a reference."""
     run, written = interpolated["services"][service], raw["services"][service]
+    exceptions = _extension(raw, service).get("exceptions")
     workload = Workload(
         PLATFORM, Where(object=f"service {service}"), image=run.get("image"), user=_text(run.get("user")),
         read_only_root=run.get("read_only") is True, mounts=_mounts(run),
@@ -55,9 +76,16 @@ def load(interpolated: Document, raw: Document, spec: Spec, service: str) -> tup
         published_ports=[PublishedPort(port.get("target"), str(port.get("published") or "") or None,
                                        port.get("host_ip") or None) for port in run.get("ports") or []],
         probes=_probes(run), environment=_environment(written), resources=_resources(run),
-        home=SERVICE_HOME, data_dir=DATA_DIR)
+        home=SERVICE_HOME if role == APP else None, data_dir=DATA_DIR if role == APP else None, role=role,
+        exceptions={str(rule): str(why or "") for rule, why in exceptions.items()} if isinstance(exceptions, Mapping) else {},
+        replicas=_replicas(run))
     workload.texts = list(manifest_texts(raw, service))
     findings = _secret_routes(workload, SpecView(spec), run, written)
+    # What `up` gives the container, env-files included; an env-file absent here (nothing came from it)
+    # could still name the database host.
+    environment = run.get("environment") or {}
+    from_env_files = any(key not in _raw_environment(written) for key in environment)
+    workload.points_at_database = storage_target(environment, unknown_source=bool(written.get("env_file")) and not from_env_files)
     return workload, findings
 
 
@@ -105,6 +133,12 @@ def _pairs(value: object) -> list[tuple[str, str | None]]:
     if isinstance(value, list):
         return [(key, item) for key, _, item in (str(entry).partition("=") for entry in value)]
     return []
+
+
+def _replicas(run: Document) -> int:
+    """How many containers `up` starts: `scale`, else deploy.replicas, else one."""
+    replicas = run.get("scale", ((run.get("deploy") or {}).get("replicas")))
+    return int(replicas) if isinstance(replicas, int) or str(replicas or "").isdigit() else 1
 
 
 def _text(value: object) -> str | None:

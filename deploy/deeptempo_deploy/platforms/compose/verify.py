@@ -1,15 +1,16 @@
 """`verify compose FILE...`: normalise the files with `docker compose config`, check the result against
-the compose specification's JSON Schema, load the DeepTempo service as a Workload, then the shared
-rules and Compose's own (a restart policy)."""
+the compose specification's JSON Schema, load the DeepTempo service (and the database beside it) as
+Workloads, then the shared rules and Compose's own (a restart policy, the database's wiring)."""
 
 import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from deeptempo_deploy.platforms.compose.load import load, service_name
+from deeptempo_deploy.platforms.compose.database import database_findings
+from deeptempo_deploy.platforms.compose.load import database_services, load, service_name
 from deeptempo_deploy.platforms.compose.normalise import ComposeConfig
-from deeptempo_deploy.platforms.model import Workload
-from deeptempo_deploy.platforms.rules import shared_findings
+from deeptempo_deploy.platforms.judging import judge_workloads
+from deeptempo_deploy.platforms.model import DATABASE, Workload
 from deeptempo_entrypoint.findings import ERROR, WARNING, Finding, Where
 from deeptempo_entrypoint.schema_errors import describe_schema_error, field_path
 from deeptempo_entrypoint.spec.model import Spec
@@ -32,7 +33,12 @@ def judge(interpolated: dict[str, Any], raw: dict[str, Any], spec: Spec,
         return findings + [Finding(None, ERROR, "no service runs the DeepTempo image (name one with --service)", "service",
                                    Where(object="compose"))], {}
     workload, loaded = load(interpolated, raw, spec, name)
-    findings += loaded + shared_findings([workload], spec) + list(restart_findings(workload, interpolated["services"][name]))
+    workloads = {name: workload, **{other: load(interpolated, raw, spec, other, DATABASE)[0]
+                                    for other in database_services(interpolated, raw, name)}}
+    findings += loaded + judge_workloads(workloads.values(), spec)
+    for service_of, each in workloads.items():
+        findings += restart_findings(each, interpolated["services"][service_of])
+    findings += database_findings(interpolated, name, workloads)
     return findings, workload.secret_routes
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 SECRETS_MANAGER = re.compile(
     r"arn:(?P<partition>aws[a-z-]*):secretsmanager:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):secret:"
-    r"(?P<name>[A-Za-z0-9/_+=.@-]+?)(?::(?P<json_key>[^:]*):(?P<stage>[^:]*):(?P<version>[^:]*))?")
+    r"(?P<name>[A-Za-z0-9/_+=.@!-]+?)(?::(?P<json_key>[^:]*):(?P<stage>[^:]*):(?P<version>[^:]*))?")
 SSM_ARN = re.compile(r"arn:(?P<partition>aws[a-z-]*):ssm:(?P<region>[a-z]{2}(-[a-z]+)+-\d):(?P<account>\d{12}):"
                      r"parameter(?P<name>/[A-Za-z0-9/_.-]+)")
 KMS_KEY = re.compile(r"arn:aws[a-z-]*:kms:[a-z]{2}(-[a-z]+)+-\d:\d{12}:(key/([0-9a-f]{8}(-[0-9a-f]{4}){3}-[0-9a-f]{12}|mrk-[0-9a-f]{32})"

@@ -10,12 +10,17 @@ from deeptempo_entrypoint.spec.model import Spec
 
 
 def render(spec: Spec, account: str, region: str, image: str | None, layout: str, name: str, kms_key_arn: str | None,
-           only: tuple[str, ...], cpu: str, memory: str) -> dict[str, str]:
-    from deeptempo_deploy.platforms.ecs.render import EcsOptions
+           only: tuple[str, ...], cpu: str, memory: str, database_host: str | None, no_database: bool,
+           database_secret: str | None) -> dict[str, str]:
+    from deeptempo_deploy.platforms.ecs.render import EXAMPLE_DATABASE_HOST, EcsOptions
     from deeptempo_deploy.platforms.ecs.render import render as render_files
+    from deeptempo_entrypoint.errors import ConfigError
 
+    if no_database and database_host:
+        raise ConfigError("render ecs: give --database-host or --no-database, not both")
     options = EcsOptions(account=account, region=region, image=image, layout=layout, name=name, kms_key_arn=kms_key_arn,
-                         only=only, cpu=cpu, memory=memory)
+                         only=only, cpu=cpu, memory=memory, database_secret=database_secret,
+                         database_host=None if no_database else database_host or EXAMPLE_DATABASE_HOST)
     return render_files(spec, options)
 
 
@@ -62,6 +67,13 @@ RENDER_PARAMS: tuple[Any, ...] = (
     click.Option(["--only"], multiple=True, metavar="NAME", help="Only these secrets of the spec (repeatable; default: all)."),
     click.Option(["--cpu"], default="512", show_default=True, help="Task CPU units (a Fargate size)."),
     click.Option(["--memory"], default="1024", show_default=True, help="Task memory in MiB (a Fargate size)."),
+    click.Option(["--database-host"], default=None,
+                 help="The backend's PostgreSQL (POSTGRES_HOST; default: the example Aurora endpoint of the committed files)."),
+    click.Option(["--database-secret"], default=None, metavar="NAME",
+                 help="The Secrets Manager JSON secret whose `password` key is the application user's password "
+                      "(default: NAME/database; an RDS-managed `rds!...` secret is its master user's)."),
+    click.Option(["--no-database"], is_flag=True,
+                 help="No database: the task keeps JSON files, so run one task only."),
 )
 LOCAL_PARAMS: tuple[Any, ...] = (
     click.Argument(["task_definition"], type=click.Path(dir_okay=False)),

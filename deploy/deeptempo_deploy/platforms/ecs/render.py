@@ -1,5 +1,7 @@
 """`render ecs`: the Fargate task definition with one `secrets` entry per secret of the spec, in one of
-three layouts, and the execution role's least-privilege policy computed from the rendered valueFroms."""
+three layouts, and the execution role's least-privilege policy computed from the rendered valueFroms.
+With a database (the default), the task reads its host as a setting and the application user's
+password from the `password` key of a Secrets Manager JSON secret in RDS's shape, whatever the layout."""
 
 
 from __future__ import annotations
@@ -13,7 +15,14 @@ from typing import TYPE_CHECKING
 from deeptempo_deploy.platforms.ecs import CONTAINER, EXECUTION_ROLE_POLICY, FARGATE_SIZES, LAYOUTS, TASK_DEFINITION
 from deeptempo_deploy.platforms.ecs.arns import KMS_KEY, parse_value_from
 from deeptempo_deploy.platforms.spec_view import SpecView
-from deeptempo_entrypoint.constants import DATA_DIR, SERVICE_UID, STATE_DIR
+from deeptempo_entrypoint.constants import (
+    DATA_BACKEND_VARIABLE,
+    DATA_DIR,
+    DATABASE_HOST_VARIABLE,
+    DATABASE_STORAGE,
+    SERVICE_UID,
+    STATE_DIR,
+)
 from deeptempo_entrypoint.errors import ConfigError
 from deeptempo_entrypoint.spec.model import Spec
 
@@ -21,6 +30,17 @@ if TYPE_CHECKING:
     from typing import Any
 
 ECR_IMAGE = re.compile(r"(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com/(?P<repository>[^:@]+)")
+
+
+# The committed files' example database: an Aurora PostgreSQL cluster's writer endpoint.
+EXAMPLE_DATABASE_HOST = "deeptempo.cluster-c0ffee123456.us-east-1.rds.amazonaws.com"
+DATABASE_PASSWORD = "POSTGRES_PASSWORD"
+DATABASE_PASSWORD_KEY = "password"  # RDS's shape of a credential secret: {"username": ..., "password": ...}
+# A Secrets Manager name (an RDS-managed secret's starts with `rds!`).
+SECRET_NAME = re.compile(r"[A-Za-z0-9/_+=.@!-]{1,512}")
+# Seconds the healthCheck's failures do not count after a start: the real backend's measured start (to
+# 48 s on a loaded machine, README.md "Start-up budgets") with room to spare.
+START_PERIOD = 60
 
 
 def health_command(spec: Spec) -> list[str]:
@@ -44,6 +64,12 @@ class EcsOptions:
     memory: str = "1024"
     log_group: str = "/ecs/deeptempo"
     environment: dict[str, str] = field(default_factory=dict)
+    # The backend's PostgreSQL (None: no database; the task keeps JSON files, so run one task only), and
+    # the Secrets Manager JSON secret holding its application user's password (default: NAME/database).
+    database_host: str | None = EXAMPLE_DATABASE_HOST
+    database_secret: str | None = None
+    database_name: str = "deeptempo_soc"
+    database_user: str = "deeptempo"
 
     def __post_init__(self) -> None:
         if not re.fullmatch(r"\d{12}", self.account):
@@ -60,6 +86,26 @@ class EcsOptions:
             raise ConfigError("--name must be a Secrets Manager name or SSM path (letters, digits and /_+=.@-)")
         self.image = self.image or f"{self.account}.dkr.ecr.{self.region}.amazonaws.com/deeptempo-ai-soc:0.1.0"
         self.name = self.name.strip("/")
+        self.database_secret = (self.database_secret or f"{self.name}/database").strip("/")
+        if not SECRET_NAME.fullmatch(self.database_secret):
+            raise ConfigError("--database-secret must be a Secrets Manager secret name (letters, digits and /_+=.@!-)")
+        if self.database_host is not None and not re.fullmatch(r"[A-Za-z0-9.-]{1,253}", self.database_host):
+            raise ConfigError("--database-host must be a host name or address")
+
+
+def database_value_from(options: EcsOptions) -> str:
+    """The password key of the database's JSON secret: ECS takes one key of a JSON secret as ARN:KEY::."""
+    return (f"arn:aws:secretsmanager:{options.region}:{options.account}:secret:{options.database_secret}:"
+            f"{DATABASE_PASSWORD_KEY}::")
+
+
+def database_environment(options: EcsOptions) -> dict[str, str]:
+    """The database's settings, as the task's environment (none of them is a secret)."""
+    if options.database_host is None:
+        return {}
+    return {DATA_BACKEND_VARIABLE: DATABASE_STORAGE, DATABASE_HOST_VARIABLE: options.database_host,
+            "POSTGRES_PORT": "5432", "POSTGRES_DB": options.database_name, "POSTGRES_USER": options.database_user,
+            "POSTGRES_SSL_MODE": "require"}  # TLS to RDS: every RDS PostgreSQL instance serves it
 
 
 def value_from(options: EcsOptions, entry_name: str) -> str:
@@ -78,9 +124,12 @@ def render_task_definition(spec: Spec, options: EcsOptions) -> dict[str, Any]:
         close = difflib.get_close_matches(unknown, names, n=1, cutoff=0.8)
         shown = SpecView(spec).judged_name(unknown, "a name")
         raise ConfigError(f"--only: {shown} is no secret of the spec" + (f"; did you mean {close[0]}?" if close else ""))
-    chosen = [entry for entry in entries if not options.only or entry.name in options.only]
+    # With a database, its password is always read (POSTGRES_HOST requires it), from the database's secret.
+    database = options.database_host is not None
+    chosen = [entry for entry in entries if not options.only or entry.name in options.only
+              or (database and entry.name == DATABASE_PASSWORD)]
     role = f"arn:aws:iam::{options.account}:role/"
-    environment = {"SECRETS_BACKEND": "env", **options.environment}
+    environment = {"SECRETS_BACKEND": "env", **database_environment(options), **options.environment}
     return {
         "family": options.family,
         "requiresCompatibilities": ["FARGATE"],
@@ -104,8 +153,11 @@ def render_task_definition(spec: Spec, options: EcsOptions) -> dict[str, Any]:
             "linuxParameters": {"initProcessEnabled": True, "capabilities": {"drop": ["ALL"]}},
             "stopTimeout": 30,
             "environment": [{"name": name, "value": value} for name, value in sorted(environment.items())],
-            "secrets": [{"name": entry.name, "valueFrom": value_from(options, entry.name)} for entry in chosen],
-            "healthCheck": {"command": health_command(spec), "interval": 5, "timeout": 5, "retries": 3, "startPeriod": 30},
+            "secrets": [{"name": entry.name, "valueFrom": database_value_from(options)
+                         if database and entry.name == DATABASE_PASSWORD else value_from(options, entry.name)}
+                        for entry in chosen],
+            "healthCheck": {"command": health_command(spec), "interval": 5, "timeout": 5, "retries": 3,
+                            "startPeriod": START_PERIOD},
             "logConfiguration": {"logDriver": "awslogs", "options": {
                 "awslogs-group": options.log_group, "awslogs-region": options.region, "awslogs-stream-prefix": "deeptempo"}},
         }],

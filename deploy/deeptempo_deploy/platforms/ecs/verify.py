@@ -55,6 +55,7 @@ def verify_ecs(task_definition: dict[str, Any], spec: Spec,
     findings += list(health_timing_findings(workload, container))
     findings += list(container_findings(workload, container))
     findings += list(value_from_findings(workload, SpecView(spec), container))
+    findings += list(rotation_findings(workload, container))
     if policy is not None:
         findings += policy_findings(policy, task_definition["containerDefinitions"])
     return findings, workload.secret_routes
@@ -170,6 +171,29 @@ def value_from_findings(workload: Workload, view: SpecView, container: Document)
                                        "parameter ARN or name", "value-from", workload.where)
         if name and view.entry_for_key(name) is None:
             yield Finding(name, WARNING, f"secret {name} is not a name the spec knows", "secret-keys", workload.where)
+
+
+# Secrets Manager rotates a secret through a rotation function that reads and writes a JSON credential
+# ({"username", "password", ...}: RDS's shape, and every rotation template's); RDS's own managed secrets
+# are named rds!... and rotated every seven days by default.
+ROTATED_KEYS = ("password",)
+
+
+def rotation_findings(workload: Workload, container: Document) -> Iterator[Finding]:
+    """A secret Secrets Manager rotates reaches a task only when it starts: after a rotation the running
+    tasks keep the old value until a new deployment replaces them (a warning, with that deployment)."""
+    rotated = []
+    for item in container.get("secrets") or []:
+        ref = parse_value_from(item.get("valueFrom", ""))
+        if ref and ref.service == "secretsmanager" and (ref.json_key in ROTATED_KEYS or ":secret:rds!" in ref.resource):
+            rotated.append(item.get("name", ""))
+    if rotated:
+        yield Finding(None, WARNING, f"{', '.join(rotated)} come{'s' if len(rotated) == 1 else ''} from a Secrets Manager "
+                                     "credential secret, which a rotation changes; ECS reads it only when a task starts, "
+                                     "so running tasks keep the old value: after each rotation, start new tasks "
+                                     "(aws ecs update-service --cluster CLUSTER --service SERVICE --force-new-deployment; "
+                                     "an EventBridge rule on the secret's RotationSucceeded event can run it)",
+                      "rotation", workload.where)
 
 
 # --- the execution role's policy ---------------------------------------------------------------------

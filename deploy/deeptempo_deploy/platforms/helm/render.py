@@ -37,6 +37,9 @@ def _object(properties: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 STRING = {"type": "string"}
+PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
+NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"}  # a PostgreSQL role or database name
+KEY = {"type": "string", "pattern": "^[-._a-zA-Z0-9]+$"}  # a Secret's key
 SIZE = _object({"sizeLimit": {"type": "string", "pattern": "^[0-9]+(Ki|Mi|Gi)?$"}})
 
 
@@ -74,6 +77,28 @@ def values_schema(spec: Spec) -> dict[str, Any]:
             "topologySpread": {"type": "boolean"},
             "podDisruptionBudget": _object({"enabled": {"type": "boolean"}, "maxUnavailable": {"type": ["integer", "string"]}}),
             "networkPolicy": _object({"enabled": {"type": "boolean"}}),
+            "externalDatabase": _object({
+                "host": {"type": "string", "description": "The database's host (POSTGRES_HOST); empty: no external database"},
+                "port": PORT, "user": NAME, "database": NAME,
+                "sslMode": {"enum": ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]},
+                "existingSecret": {"type": "string", "description": "A Secret holding the password (default: the chart's)"},
+                "existingSecretPasswordKey": KEY}),
+            "postgresql": _object({
+                "enabled": {"type": "boolean", "description": "PostgreSQL as a StatefulSet of this release"},
+                "image": _object({"repository": STRING, "tag": STRING,
+                                  "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}}, required=["repository", "tag"]),
+                "auth": _object({"username": NAME, "database": NAME, "existingSecret": STRING,
+                                 "secretKeys": _object({"userPasswordKey": KEY})}),
+                "primary": _object({
+                    "persistence": _object({"enabled": {"type": "boolean"}, "existingClaim": STRING, "storageClass": STRING,
+                                            "accessModes": {"type": "array", "minItems": 1, "items": {
+                                                "enum": ["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]}},
+                                            "size": {"type": "string", "pattern": "^[0-9]+(Ki|Mi|Gi|Ti)?$"}}),
+                    "resources": {"type": "object"}}),
+            }),
+            "autoscaling": _object({"enabled": {"type": "boolean"}, "minReplicas": {"type": "integer", "minimum": 1},
+                                    "maxReplicas": {"type": "integer", "minimum": 1},
+                                    "targetCPU": {"type": "integer", "minimum": 1, "maximum": 100}}),
         }),
     }
 

@@ -30,7 +30,7 @@ def local(overlay: str, env_file: str, image: str | None, timeout: float) -> tup
 
 PLATFORM = Platform(
     "k8s", "Kubernetes with Kustomize",
-    render=Verb("k8s/overlays/*/secrets.env.example and the ExternalSecret's data list.", render),
+    render=Verb("k8s/overlays/*/secrets.env.example, production's database.env.example and the ExternalSecret's data list.", render),
     verify=Verb("TARGET: a kustomization directory (rendered with kubectl kustomize), a rendered YAML file, or -.", verify, (
         click.Argument(["target"]),
         click.Option(["--kubernetes-version", "versions"], multiple=True, metavar="1.N",

@@ -10,6 +10,8 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from deeptempo_deploy.platforms.model import (
+    APP,
+    DATABASE,
     HOST_PATH,
     OTHER,
     SECRET_FILES,
@@ -24,16 +26,33 @@ from deeptempo_deploy.platforms.model import (
     Resources,
     Workload,
     command_probe,
+    database_image,
     pick_main,
+    storage_target,
 )
 from deeptempo_deploy.platforms.spec_view import SpecView
-from deeptempo_entrypoint.constants import DATA_DIR, DEFAULT_SECRETS_DIR, FILE_SUFFIX, SECRETS_DIR_VARIABLE, SERVICE_HOME
+from deeptempo_entrypoint.constants import (
+    DATA_BACKEND_VARIABLE,
+    DATA_DIR,
+    DATABASE_HOST_VARIABLE,
+    DEFAULT_SECRETS_DIR,
+    FILE_SUFFIX,
+    SECRETS_DIR_VARIABLE,
+    SERVICE_HOME,
+)
 from deeptempo_entrypoint.findings import WARNING, Finding, Where
 from deeptempo_entrypoint.spec.model import Spec
 
 PLATFORM = "k8s"
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "Pod", "CronJob"}
 PROBES = ("readinessProbe", "livenessProbe")
+# A pod template labelled so (Kubernetes' recommended label) runs the database beside the service.
+ROLE_LABEL = "app.kubernetes.io/component"
+# The rules its database needs excepted, one `RULE: why` a line, on the workload (platforms/judging.py).
+EXCEPTIONS_ANNOTATION = "deeptempo.io/verify-exceptions"
+REPLICATED = {"Deployment", "StatefulSet", "ReplicaSet"}  # spec.replicas, default 1
+# Autoscalers and where they keep the workload they scale and their ceiling (KEDA's defaults to 100).
+AUTOSCALERS = {"HorizontalPodAutoscaler": "maxReplicas", "ScaledObject": "maxReplicaCount"}
 Document = dict[str, Any]
 # Secret name -> {key: value}; a value is None where the manifests do not hold it (an ExternalSecret).
 SecretKeys = dict[str, dict[str, str | None]]
@@ -49,11 +68,32 @@ class PodTemplate:
         self.name = str((document.get("metadata") or {}).get("name", "?"))
         containers = list(pod_spec.get("containers") or [])
         index = pick_main([(c.get("name", ""), c.get("image", "")) for c in containers])
+        if index is None:  # a database's pod with a sidecar (an exporter): its PostgreSQL container
+            index = next((i for i, c in enumerate(containers) if database_image(c.get("image"))), None)
         self.container: dict[str, Any] | None = None if index is None else containers[index]
 
     @property
     def where(self) -> Where:
         return Where(object=f"{self.kind} {self.name}", container=(self.container or {}).get("name"))
+
+    @property
+    def labels(self) -> dict[str, Any]:
+        """The pod template's labels (a Pod's own)."""
+        if self.kind == "Pod":
+            return dict((self.document.get("metadata") or {}).get("labels") or {})
+        template = (self.document.get("spec") or {}).get("template") or {}
+        return dict((template.get("metadata") or {}).get("labels") or {})
+
+    @property
+    def role(self) -> str:
+        """The database beside the service (labelled component: database, or a PostgreSQL image), else the service."""
+        image = (self.container or {}).get("image")
+        return DATABASE if self.labels.get(ROLE_LABEL) == DATABASE or database_image(image) else APP
+
+    def exceptions(self) -> dict[str, str]:
+        text = ((self.document.get("metadata") or {}).get("annotations") or {}).get(EXCEPTIONS_ANNOTATION) or ""
+        pairs = (line.partition(":") for line in str(text).splitlines() if line.strip())
+        return {rule.strip(): why.strip() for rule, _, why in pairs}
 
 
 def pod_templates(documents: Sequence[Document]) -> Iterator[PodTemplate]:
@@ -126,6 +166,8 @@ def load(documents: Sequence[Document], spec: Spec, *, carried: bool = True) -> 
             continue
         workload = _workload(template, template.container)
         workload.texts = list(manifest_texts(template, config_maps))
+        workload.replicas, workload.autoscaled = _replicas(template), _autoscaled(template, documents)
+        workload.points_at_database = storage_target(*_storage_settings(template.container, documents))
         findings += _secret_routes(workload, view, template, secrets)
         workload.rollout_trigger = _rollout_trigger(template, secrets)
         if carried:
@@ -139,6 +181,7 @@ def _workload(template: PodTemplate, container: Document) -> Workload:
     user = context.get("runAsUser", pod_context.get("runAsUser"))
     capabilities = context.get("capabilities") or {}
     resources = container.get("resources") or {}
+    app = template.role == APP
     return Workload(
         PLATFORM, template.where, image=container.get("image"), user=None if user is None else str(user),
         non_root_enforced=context.get("runAsNonRoot", pod_context.get("runAsNonRoot")) is True,
@@ -153,7 +196,73 @@ def _workload(template: PodTemplate, container: Document) -> Workload:
         probes=list(_probes(container)), expected_probes=PROBES,
         environment=[_environment_entry(variable) for variable in container.get("env") or []],
         resources=Resources(dict(resources.get("limits") or {}), dict(resources.get("requests") or {})),
-        home=SERVICE_HOME, data_dir=DATA_DIR)
+        home=SERVICE_HOME if app else None, data_dir=DATA_DIR if app else None, role=template.role,
+        exceptions=template.exceptions())
+
+
+def _replicas(template: PodTemplate) -> int | None:
+    if template.kind == "Pod":
+        return 1
+    if template.kind not in REPLICATED:
+        return None  # a DaemonSet runs one a node, a Job as its parallelism says: not judged
+    replicas = (template.document.get("spec") or {}).get("replicas", 1)
+    return replicas if isinstance(replicas, int) else None
+
+
+def _autoscaled(template: PodTemplate, documents: Sequence[Document]) -> bool:
+    """Whether an autoscaler in the manifests (a HorizontalPodAutoscaler, KEDA's ScaledObject) may run
+    more than one replica of the workload."""
+    for document in documents:
+        ceiling = AUTOSCALERS.get(str(document.get("kind")))
+        spec = document.get("spec") or {}
+        target = spec.get("scaleTargetRef") or {}
+        if ceiling and target.get("name") == template.name and target.get("kind", "Deployment") == template.kind:
+            maximum = spec.get(ceiling, 100)
+            if not isinstance(maximum, int) or maximum > 1:
+                return True
+    return False
+
+
+def _storage_settings(container: Document, documents: Sequence[Document]) -> tuple[dict[str, str | None], bool]:
+    """The storage settings the container's environment holds, as a kubelet builds it (envFrom in order,
+    then env), and whether a source outside the manifests could set them."""
+    objects = _ObjectData(documents)
+    wanted = (DATA_BACKEND_VARIABLE, DATABASE_HOST_VARIABLE)
+    settings: dict[str, str | None] = {}
+    for source in container.get("envFrom") or []:
+        for kind, key in (("Secret", "secretRef"), ("ConfigMap", "configMapRef")):
+            data = objects.data(kind, (source.get(key) or {}).get("name")) if source.get(key) else {}
+            settings.update({variable: (data or {})[variable] for variable in wanted if variable in (data or {})})
+    for variable in container.get("env") or []:
+        if variable.get("name") not in wanted:
+            continue
+        value_from = variable.get("valueFrom") or {}
+        ref = value_from.get("configMapKeyRef") or value_from.get("secretKeyRef")
+        if ref is None:
+            settings[variable["name"]] = str(variable.get("value") or "")
+            continue
+        data = objects.data("ConfigMap" if "configMapKeyRef" in value_from else "Secret", ref.get("name"))
+        if data is not None and ref.get("key") in data:
+            settings[variable["name"]] = data[ref["key"]]
+    return settings, objects.unknown
+
+
+class _ObjectData:
+    """The data of the ConfigMaps and Secrets in the manifests, by kind and name; `unknown` once a
+    reference named one that is not there (made elsewhere: it could hold anything)."""
+
+    def __init__(self, documents: Sequence[Document]) -> None:
+        self.objects = {(d.get("kind"), (d.get("metadata") or {}).get("name")): d for d in documents}
+        self.unknown = False
+
+    def data(self, kind: str, name: object) -> dict[str, str | None] | None:
+        document = self.objects.get((kind, name))
+        if document is None:
+            self.unknown = True
+            return None
+        if kind == "Secret":
+            return {key: _decoded(value) for key, value in (document.get("data") or {}).items()}
+        return {key: str(value) for key, value in (document.get("data") or {}).items()}
 
 
 def _mounts(pod_spec: Document, container: Document) -> list[Mount]:

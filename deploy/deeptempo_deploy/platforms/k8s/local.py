@@ -9,7 +9,13 @@ readiness probe. What a kubelet does that matters here:
 - securityContext: runAsUser/runAsGroup -> --user, fsGroup -> a supplementary group, read-only root,
   capabilities, allowPrivilegeEscalation: false -> no-new-privileges.
 - volumes: emptyDir -> tmpfs; a Secret volume -> files written atomically behind `..data` links,
-  mode defaultMode (with group read when fsGroup is set), owned by root and the fsGroup."""
+  mode defaultMode (with group read when fsGroup is set), owned by root and the fsGroup; a volume
+  claim (a StatefulSet's volumeClaimTemplates, a persistentVolumeClaim) -> a fresh tmpfs owned by root
+  and the fsGroup, group-writable, as a new volume is once the kubelet applied the fsGroup.
+- the database beside the service (a workload labelled app.kubernetes.io/component: database, such
+  as components/postgresql's StatefulSet) runs first, on a network of the run's own where it answers
+  to the names of the Services that select it; the service's pod starts once its readiness probe
+  passes (its exec probe as the container's health check), as the backend connects once, at start."""
 
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from deeptempo_deploy.platforms.k8s.load import Document, PodTemplate, container_port, pod_templates
-from deeptempo_deploy.platforms.k8s.manifests import generator_env_files, kustomize, rendered_copy
+from deeptempo_deploy.platforms.k8s.manifests import example_stand_ins, generator_env_files, kustomize, rendered_copy
+from deeptempo_deploy.platforms.model import APP, DATABASE
 from deeptempo_deploy.platforms.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, writable_tmpfs
 from deeptempo_deploy.redaction import remember_all
 from deeptempo_entrypoint.errors import ConfigError
@@ -68,10 +75,15 @@ def render_overlay(overlay: str, env_file: str) -> tuple[list[Document], str | N
         raise ConfigError(f"overlay {overlay}: is not a kustomization directory")
     text, warnings = read_stand_in(env_file)
     paths = generator_env_files(overlay)  # the user's --env-file stands in for each
-    if not paths:  # no generator (a pre-created Secret, ESO): the env-file stands in for that Secret
+    # A settings file absent here (the production overlay's gitignored database.env) is rendered from its
+    # committed .example, as `verify k8s` does, and said.
+    settings = [path for path in generator_env_files(overlay, "configMapGenerator") if not os.path.exists(path)]
+    examples, _ = example_stand_ins(settings)
+    warnings += [f"{path}: absent here; rendered with its .example (copy it and set your values)" for path in settings]
+    if not paths and not settings:  # no generator (a pre-created Secret, ESO): the env-file stands in for that Secret
         return kustomize(overlay), text, warnings
-    with rendered_copy(overlay, dict.fromkeys(paths, text)) as copy:
-        return kustomize(copy), None, warnings
+    with rendered_copy(overlay, {**examples, **dict.fromkeys(paths, text)}) as copy:
+        return kustomize(copy), None if paths else text, warnings
 
 
 def kubelet_environment(container: Document, documents: Sequence[Document],
@@ -228,6 +240,9 @@ class PodRun:
         self.group = context.get("runAsGroup", pod_context.get("runAsGroup"))
         self.fs_group = pod_context.get("fsGroup")
         self.cleanup: list[SecretVolume] = []
+        # A StatefulSet's claims by name: each pod gets a fresh volume from its template.
+        self.claims = {str((claim.get("metadata") or {}).get("name")): claim for claim in
+                       (template.document.get("spec") or {}).get("volumeClaimTemplates") or []}
 
     def docker_user(self) -> str | None:
         if self.user is None:
@@ -248,9 +263,20 @@ class PodRun:
             elif "secret" in volume:
                 laid_out = self.secret_volume(volume["secret"] or {})
                 binds[laid_out.directory] = {"bind": mount["mountPath"], "mode": "ro"}
+            elif mount["name"] in self.claims or "persistentVolumeClaim" in volume:
+                tmpfs[mount["mountPath"]] = self.claim_tmpfs(self.claims.get(mount["name"]) or {})
             else:
-                raise ConfigError(f"volume {mount['name']}: only emptyDir and secret volumes can be run locally")
+                raise ConfigError(f"volume {mount['name']}: only emptyDir, secret and claimed volumes can be run locally")
         return tmpfs, binds
+
+    def claim_tmpfs(self, claim: Document) -> str:
+        """A new volume as the pod sees it once the kubelet applied the fsGroup: root's, the fsGroup's,
+        group-writable with the setgid bit (its data lives as long as the local run)."""
+        storage = (((claim.get("spec") or {}).get("resources") or {}).get("requests") or {}).get("storage")
+        size = _tmpfs_size(storage)
+        options = ["rw", "nosuid", "nodev", "uid=0", f"gid={self.fs_group if self.fs_group is not None else 0}",
+                   "mode=2775" if self.fs_group is not None else "mode=0777"]
+        return ",".join(options + ([f"size={size}"] if size else []))
 
     def secret_volume(self, secret: Document) -> "SecretVolume":
         document = self.objects.get(("Secret", str(secret.get("secretName"))))
@@ -263,7 +289,8 @@ class PodRun:
         self.cleanup.append(laid_out)
         return laid_out
 
-    def container_spec(self, image: str | None) -> ContainerSpec:
+    def container_spec(self, image: str | None, network: str | None = None, aliases: tuple[str, ...] = (),
+                       publish: bool = True) -> ContainerSpec:
         environment = kubelet_environment(self.container, list(self.objects.values()), self.stand_in)
         capabilities = self.context.get("capabilities") or {}
         tmpfs, binds = self.volumes()
@@ -274,9 +301,22 @@ class PodRun:
             read_only=self.context.get("readOnlyRootFilesystem") is True, tmpfs=tmpfs, volumes=binds,
             cap_drop=list(capabilities.get("drop") or []), cap_add=list(capabilities.get("add") or []),
             security_opt=["no-new-privileges"] if self.context.get("allowPrivilegeEscalation") is False else [],
-            publish=tuple(p["containerPort"] for p in self.container.get("ports") or []),
-            healthcheck={"test": ["NONE"]},  # a kubelet ignores the image's HEALTHCHECK; the probe decides
+            publish=tuple(p["containerPort"] for p in self.container.get("ports") or []) if publish else (),
+            # A kubelet ignores the image's HEALTHCHECK: the probe decides (an exec probe is run as one).
+            healthcheck=self.exec_readiness() or {"test": ["NONE"]}, network=network, aliases=aliases,
             extra={"group_add": [str(self.fs_group)]} if self.fs_group is not None else {})
+
+    def exec_readiness(self) -> dict[str, object] | None:
+        """The exec readinessProbe as Docker's health check, probed every second (the startup budget's
+        failures allowed first, as a startupProbe would)."""
+        command = ((self.container.get("readinessProbe") or {}).get("exec") or {}).get("command")
+        if not command:
+            return None
+        startup = self.container.get("startupProbe") or {}
+        budget = int(startup.get("periodSeconds", 10)) * int(startup.get("failureThreshold", 3)) if startup else 0
+        timeout = int((self.container.get("readinessProbe") or {}).get("timeoutSeconds", 1))
+        return {"test": ["CMD", *map(str, command)], "interval": 1_000_000_000, "timeout": timeout * 1_000_000_000,
+                "retries": 3, "start_period": budget * 1_000_000_000}
 
     def readiness(self) -> tuple[str | None, int | None]:
         http = (self.container.get("readinessProbe") or {}).get("httpGet") or {}
@@ -325,23 +365,55 @@ def run_local_k8s(overlay: str, env_file: str, image: str | None = None, timeout
 def run_pod(documents: list[Document], stand_in: str | None, warnings: list[str], image: str | None, timeout: float,
             what: str) -> LocalResult:
     """The first pod template's DeepTempo container, run as a kubelet would, until its readiness probe
-    passes: for a Kustomize overlay and a Helm chart alike."""
+    passes, after the database pods beside it (if any) are ready: for a Kustomize overlay and a Helm chart
+    alike."""
     templates = [template for template in pod_templates(documents) if template.container is not None]
-    if not templates:
+    apps = [template for template in templates if template.role == APP]
+    if not apps:
         raise ConfigError(f"{what}: renders no workload with a DeepTempo container")
-    pod = PodRun(templates[0], documents, stand_in)
+    pod = PodRun(apps[0], documents, stand_in)
+    databases = [PodRun(template, documents, stand_in) for template in templates if template.role == DATABASE]
     path, port = pod.readiness()
     if not path or not port:
         raise ConfigError(f"{what}: container {pod.container.get('name')} has no httpGet readinessProbe")
+    for database in databases:
+        if database.exec_readiness() is None:
+            raise ConfigError(f"{what}: {database.template.kind} {database.template.name} has no exec readinessProbe")
     try:
         with DockerRunner("local-k8s") as runner:  # SIGTERM unwinds like Ctrl-C from here on: the finally runs
-            spec = pod.container_spec(image)
+            network = runner.network() if databases else None
+            started, ready = time.monotonic(), []
+            for database in databases:
+                spec = database.container_spec(None, network, service_names(documents, database.template), publish=False)
+                runner.ensure_image(spec.image)
+                try:
+                    runner.start(spec).wait_healthy(timeout, None)
+                except NotHealthy as exc:
+                    return LocalResult(False, f"{database.template.kind} {database.template.name}: {exc.reason}",
+                                       log_tail=exc.log_tail, warnings=warnings)
+                ready.append(f"{database.template.kind} {database.template.name}")
+            spec = pod.container_spec(image, network, service_names(documents, pod.template))
             runner.ensure_image(spec.image)
             running = runner.start(spec)
             try:
-                seconds = running.wait_healthy(timeout, path, port)
+                running.wait_healthy(timeout, path, port)
             except NotHealthy as exc:
                 return LocalResult(False, exc.reason, log_tail=exc.log_tail, warnings=warnings)
-            return LocalResult(True, f"ready: GET {path} on port {port} -> 200", seconds, warnings=warnings)
+            beside = f", beside {', '.join(ready)} (ready)" if ready else ""
+            return LocalResult(True, f"ready: GET {path} on port {port} -> 200{beside}", time.monotonic() - started,
+                               warnings=warnings)
     finally:
         pod.remove_volumes()
+        for database in databases:
+            database.remove_volumes()
+
+
+def service_names(documents: Sequence[Document], template: PodTemplate) -> tuple[str, ...]:
+    """The names a pod answers to in its namespace: each Service that selects it, and for a StatefulSet's
+    first pod its own name under the governing Service (NAME-0.SERVICE)."""
+    labels = template.labels
+    names = [str((document.get("metadata") or {}).get("name")) for document in documents
+             if document.get("kind") == "Service" and (selector := (document.get("spec") or {}).get("selector"))
+             and all(labels.get(key) == value for key, value in selector.items())]
+    governing = (template.document.get("spec") or {}).get("serviceName") if template.kind == "StatefulSet" else None
+    return tuple(names + ([f"{template.name}-0.{governing}"] if governing else []))

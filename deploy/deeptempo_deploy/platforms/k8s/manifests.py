@@ -67,17 +67,33 @@ def parse_documents(text: str, origin: str) -> list[Document]:
     return documents
 
 
-def generator_env_files(directory: str) -> list[str]:
-    """The env-files that secretGenerators of `directory`, and of what it includes, read."""
+def generator_env_files(directory: str, generators: str = "secretGenerator") -> list[str]:
+    """The env-files that the secretGenerators (or configMapGenerators) of `directory`, and of what it
+    includes, read."""
     paths = []
     for kustomization_dir in sorted(_kustomization_tree(os.path.abspath(directory))):
-        for generator in load_kustomization(kustomization_dir).get("secretGenerator") or []:
+        for generator in load_kustomization(kustomization_dir).get(generators) or []:
             paths += [os.path.join(kustomization_dir, env) for env in generator.get("envs") or []]
     return paths
 
 
 def missing_generator_env_files(directory: str) -> list[str]:
-    return [path for path in generator_env_files(directory) if not os.path.exists(path)]
+    """The generators' env-files absent here: gitignored ones (secrets.env, database.env) on a checkout."""
+    paths = generator_env_files(directory) + generator_env_files(directory, "configMapGenerator")
+    return [path for path in paths if not os.path.exists(path)]
+
+
+def example_stand_ins(paths: list[str]) -> tuple[dict[str, str], list[str]]:
+    """({path: the text of its committed .example, or ""}, the paths that have no .example)."""
+    texts, without = {}, []
+    for path in paths:
+        example = path + ".example"
+        if os.path.exists(example):
+            texts[path] = read_text(example, error=ConfigError, what="env-file example")
+        else:
+            texts[path] = ""
+            without.append(path)
+    return texts, without
 
 
 @contextmanager

@@ -9,10 +9,17 @@ import os
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from deeptempo_deploy.platforms.judging import judge_workloads
 from deeptempo_deploy.platforms.k8s import SUPPORTED_VERSIONS
+from deeptempo_deploy.platforms.k8s.database import database_findings
 from deeptempo_deploy.platforms.k8s.load import WORKLOADS, Document, PodTemplate, load, pod_templates
-from deeptempo_deploy.platforms.k8s.manifests import kustomize, missing_generator_env_files, parse_documents, rendered_copy
-from deeptempo_deploy.platforms.rules import shared_findings
+from deeptempo_deploy.platforms.k8s.manifests import (
+    example_stand_ins,
+    kustomize,
+    missing_generator_env_files,
+    parse_documents,
+    rendered_copy,
+)
 from deeptempo_deploy.platforms.spec_view import SpecView
 from deeptempo_entrypoint.findings import ERROR, WARNING, Finding, Where
 from deeptempo_entrypoint.schema_errors import describe_schema_error, field_path
@@ -38,13 +45,10 @@ def load_documents(target: str, stdin_text: str | None = None) -> tuple[list[Doc
     missing = missing_generator_env_files(target)
     if not missing:
         return kustomize(target), [], False
-    stand_ins, findings = {}, []
-    for path in missing:
-        example = path + ".example"
-        stand_ins[path] = open(example, encoding="utf-8").read() if os.path.exists(example) else ""
-        shown = "its .example" if os.path.exists(example) else "an empty file"
-        findings.append(Finding(None, WARNING, f"absent here (it is gitignored); rendered with {shown}",
-                                "generator-env-file", Where(file=path)))
+    stand_ins, without = example_stand_ins(missing)
+    findings = [Finding(None, WARNING, f"absent here (it is gitignored); rendered with "
+                                       f"{'an empty file' if path in without else 'its .example'}",
+                        "generator-env-file", Where(file=path)) for path in missing]
     with rendered_copy(target, stand_ins) as copy:
         return kustomize(copy), findings, True
 
@@ -67,7 +71,8 @@ def judge(documents: list[Document], spec: Spec, versions: Sequence[str] = SUPPO
     invalid_objects = {finding.where.object for finding in invalid if finding.is_error and finding.where}
     documents = [d for d in documents if _what(d) not in invalid_objects]
     workloads, loaded = load(documents, spec, carried=carried)
-    found += loaded + shared_findings(workloads, spec)
+    found += loaded + judge_workloads(workloads, spec)
+    found += database_findings(documents, [t for t in pod_templates(documents) if t.container is not None], workloads)
     for template in pod_templates(documents):
         if template.container is None:
             found.append(Finding(None, ERROR, "no container runs the DeepTempo image", "containers", template.where))

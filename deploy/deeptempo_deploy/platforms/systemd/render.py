@@ -90,5 +90,23 @@ def render_units(spec: Spec) -> dict[str, str]:
     }
 
 
+# For a PostgreSQL on the same server. Debian's postgresql.service is ordered after every cluster it
+# starts (postgresql@.service has Before=postgresql.service), so After= waits for the databases
+# themselves; Wants= starts them with the service, without stopping it when they restart.
+LOCAL_DATABASE_DROP_IN = "local-postgresql.conf"
+LOCAL_DATABASE = f"""\
+{GENERATED}# A drop-in for a PostgreSQL on this server: the backend connects once, at its start (without a
+# database it would keep JSON files), so it starts after PostgreSQL. Install it for each unit you run:
+#   sudo install -D -m 0644 systemd/{LOCAL_DATABASE_DROP_IN} /etc/systemd/system/deeptempo.service.d/{LOCAL_DATABASE_DROP_IN}
+# and set POSTGRES_HOST=127.0.0.1 (with POSTGRES_PASSWORD) in the unit's env-file or credentials.
+# A database on another host needs no drop-in: the units already wait for network-online.target.
+[Unit]
+After=postgresql.service
+Wants=postgresql.service
+"""
+
+
 def render(spec: Spec) -> dict[str, str]:
-    return {f"systemd/{name}": text for name, text in render_units(spec).items()}
+    files = {f"systemd/{name}": text for name, text in render_units(spec).items()}
+    files[f"systemd/{LOCAL_DATABASE_DROP_IN}"] = LOCAL_DATABASE
+    return files

@@ -35,3 +35,52 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "deeptempo.managesSecret" -}}
 {{- if and (not .Values.existingSecret) (not .Values.externalSecret.enabled) -}}true{{- end -}}
 {{- end -}}
+
+{{/* The database the backend uses: "external", "postgresql" (in the release) or "" (none: JSON files). */}}
+{{- define "deeptempo.database" -}}
+{{- if and .Values.postgresql.enabled .Values.externalDatabase.host -}}
+{{- fail "set externalDatabase.host or postgresql.enabled, not both: the backend uses one database" -}}
+{{- else if .Values.postgresql.enabled -}}postgresql
+{{- else if .Values.externalDatabase.host -}}external
+{{- end -}}
+{{- end -}}
+
+{{- define "deeptempo.postgresql.fullname" -}}
+{{- printf "%s-postgresql" (include "deeptempo.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{- define "deeptempo.postgresql.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "deeptempo.name" . }}-postgresql
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "deeptempo.postgresql.labels" -}}
+{{ include "deeptempo.postgresql.selectorLabels" . }}
+app.kubernetes.io/component: database
+app.kubernetes.io/part-of: deeptempo-ai-soc
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
+
+{{/* The Secret and key holding the database password: the chart's own Secret's POSTGRES_PASSWORD (the
+     key the backend reads), unless an existingSecret of the database's says otherwise. */}}
+{{- define "deeptempo.databaseSecret" -}}
+{{- $database := include "deeptempo.database" . -}}
+{{- if and (eq $database "postgresql") .Values.postgresql.auth.existingSecret -}}{{ .Values.postgresql.auth.existingSecret }}
+{{- else if and (eq $database "external") .Values.externalDatabase.existingSecret -}}{{ .Values.externalDatabase.existingSecret }}
+{{- else -}}{{ include "deeptempo.secretName" . }}
+{{- end -}}
+{{- end -}}
+
+{{- define "deeptempo.databaseSecretKey" -}}
+{{- $database := include "deeptempo.database" . -}}
+{{- if and (eq $database "postgresql") .Values.postgresql.auth.existingSecret -}}{{ .Values.postgresql.auth.secretKeys.userPasswordKey }}
+{{- else if and (eq $database "external") .Values.externalDatabase.existingSecret -}}{{ .Values.externalDatabase.existingSecretPasswordKey }}
+{{- else -}}POSTGRES_PASSWORD
+{{- end -}}
+{{- end -}}
+
+{{/* Whether the database password lives in another Secret than the backend's other secrets. */}}
+{{- define "deeptempo.databaseSecretApart" -}}
+{{- if and (include "deeptempo.database" .) (ne (include "deeptempo.databaseSecret" .) (include "deeptempo.secretName" .)) -}}true{{- end -}}
+{{- end -}}
