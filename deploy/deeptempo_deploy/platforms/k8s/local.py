@@ -377,13 +377,7 @@ def run_pod(documents: list[Document], stand_in: str | None, warnings: list[str]
         raise ConfigError(f"{what}: renders no workload with a DeepTempo container")
     pod = PodRun(apps[0], documents, stand_in)
     databases = [PodRun(template, documents, stand_in) for template in templates if template.role == DATABASE]
-    path, port = pod.readiness()
-    exec_probe = pod.exec_readiness()  # run as the container's health check, which then decides alone
-    if exec_probe is None and (not path or not port):
-        raise ConfigError(f"{what}: container {pod.container.get('name')} has no httpGet or exec readinessProbe")
-    for database in databases:
-        if database.exec_readiness() is None:
-            raise ConfigError(f"{what}: {database.template.kind} {database.template.name} has no exec readinessProbe")
+    path, port, exec_probe = readiness_probes(pod, databases, what)
     try:
         with DockerRunner("local-k8s") as runner:  # SIGTERM unwinds like Ctrl-C from here on: the finally runs
             network = runner.network() if databases else None
@@ -415,6 +409,19 @@ def run_pod(documents: list[Document], stand_in: str | None, warnings: list[str]
         pod.remove_volumes()
         for database in databases:
             database.remove_volumes()
+
+
+def readiness_probes(pod: PodRun, databases: list[PodRun], what: str) -> tuple[str | None, int | None, dict[str, object] | None]:
+    """The app's httpGet readiness (path, port) and its exec probe, if any (run as the container's health
+    check, which then decides alone); a ConfigError when the app or a database pod has none to run."""
+    path, port = pod.readiness()
+    exec_probe = pod.exec_readiness()
+    if exec_probe is None and (not path or not port):
+        raise ConfigError(f"{what}: container {pod.container.get('name')} has no httpGet or exec readinessProbe")
+    for database in databases:
+        if database.exec_readiness() is None:
+            raise ConfigError(f"{what}: {database.template.kind} {database.template.name} has no exec readinessProbe")
+    return path, port, exec_probe
 
 
 def service_names(documents: Sequence[Document], template: PodTemplate) -> tuple[str, ...]:
