@@ -1,7 +1,9 @@
-"""The README's command blocks, by the name each carries (`<!-- block: NAME -->` on the line before its
-fence), so every test that runs one runs the text a user reads, and tests/test_readme.py can tell that
-every block is run by some test or says why it cannot run here."""
+"""The command blocks of README.md and of the documentation (docs/**/*.md), by the name each carries
+(`<!-- block: NAME -->` on the line before its fence; a name is unique across all of them), so every
+test that runs one runs the text a user reads, and tests/test_readme.py can tell that every block is
+run by some test or says why it cannot run here."""
 
+import glob
 import os
 import re
 import stat
@@ -10,6 +12,7 @@ from typing import NamedTuple
 from tests.helpers import PROJECT
 
 README = os.path.join(PROJECT, "README.md")
+DOCS = os.path.join(PROJECT, "docs")
 _BLOCK = re.compile(r"^<!-- block: ([a-z0-9-]+) -->\n```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
@@ -18,21 +21,35 @@ class Block(NamedTuple):
     language: str
     text: str
     line: int
+    file: str  # relative to the project
+
+
+def documents() -> list[str]:
+    """README.md and every page of the documentation, in a stable order."""
+    return [README, *sorted(glob.glob(os.path.join(DOCS, "**", "*.md"), recursive=True))]
 
 
 def blocks() -> dict[str, Block]:
-    text = open(README).read()
     found: dict[str, Block] = {}
-    for match in _BLOCK.finditer(text):
-        name = match.group(1)
-        assert name not in found, f"two README blocks are named {name}"
-        found[name] = Block(name, match.group(2), match.group(3), text.count("\n", 0, match.start()) + 2)
+    for path in documents():
+        text = open(path).read()
+        relative = os.path.relpath(path, PROJECT)
+        for match in _BLOCK.finditer(text):
+            name, line = match.group(1), text.count("\n", 0, match.start()) + 2
+            assert name not in found, (f"two blocks are named {name}: {found[name].file}:{found[name].line} "
+                                        f"and {relative}:{line}")
+            found[name] = Block(name, match.group(2), match.group(3), line, relative)
     return found
 
 
+def fence_counts() -> dict[str, int]:
+    """Every opening fence of each document (a block without a name would escape the walk)."""
+    return {os.path.relpath(path, PROJECT): sum(1 for line in open(path) if line.startswith("```")) // 2
+            for path in documents()}
+
+
 def fence_count() -> int:
-    """Every opening fence of the README (a block without a name would escape the walk)."""
-    return sum(1 for line in open(README) if line.startswith("```")) // 2
+    return sum(fence_counts().values())
 
 
 def block(name: str) -> str:

@@ -1,6 +1,7 @@
-"""The README works as written. Every fenced block carries a name; each is run by a test, as a user would
-type it (the test named here holds a `block("NAME")` or `commands("NAME")` call), or says in the block
-itself why it cannot run on a machine of this kind. The blocks that need no engine run here."""
+"""The README and the documentation (docs/**/*.md) work as written. Every fenced block carries a name; each
+is run by a test, as a user would type it (the test named here holds a `block("NAME")` or `commands("NAME")`
+call), or says in the block itself why it cannot run on a machine of this kind. The blocks that need no
+engine run here."""
 
 import json
 import os
@@ -13,7 +14,7 @@ import urllib.request
 
 from tests.aws_standin import BIN
 from tests.helpers import CANARY_CLAUDE, CANARY_DATABASE, DEPLOY, ENTRYPOINT, PROJECT, free_port, wait_for_url, write
-from tests.readme import block, blocks, commands, fence_count
+from tests.readme import block, blocks, commands, fence_counts
 
 RUN_BY = {
     "two-commands": "tests/test_readme.py",
@@ -56,14 +57,22 @@ NOT_HERE = {
 
 def test_every_block_is_run_by_a_test_or_says_why_not():
     found = blocks()
-    assert len(found) == fence_count(), "a README block without a `<!-- block: NAME -->` line"
+    named = {path: sum(1 for b in found.values() if b.file == path) for path in fence_counts()}
+    unnamed = {path: count - named[path] for path, count in fence_counts().items() if count != named[path]}
+    assert unnamed == {}, f"fenced blocks without a `<!-- block: NAME -->` line, by file: {unnamed}"
     assert set(RUN_BY).isdisjoint(NOT_HERE)
     assert set(found) == set(RUN_BY) | set(NOT_HERE), set(found) ^ (set(RUN_BY) | set(NOT_HERE))
     for name, test_file in RUN_BY.items():
         text = open(os.path.join(PROJECT, test_file)).read()
         assert re.search(rf'(block|commands)\("{name}"\)', text), f"{test_file} does not run the block {name}"
     for name, reason in NOT_HERE.items():
-        assert f"# {reason}" in found[name].text, f"the block {name} does not say it {reason}"
+        assert f"# {reason}" in found[name].text, f"{found[name].file}:{found[name].line}: the block {name} does not say it {reason}"
+
+
+def test_the_front_page_holds_the_two_commands():
+    """The README is the front page: the main job and the test command CI runs stay on it."""
+    assert blocks()["two-commands"].file == "README.md"
+    assert len(open(os.path.join(PROJECT, "README.md")).read().splitlines()) <= 150
 
 
 # --- the blocks that need no engine --------------------------------------------------------------
