@@ -6,6 +6,8 @@ import copy
 import json
 import logging
 import os
+import re
+import shlex
 import subprocess
 
 import pytest
@@ -280,3 +282,37 @@ def test_the_followed_copy_of_a_service_is_unchanged_by_verify():
     before = copy.deepcopy(service)
     verify_cloudrun(service, SPEC, bindings)
     assert service == before
+
+
+# --- the docs page's blocks, run as written ------------------------------------------------------------
+
+DOCS_PAGE = os.path.join(PROJECT, "docs", "platforms", "cloudrun.md")
+BLOCK = re.compile(r"^<!-- block: ([a-z0-9-]+) -->\n```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+RUN_ELSEWHERE = {"cloudrun-local": "tests/container/test_local_cloudrun.py"}
+
+
+def docs_blocks():
+    return {match.group(1): match.group(3) for match in BLOCK.finditer(open(DOCS_PAGE).read())}
+
+
+def run_block(text, cwd, replacements=()):
+    for old, new in replacements:
+        text = text.replace(old, new)
+    deploy = " ".join(shlex.quote(part) for part in DEPLOY)
+    return subprocess.run(["bash", "-euo", "pipefail", "-c", text.replace("deeptempo-deploy ", deploy + " ")], cwd=cwd,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_every_block_of_the_docs_page_is_run_or_says_why_not():
+    text = open(DOCS_PAGE).read()
+    assert len(docs_blocks()) == sum(1 for line in text.splitlines() if line.startswith("```")) // 2
+    for name, block in docs_blocks().items():
+        assert name in ("cloudrun-render",) or name in RUN_ELSEWHERE or block.startswith("# Not run by the tests:"), name
+
+
+def test_the_docs_render_block_runs_as_written(tmp_path):
+    result = run_block(docs_blocks()["cloudrun-render"], tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "valid" in result.stdout + result.stderr
+    service = yaml.safe_load((tmp_path / SERVICE).read_text())
+    assert service["metadata"]["labels"]["cloud.googleapis.com/location"] == "europe-west1"
