@@ -316,3 +316,29 @@ def test_the_docs_render_block_runs_as_written(tmp_path):
     assert "valid" in result.stdout + result.stderr
     service = yaml.safe_load((tmp_path / SERVICE).read_text())
     assert service["metadata"]["labels"]["cloud.googleapis.com/location"] == "europe-west1"
+
+
+# --- no value in any output, whatever the input -----------------------------------------------------------
+
+def test_cloudrun_commands_never_print_a_value(tmp_path):
+    env_file = write(tmp_path / "app.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\n")
+    typed = yaml.safe_load(open(SERVICE_FILE))
+    container(typed)["ports"][0]["containerPort"] = CANARY_CLAUDE  # a wrong type holding a key
+    container(typed)["startupProbe"]["httpGet"]["port"] = [CANARY_PASSWORD]
+    typed_file = write(tmp_path / "typed.yaml", yaml.safe_dump(typed))
+    runs = [
+        ([*DEPLOY, "render", "cloudrun", "--output-dir", str(tmp_path / "out")], 0),
+        ([*DEPLOY, "verify", "cloudrun", str(env_file)], 78),  # YAML, but no service: not quoted
+        ([*DEPLOY, "verify", "cloudrun", SERVICE_FILE, "--iam", str(env_file)], 78),
+        ([*DEPLOY, "verify", "cloudrun", str(typed_file)], 78),
+        ([*DEPLOY, "local", "cloudrun", str(env_file), "--secrets", str(env_file)], 78),
+        ([*DEPLOY, "verify", "cloudrun", str(write(tmp_path / "bad.yaml", f"kind: Service\nspec: [{CANARY_CLAUDE}\n"))], 78),
+    ]
+    for command, expected in runs:
+        result = subprocess.run(command, capture_output=True, text=True, env={**os.environ, "CLAUDE_API_KEY": CANARY_CLAUDE})
+        output = result.stdout + result.stderr
+        assert result.returncode == expected and "Traceback" not in output, (command, output)
+        assert CANARY_CLAUDE not in output and CANARY_PASSWORD not in output, output
+    for root, _, files in os.walk(tmp_path / "out"):
+        for name in files:
+            assert CANARY_CLAUDE not in open(os.path.join(root, name)).read()
