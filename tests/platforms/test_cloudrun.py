@@ -157,6 +157,7 @@ MUTATIONS = {
                                                                   if item["name"].startswith(("CLAUDE", "ANTHROPIC"))])),
     "file-variable-naming-no-volume": ("cloudrun-secret-file", _env(lambda env: env.append(
         {"name": "SPLUNK_PASSWORD_FILE", "value": "/secrets/nowhere/splunk_password"}))),
+    "reserved-variable": ("cloudrun-reserved", _env(lambda env: env.append({"name": "PORT", "value": "6987"}))),
     "no-startup-probe": ("health-probe", lambda s, b: container(s).pop("startupProbe")),
     "wrong-probe": ("health-probe", lambda s, b: container(s)["livenessProbe"]["httpGet"].update(path="/")),
     "no-limits": ("resources", lambda s, b: container(s).pop("resources")),
@@ -342,3 +343,11 @@ def test_cloudrun_commands_never_print_a_value(tmp_path):
     for root, _, files in os.walk(tmp_path / "out"):
         for name in files:
             assert CANARY_CLAUDE not in open(os.path.join(root, name)).read()
+
+
+def test_with_a_database_its_password_arrives_whatever_only_says_and_instances_may_scale():
+    service = yaml.safe_load(render(SPEC, CloudRunOptions(only=("CLAUDE_API_KEY",), database_host="10.0.0.5"))[SERVICE])
+    names = [item["name"] for item in container(service)["env"]]
+    assert names == ["POSTGRES_HOST", "DEEPTEMPO_FOLLOW_FILE_CONTENT", "CLAUDE_API_KEY_FILE", "POSTGRES_PASSWORD_FILE"]
+    assert service["spec"]["template"]["metadata"]["annotations"]["autoscaling.knative.dev/maxScale"] == "10"
+    assert not errors(service)

@@ -72,14 +72,14 @@ PLATFORM = Platform(
     render=Verb("cloudrun/service.yaml and cloudrun/iam-policy.yaml.", render, RENDER_PARAMS),
     verify=Verb("SERVICE: the service YAML (render's, or gcloud run services describe --format export; - for stdin).",
                 verify, (
-                    click.Argument(["service_path"]),
+                    click.Argument(["service_path"], metavar="SERVICE"),
                     click.Option(["--iam", "iam_path"], type=click.Path(dir_okay=False), default=None,
                                  help="The IAM bindings (render's iam-policy.yaml): each secret granted to the service's "
                                       "account alone, nothing public."),
                     click.Option(["--image"], default=None, help="A local image the service runs: judges its USER."),
                 )),
     local=Verb("Run SERVICE's serving container as Cloud Run would, with its secrets; exit 0 once healthy.", local, (
-        click.Argument(["service_path"], type=click.Path(dir_okay=False)),
+        click.Argument(["service_path"], metavar="SERVICE", type=click.Path(dir_okay=False)),
         click.Option(["--secrets"], required=True, type=click.Path(),
                      help="Secret Manager's stand-in: an env-file (NAME=value) or a directory (a file per secret, named by "
                           "its Secret Manager name or its variable)."),

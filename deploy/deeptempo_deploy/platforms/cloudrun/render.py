@@ -36,7 +36,6 @@ DATABASE_PASSWORD = "POSTGRES_PASSWORD"
 # Tells the kit's rotation to compare a followed file's content too (bounded, hashed): a read of a
 # Cloud Run secret volume may return a new version with nothing `stat` sees changed.
 COMPARE_CONTENT_VARIABLE = "DEEPTEMPO_FOLLOW_FILE_CONTENT"
-SECRET_ID = re.compile(r"[A-Za-z0-9_-]{1,255}")
 PROJECT_ID = re.compile(r"[a-z][a-z0-9-]{4,28}[a-z0-9]")
 # Seconds a start may take before the startup probe gives up: the real backend's measured start (to 48 s
 # on a loaded machine, README.md "Start-up budgets") with room to spare, as ECS's startPeriod.
@@ -92,10 +91,11 @@ def chosen_secrets(spec: Spec, options: CloudRunOptions) -> list[Entry]:
     unknown = [name for name in options.only if name not in names]
     if unknown:
         raise ConfigError(f"--only: {', '.join(unknown)} {'is' if len(unknown) == 1 else 'are'} not a secret of the spec")
-    chosen = [entry for entry in view.secrets if not options.only or entry.name in options.only]
-    if options.database_host is None:  # no database: its password has nothing to open
-        chosen = [entry for entry in chosen if entry.name != DATABASE_PASSWORD]
-    return chosen
+    # With a database its password is delivered whatever --only says (POSTGRES_HOST requires it); without
+    # one it has nothing to open.
+    return [entry for entry in view.secrets
+            if (entry.name == DATABASE_PASSWORD and options.database_host is not None)
+            or (entry.name != DATABASE_PASSWORD and (not options.only or entry.name in options.only))]
 
 
 def mount_path(entry: Entry) -> str:

@@ -66,6 +66,7 @@ def verify_cloudrun(service: dict[str, Any], spec: Spec, bindings: Any = None,
     findings += list(secret_version_findings(workload, container))
     findings += list(secret_file_findings(service, container, workload, view))
     findings += list(account_findings(service, workload))
+    findings += list(reserved_findings(container, workload))
     if bindings is not None:
         findings += binding_findings(parse_bindings(bindings), service)
     return findings, workload.secret_routes
@@ -148,6 +149,18 @@ def account_findings(service: Document, workload: Workload) -> Iterator[Finding]
         yield Finding(None, ERROR, "no serviceAccountName: the revision runs as the project's default compute "
                                    "account, which often holds Editor on the whole project; give it an account of its "
                                    "own that holds only its secrets", "cloudrun-service-account", workload.where)
+
+
+# Cloud Run sets these itself and refuses a revision that sets them.
+RESERVED_VARIABLES = ("PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION")
+
+
+def reserved_findings(container: Document, workload: Workload) -> Iterator[Finding]:
+    for item in container.get("env") or []:
+        name = str((item or {}).get("name", ""))
+        if name in RESERVED_VARIABLES:
+            yield Finding(None, ERROR, f"{name} is set by Cloud Run, which refuses a revision that sets it (the port "
+                                       "is the container's containerPort)", "cloudrun-reserved", workload.where)
 
 
 # --- the IAM bindings ---------------------------------------------------------------------------------
