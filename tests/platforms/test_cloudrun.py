@@ -12,6 +12,8 @@ import subprocess
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from deeptempo_deploy.platforms.cloudrun import IAM_POLICY, SERVICE
 from deeptempo_deploy.platforms.cloudrun.local import SecretVolumes, StandIn
@@ -351,3 +353,36 @@ def test_with_a_database_its_password_arrives_whatever_only_says_and_instances_m
     assert names == ["POSTGRES_HOST", "DEEPTEMPO_FOLLOW_FILE_CONTENT", "CLAUDE_API_KEY_FILE", "POSTGRES_PASSWORD_FILE"]
     assert service["spec"]["template"]["metadata"]["annotations"]["autoscaling.knative.dev/maxScale"] == "10"
     assert not errors(service)
+
+
+# --- any tree where a service's parts belong: findings, never a crash or a value ----------------------------
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-2**40, 2**40), st.text(max_size=12), st.just(CANARY_CLAUDE))
+TREES = st.recursive(SCALARS, lambda children: st.one_of(
+    st.lists(children, max_size=3),
+    st.dictionaries(st.sampled_from(["name", "env", "value", "valueFrom", "secretKeyRef", "key", "volumes", "secret",
+                                     "items", "path", "httpGet", "port", "ports", "containerPort", "metadata",
+                                     "annotations", CANARY_CLAUDE]), children, max_size=4)), max_leaves=12)
+PLACES = [
+    lambda s, tree: s["spec"]["template"]["spec"].update(containers=tree),
+    lambda s, tree: container(s).update(env=tree),
+    lambda s, tree: container(s).update(volumeMounts=tree),
+    lambda s, tree: s["spec"]["template"]["spec"].update(volumes=tree),
+    lambda s, tree: s["spec"]["template"].update(metadata=tree),
+    lambda s, tree: container(s).update(startupProbe=tree),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(place=st.sampled_from(range(len(PLACES))), tree=TREES, iam=st.one_of(st.none(), TREES))
+def test_any_tree_is_judged_without_a_crash_or_a_value(place, tree, iam):
+    from deeptempo_entrypoint.errors import ConfigError
+
+    service, _ = shipped()
+    PLACES[place](service, tree)
+    try:
+        findings, sources = verify_cloudrun(service, SPEC, iam)
+    except ConfigError as exc:  # a bindings file of another shape: refused by name
+        assert CANARY_CLAUDE not in str(exc)
+        return
+    assert CANARY_CLAUDE not in json.dumps([finding.as_dict() for finding in findings] + [sources])
