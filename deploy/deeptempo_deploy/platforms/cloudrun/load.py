@@ -122,12 +122,9 @@ def env_secret_refs(container: Document) -> Iterator[tuple[str, str, str]]:
 def load(service: Document, container: Document, spec: Spec, image_user: str | None = None) -> Workload:
     """`image_user`: the USER of the image it runs, when the image was inspected (Cloud Run has no user
     of its own to set)."""
-    view = SpecView(spec)
     ports = [int(port["containerPort"]) for port in container.get("ports") or []
              if isinstance(port, dict) and isinstance(port.get("containerPort"), int)] or [DEFAULT_PORT]
-    environment = [EnvironmentEntry(str(item.get("name", "")), literal=None if "valueFrom" in item else str(item.get("value", "")),
-                                    reference="valueFrom" if "valueFrom" in item else None)
-                   for item in container.get("env") or [] if isinstance(item, dict)]
+    environment = _environment(container)
     limits = ((container.get("resources") or {}).get("limits") or {})
     max_scale = annotations_of(template_of(service)).get(MAX_SCALE)
     settings = {entry.name: entry.literal for entry in environment if entry.literal is not None}
@@ -141,18 +138,29 @@ def load(service: Document, container: Document, spec: Spec, image_user: str | N
         autoscaled=max_scale is None or max_scale.strip() != "1",  # Cloud Run's default scales to 100
         points_at_database=storage_target(settings))
     workload.texts = list(manifest_texts(service, container))
+    _add_secret_routes(workload, service, container, SpecView(spec))
+    return workload
+
+
+def _environment(container: Document) -> list[EnvironmentEntry]:
+    return [EnvironmentEntry(str(item.get("name", "")), literal=None if "valueFrom" in item else str(item.get("value", "")),
+                             reference="valueFrom" if "valueFrom" in item else None)
+            for item in container.get("env") or [] if isinstance(item, dict)]
+
+
+def _add_secret_routes(workload: Workload, service: Document, container: Document, view: SpecView) -> None:
+    """How each spec secret arrives: a variable Secret Manager fills, or a NAME_FILE naming a secret file."""
     for variable, name, version in env_secret_refs(container):
         entry = view.secret_entry_for_key(variable)
         if entry:
             workload.secret_routes.setdefault(entry.name, f"environment from secret {name} version {version}")
             workload.environment_secrets.add(entry.name)
     files = secret_files(service, container)
-    for item in environment:
+    for item in workload.environment:
         entry = view.entry_for_file_variable(item.name)
         if entry and entry.is_secret and item.literal in files:
             name, version = files[item.literal]
             workload.secret_routes.setdefault(entry.name, f"file {item.literal} from secret {name} version {version}")
-    return workload
 
 
 def _probe(name: str, probe: Document, port: int) -> HealthProbe:

@@ -190,25 +190,30 @@ def binding_findings(pairs: Sequence[tuple[str, list[dict[str, Any]]]], service:
     for resource, bindings in pairs:
         secret = resource.split("/secrets/", 1)[1].split("/")[0] if "/secrets/" in resource else None
         for binding in bindings:
-            role, members = str(binding.get("role", "")), [str(member) for member in binding.get("members") or []]
-            public = [member for member in members if member in PUBLIC_MEMBERS]
-            if public:
-                found.append(Finding(None, ERROR, f"{resource}: {role} is granted to {', '.join(public)}: anyone "
-                                                  f"{'on the internet' if 'allUsers' in public else 'with a Google account'}"
-                                                  " holds it", "cloudrun-public", IAM))
-            if (secret is None and role.startswith("roles/secretmanager.")) or role in ("roles/owner", "roles/editor"):
-                found.append(Finding(None, ERROR, f"{resource}: {role} is granted beyond one secret (on the project or "
-                                                  "a folder it reaches every secret); grant it on each secret",
-                                     "cloudrun-iam", IAM))
-            if secret is not None and role == SECRET_ACCESSOR and account in members:
+            found += _binding_problems(resource, secret, binding, account)
+            if secret is not None and binding.get("role") == SECRET_ACCESSOR and account in (binding.get("members") or []):
                 covered.add(secret)
-            elif secret is not None and role.startswith("roles/secretmanager.") and role != SECRET_ACCESSOR \
-                    and account in members:
-                found.append(Finding(None, ERROR, f"{resource}: the service's account holds {role}; it needs "
-                                                  f"{SECRET_ACCESSOR} only", "cloudrun-iam", IAM))
         if secret is not None and secret not in wanted:
             found.append(Finding(None, WARNING, f"{resource}: a secret the service does not read", "cloudrun-iam", IAM))
     for secret in sorted(wanted - covered):
         found.append(Finding(None, ERROR, f"secret {secret}: the bindings do not grant {SECRET_ACCESSOR} on it to "
                                           f"{account}, so the revision cannot start", "cloudrun-iam", IAM))
+    return found
+
+
+def _binding_problems(resource: str, secret: str | None, binding: Document, account: str) -> list[Finding]:
+    """One binding's own excess: a public member, a secrets role beyond one secret, more than reading it."""
+    role, members = str(binding.get("role", "")), [str(member) for member in binding.get("members") or []]
+    found = []
+    public = [member for member in members if member in PUBLIC_MEMBERS]
+    if public:
+        anyone = "on the internet" if "allUsers" in public else "with a Google account"
+        found.append(Finding(None, ERROR, f"{resource}: {role} is granted to {', '.join(public)}: anyone {anyone} holds "
+                                          "it", "cloudrun-public", IAM))
+    if (secret is None and role.startswith("roles/secretmanager.")) or role in ("roles/owner", "roles/editor"):
+        found.append(Finding(None, ERROR, f"{resource}: {role} is granted beyond one secret (on the project or a folder "
+                                          "it reaches every secret); grant it on each secret", "cloudrun-iam", IAM))
+    if secret is not None and role.startswith("roles/secretmanager.") and role != SECRET_ACCESSOR and account in members:
+        found.append(Finding(None, ERROR, f"{resource}: the service's account holds {role}; it needs {SECRET_ACCESSOR} "
+                                          "only", "cloudrun-iam", IAM))
     return found
