@@ -123,3 +123,13 @@ def test_the_docs_local_block_runs_as_written(image, tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "healthy" in result.stdout + result.stderr and CANARY_CLAUDE not in result.stdout + result.stderr
     assert leftovers() == []
+
+
+def test_verify_judges_non_root_from_the_images_user(image):
+    from tests.helpers import PROJECT
+
+    result = subprocess.run([*DEPLOY, "verify", "cloudrun", os.path.join(PROJECT, "cloudrun", "service.yaml"), "--iam",
+                             os.path.join(PROJECT, "cloudrun", "iam-policy.yaml"), "--image", image, "--json"],
+                            capture_output=True, text=True, timeout=120)
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["findings"] == [], result.stdout + result.stderr  # the image runs as 10001
