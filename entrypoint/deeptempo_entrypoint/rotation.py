@@ -9,10 +9,16 @@ validated against the spec: an invalid one is logged by name and the last valid 
 os.environ follows (a kept secret leaves the C environment at once: deeptempo_entrypoint.scoping); a
 daemon thread checks every INTERVAL, and `get_secret` checks on the spot, so a read sees a change at most
 INTERVAL after it. Secrets that arrived in the environment cannot change in a running process: they are
-not followed."""
+not followed.
+
+Where a read may return new content with nothing `stat` sees changed (a Cloud Run secret volume on
+`latest`), the deployment sets DEEPTEMPO_FOLLOW_FILE_CONTENT=1: each check then also compares a SHA-256
+of the file's content (files up to CONTENT_BOUND bytes) with the last one read; the digest stays in
+memory, never in a log line or a status."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -28,6 +34,8 @@ if TYPE_CHECKING:
 
 INTERVAL = 1.0  # seconds between two checks of one file
 _log = logging.getLogger("deeptempo_entrypoint.rotation")
+COMPARE_CONTENT_VARIABLE = "DEEPTEMPO_FOLLOW_FILE_CONTENT"
+CONTENT_BOUND = 64 * 1024  # a secret file larger than this is followed by its stat alone
 
 
 def file_signature(path: str) -> tuple[int, int, int, int] | None:
@@ -38,15 +46,32 @@ def file_signature(path: str) -> tuple[int, int, int, int] | None:
     return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns
 
 
+def content_digest(path: str, bound: int = CONTENT_BOUND) -> bytes | None:
+    """SHA-256 of a regular file's content; None when it cannot be read or is larger than `bound`."""
+    import stat
+
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO put in its place must not hang
+    except OSError:
+        return None
+    with os.fdopen(descriptor, "rb") as stream:
+        if not stat.S_ISREG(os.fstat(descriptor).st_mode):
+            return None
+        data = stream.read(bound + 1)
+    return hashlib.sha256(data).digest() if len(data) <= bound else None
+
+
 class Followed:
     """One file-delivered secret: its file, the value in use and when it last changed (no value in repr)."""
 
-    __slots__ = ("name", "path", "signature", "value", "revision", "changed_at", "checked_at")
+    __slots__ = ("name", "path", "signature", "value", "revision", "changed_at", "checked_at", "digest")
 
-    def __init__(self, name: str, path: str, value: str) -> None:
+    def __init__(self, name: str, path: str, value: str, compare_content: bool = False) -> None:
         self.name = name
         self.path = path
         self.signature = file_signature(path)
+        # The content's digest when it is compared as well (a change `stat` cannot see); None: stat alone.
+        self.digest = content_digest(path) if compare_content else None
         self.value = value
         self.revision = 1
         self.changed_at = time.time()
@@ -82,8 +107,13 @@ class Rotation:
                 _log.warning("%s: its file %s is gone (%s); the last valid value stays in use", followed.name,
                              followed.path, gone)
                 return False
-            if signature is None or signature == followed.signature:
+            if signature is None:
                 return False
+            unseen = None  # the new content's digest, when only the content tells it changed
+            if signature == followed.signature:
+                unseen = content_digest(followed.path) if followed.digest is not None else None
+                if unseen is None or unseen == followed.digest:
+                    return False
             try:
                 value = self._read(followed.path, signature)
             except SecretFileError as exc:  # unreadable as it now is: said once, looked at again when it changes
@@ -92,6 +122,11 @@ class Rotation:
                 return False
             if value is None:
                 return False  # changing while read, or gone: the next check sees it settled
+            if followed.digest is not None:
+                settled = content_digest(followed.path)
+                if unseen is not None and settled != unseen:
+                    return False  # its content changed while read: the next check sees it settled
+                followed.digest = settled or followed.digest
             followed.signature = signature
             if value == followed.value:
                 return False
@@ -157,7 +192,8 @@ def start_following(paths: Mapping[str, str], spec: Spec) -> Rotation | None:
     """Follow each name's file in `paths` (name -> file) from the value os.environ holds now, with a
     daemon thread checking every INTERVAL. The process-wide Rotation, or None when nothing is followed."""
     global ACTIVE
-    followed = {name: Followed(name, path, os.environ[name]) for name, path in paths.items() if name in os.environ}
+    compare = os.environ.get(COMPARE_CONTENT_VARIABLE, "").strip() == "1"
+    followed = {name: Followed(name, path, os.environ[name], compare) for name, path in paths.items() if name in os.environ}
     if not followed:
         return None
     ACTIVE = Rotation(spec, followed)

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
+from deeptempo_deploy.platforms.cloudrun.verify import verify_cloudrun
 from deeptempo_deploy.platforms.compose import verify as compose_verify
 from deeptempo_deploy.platforms.ecs.load import task_definition_input
 from deeptempo_deploy.platforms.ecs.verify import verify_ecs
@@ -94,8 +95,14 @@ def helm_platform(tmp: str) -> Platform:
     return Platform("helm", documents, lambda m: k8s_verify.judge(m, SPEC, ("1.37",))[0])
 
 
+def cloudrun_platform(tmp: str) -> Platform:
+    with open(os.path.join(PROJECT, "cloudrun", "service.yaml")) as stream:
+        service = yaml.safe_load(stream)
+    return Platform("cloudrun", service, lambda m: verify_cloudrun(m, SPEC)[0])
+
+
 LOADERS = {"compose": compose_platform, "k8s": k8s_platform, "helm": helm_platform, "ecs": ecs_platform,
-           "systemd": systemd_platform}
+           "systemd": systemd_platform, "cloudrun": cloudrun_platform}
 
 
 def mutation_for(by_platform: dict[str, Callable[[Any], None]], name: str) -> Callable[[Any], None] | None:
@@ -179,6 +186,14 @@ def _ecs_host_path(task: dict[str, Any], container: dict[str, Any]) -> None:
     container["mountPoints"].append({"sourceVolume": "engine", "containerPath": "/var/run/docker.sock"})
 
 
+def _run(change: Callable[[dict[str, Any], dict[str, Any]], None]) -> Callable[[Any], None]:
+    """A Cloud Run service's revision template and its serving container."""
+    def mutate(service: Any) -> None:
+        template = service["spec"]["template"]
+        change(template, template["spec"]["containers"][0])
+    return mutate
+
+
 def _unit(change: Callable[[str], str]) -> Callable[[Any], None]:
     def mutate(manifest: Any) -> None:
         manifest[0] = change(manifest[0])
@@ -208,12 +223,14 @@ MUTATIONS: dict[str, tuple[str, dict[str, Callable[[Any], None]]]] = {
         "ecs": _ecs(lambda t, c: t.update(pidMode="host")),
     }),
     "literal-secret": ("no-literal-secret", {
+        "cloudrun": _run(lambda t, c: c["env"].append({"name": "SPLUNK_PASSWORD", "value": CANARY_PASSWORD})),
         "compose": _compose_environment("SPLUNK_PASSWORD", CANARY_PASSWORD),
         "k8s": _k8s(lambda p, c: c["env"].append({"name": "SPLUNK_PASSWORD", "value": CANARY_PASSWORD})),
         "ecs": _ecs(lambda t, c: c["environment"].append({"name": "SPLUNK_PASSWORD", "value": CANARY_PASSWORD})),
         "systemd": _unit_add(f"Environment=SPLUNK_PASSWORD={CANARY_PASSWORD}"),
     }),
     "literal-by-format": ("no-literal-secret", {
+        "cloudrun": _run(lambda t, c: c["env"].append({"name": "LLM_KEY", "value": PASTED})),
         "compose": _compose_environment("LLM_KEY", PASTED),
         "k8s": _k8s(lambda p, c: c["env"].append({"name": "LLM_KEY", "value": PASTED})),
         "ecs": _ecs(lambda t, c: c["environment"].append({"name": "LLM_KEY", "value": PASTED})),
@@ -222,6 +239,7 @@ MUTATIONS: dict[str, tuple[str, dict[str, Callable[[Any], None]]]] = {
     # A literal wherever the manifest gives it to a process or publishes it (no-literal-secret over
     # Workload.texts), and a key inside a longer value.
     "literal-inside-a-value": ("no-literal-secret", {
+        "cloudrun": _run(lambda t, c: c["env"].append({"name": "AUTH_HEADER", "value": f"Bearer {PASTED}"})),
         "compose": _compose_environment("AUTH_HEADER", f"Bearer {PASTED}"),
         "k8s": _k8s(lambda p, c: c["env"].append({"name": "AUTH_HEADER", "value": f'{{"key": "{PASTED}"}}'})),
         "ecs": _ecs(lambda t, c: c["environment"].append({"name": "AUTH_HEADER", "value": f"Bearer {PASTED}"})),
@@ -231,6 +249,8 @@ MUTATIONS: dict[str, tuple[str, dict[str, Callable[[Any], None]]]] = {
         "k8s": _k8s_config_map,
     }),
     "literal-in-a-sidecar": ("no-literal-secret", {
+        "cloudrun": _run(lambda t, c: t["spec"]["containers"].append({"name": "sidecar", "image": "busybox:1", "env": [
+            {"name": "SPLUNK_PASSWORD", "value": CANARY_PASSWORD}]})),
         "compose": _compose_sidecar,
         "k8s": _k8s(lambda p, c: p["containers"].append({"name": "sidecar", "image": "busybox:1",
                                                          "env": [{"name": "SPLUNK_PASSWORD", "value": CANARY_PASSWORD}]})),
@@ -243,12 +263,14 @@ MUTATIONS: dict[str, tuple[str, dict[str, Callable[[Any], None]]]] = {
                                                                              "env": [{"name": "TOKEN", "value": PASTED}]})),
     }),
     "literal-in-a-command": ("no-literal-secret", {
+        "cloudrun": _run(lambda t, c: c.update(args=["serve", "--", "--header", f"x-key:{PASTED}"])),
         "compose": _compose(lambda s: s.update(command=["serve", "--", "--header", f"x-key:{PASTED}"])),
         "k8s": _k8s(lambda p, c: c.update(args=["serve", "--", "--header", f"x-key:{PASTED}"])),
         "ecs": _ecs(lambda t, c: c.update(command=["serve", "--", "--header", f"x-key:{PASTED}"])),
         "systemd": _unit(lambda text: text.replace(" serve\n", f" serve -- --header x-key:{PASTED}\n")),
     }),
     "literal-in-an-annotation-or-label": ("no-literal-secret", {
+        "cloudrun": _run(lambda t, c: t["metadata"]["annotations"].update(note=PASTED)),
         "compose": _compose(lambda s: s.update(labels={"note": PASTED})),
         "k8s": _k8s_annotation,
         "ecs": _ecs(lambda t, c: c.update(dockerLabels={"note": PASTED})),
@@ -259,6 +281,8 @@ MUTATIONS: dict[str, tuple[str, dict[str, Callable[[Any], None]]]] = {
         "ecs": _ecs(lambda t, c: c["logConfiguration"]["options"].update({"awslogs-group": PASTED})),
     }),
     "literal-in-a-probe": ("no-literal-secret", {
+        "cloudrun": _run(lambda t, c: c["livenessProbe"]["httpGet"].update(httpHeaders=[{"name": "Authorization",
+                                                                                         "value": f"Bearer {PASTED}"}])),
         "compose": _compose(lambda s: s["healthcheck"].update(test=["CMD", "deeptempo-probe", "http://127.0.0.1:6987/api/health",
                                                                     f"Bearer {PASTED}"])),
         "k8s": _k8s(lambda p, c: c["livenessProbe"]["httpGet"].update(httpHeaders=[{"name": "Authorization",
@@ -266,6 +290,7 @@ MUTATIONS: dict[str, tuple[str, dict[str, Callable[[Any], None]]]] = {
         "ecs": _ecs(lambda t, c: c["healthCheck"].update(command=[*c["healthCheck"]["command"], f"Bearer {PASTED}"])),
     }),
     "required-unreachable": ("secret-reachable", {
+        "cloudrun": _run(lambda t, c: c.update(env=[e for e in c["env"] if not e["name"].startswith(("CLAUDE", "ANTHROPIC"))])),
         "compose": _compose_unreachable,
         "k8s": _k8s(lambda p, c: c.pop("envFrom")),
         "ecs": _ecs(lambda t, c: c.update(secrets=[s for s in c["secrets"]
@@ -274,11 +299,13 @@ MUTATIONS: dict[str, tuple[str, dict[str, Callable[[Any], None]]]] = {
                                               if not line.startswith(("LoadCredential=CLAUDE", "LoadCredential=ANTHROPIC")))),
     }),
     "no-health-probe": ("health-probe", {
+        "cloudrun": _run(lambda t, c: c.pop("livenessProbe")),
         "compose": _compose(lambda s: s.update(healthcheck={"disable": True})),
         "k8s": _k8s(lambda p, c: c.pop("livenessProbe")),
         "ecs": _ecs(lambda t, c: c.pop("healthCheck")),
     }),
     "wrong-health-probe": ("health-probe", {
+        "cloudrun": _run(lambda t, c: c["startupProbe"]["httpGet"].update(path="/")),
         "compose": _compose(lambda s: s["healthcheck"].update(test=["CMD", "curl", "-f", "http://127.0.0.1:6987/"])),
         "k8s": _k8s(lambda p, c: c["livenessProbe"]["httpGet"].update(path="/")),
         "ecs": _ecs(lambda t, c: c["healthCheck"].update(command=["CMD", "curl", "-f", "http://127.0.0.1:8080/api/health"])),
@@ -309,6 +336,7 @@ MUTATIONS: dict[str, tuple[str, dict[str, Callable[[Any], None]]]] = {
         "systemd": _unit_add("BindPaths=/var/run/docker.sock"),
     }),
     "replicas-without-database": ("shared-storage", {
+        "cloudrun": _run(lambda t, c: t["metadata"]["annotations"].update({"autoscaling.knative.dev/maxScale": "3"})),
         "compose": _compose(lambda s: s.update(deploy={**s["deploy"], "replicas": 3})),
         "k8s": _k8s_replicas_on_json_files,
     }),
@@ -355,6 +383,7 @@ def test_a_name_file_path_is_a_route_not_a_literal(platform: Platform) -> None:
         "k8s": _k8s(lambda p, c: c["env"].append({"name": "GITHUB_TOKEN_FILE", "value": "/run/secrets/github_token"})),
         "ecs": _ecs(lambda t, c: c["environment"].append({"name": "GITHUB_TOKEN_FILE", "value": "/run/secrets/gh"})),
         "systemd": _unit_add("Environment=GITHUB_TOKEN_FILE=/run/credentials/github_token"),
+        "cloudrun": _run(lambda t, c: c["env"].append({"name": "GITHUB_TOKEN_FILE", "value": "/secrets/github-token/github_token"})),
     }
     findings = platform.findings(mutation_for(additions, platform.name))
     assert "no-literal-secret" not in {finding.rule for finding in findings}, [f.text() for f in findings]
@@ -366,6 +395,7 @@ def test_a_key_pasted_into_a_name_file_variable_is_a_literal(platform: Platform)
         "k8s": _k8s(lambda p, c: c["env"].append({"name": "CLAUDE_API_KEY_FILE", "value": PASTED})),
         "ecs": _ecs(lambda t, c: c["environment"].append({"name": "CLAUDE_API_KEY_FILE", "value": PASTED})),
         "systemd": _unit_add(f"Environment=CLAUDE_API_KEY_FILE={PASTED}"),
+        "cloudrun": _run(lambda t, c: c["env"].append({"name": "CLAUDE_API_KEY_FILE", "value": PASTED})),
     }
     findings = platform.findings(mutation_for(additions, platform.name))
     assert "no-literal-secret" in {finding.rule for finding in errors_of(findings)}, [f.text() for f in findings]

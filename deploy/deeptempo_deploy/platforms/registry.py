@@ -5,10 +5,11 @@ from deeptempo_deploy.platforms.platform import Platform
 
 
 def platforms() -> tuple[Platform, ...]:
+    from deeptempo_deploy.platforms.cloudrun.commands import PLATFORM as CLOUDRUN
     from deeptempo_deploy.platforms.compose.commands import PLATFORM as COMPOSE
     from deeptempo_deploy.platforms.ecs.commands import PLATFORM as ECS
     from deeptempo_deploy.platforms.helm.commands import PLATFORM as HELM
     from deeptempo_deploy.platforms.k8s.commands import PLATFORM as K8S
     from deeptempo_deploy.platforms.systemd.commands import PLATFORM as SYSTEMD
 
-    return (COMPOSE, K8S, HELM, ECS, SYSTEMD)
+    return (COMPOSE, K8S, HELM, ECS, SYSTEMD, CLOUDRUN)
