@@ -40,6 +40,8 @@ RUN_BY = {
     "k8s-database-overlay": "tests/test_readme.py",
     "systemd-local-database": "tests/container/test_systemd.py",
     "ci-recipe": "tests/container/test_testing.py",
+    "cloudrun-render": "tests/platforms/test_cloudrun.py",
+    "cloudrun-local": "tests/container/test_local_cloudrun.py",
 }
 # The words each of these blocks says about itself.
 NOT_HERE = {
@@ -52,6 +54,8 @@ NOT_HERE = {
     "cloudnativepg": "needs a cluster with the CloudNativePG operator",
     "helm-database": "needs a cluster",
     "ecs-rotation": "needs your ECS cluster and service",
+    "cloudrun-deploy": "Not run by the tests: it needs a Google Cloud project and credentials.",
+    "cloudrun-verify-deployed": "Not run by the tests: it reads a deployed service.",
 }
 
 

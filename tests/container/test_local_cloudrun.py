@@ -116,10 +116,11 @@ def test_a_volume_secret_on_latest_is_followed_and_an_environment_secret_is_not(
 
 
 def test_the_docs_local_block_runs_as_written(image, tmp_path):
-    from tests.platforms.test_cloudrun import docs_blocks, run_block
+    from tests.platforms.test_cloudrun import run_block
+    from tests.readme import block
 
     write(tmp_path / "secrets.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\n")
-    result = run_block(docs_blocks()["cloudrun-local"], tmp_path, [("deeptempo-ai-soc:0.1.0", image)])
+    result = run_block(block("cloudrun-local"), tmp_path, [("deeptempo-ai-soc:0.1.0", image)])
     assert result.returncode == 0, result.stdout + result.stderr
     assert "healthy" in result.stdout + result.stderr and CANARY_CLAUDE not in result.stdout + result.stderr
     assert leftovers() == []

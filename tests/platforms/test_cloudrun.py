@@ -6,7 +6,6 @@ import copy
 import json
 import logging
 import os
-import re
 import shlex
 import subprocess
 
@@ -26,6 +25,7 @@ from deeptempo_entrypoint.findings import Where
 from deeptempo_entrypoint.rotation import INTERVAL, Followed, Rotation
 from deeptempo_entrypoint.spec import builtin_spec
 from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, DEPLOY, PROJECT, write
+from tests.readme import block
 
 SPEC = builtin_spec()
 SERVICE_FILE = os.path.join(PROJECT, SERVICE)
@@ -287,16 +287,7 @@ def test_the_followed_copy_of_a_service_is_unchanged_by_verify():
     assert service == before
 
 
-# --- the docs page's blocks, run as written ------------------------------------------------------------
-
-DOCS_PAGE = os.path.join(PROJECT, "docs", "platforms", "cloudrun.md")
-BLOCK = re.compile(r"^<!-- block: ([a-z0-9-]+) -->\n```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
-RUN_ELSEWHERE = {"cloudrun-local": "tests/container/test_local_cloudrun.py"}
-
-
-def docs_blocks():
-    return {match.group(1): match.group(3) for match in BLOCK.finditer(open(DOCS_PAGE).read())}
-
+# --- the docs page's blocks, run as written (tests/test_readme.py holds every block to that) ----------
 
 def run_block(text, cwd, replacements=()):
     for old, new in replacements:
@@ -306,15 +297,8 @@ def run_block(text, cwd, replacements=()):
                           capture_output=True, text=True, timeout=300)
 
 
-def test_every_block_of_the_docs_page_is_run_or_says_why_not():
-    text = open(DOCS_PAGE).read()
-    assert len(docs_blocks()) == sum(1 for line in text.splitlines() if line.startswith("```")) // 2
-    for name, block in docs_blocks().items():
-        assert name in ("cloudrun-render",) or name in RUN_ELSEWHERE or block.startswith("# Not run by the tests:"), name
-
-
 def test_the_docs_render_block_runs_as_written(tmp_path):
-    result = run_block(docs_blocks()["cloudrun-render"], tmp_path)
+    result = run_block(block("cloudrun-render"), tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "valid" in result.stdout + result.stderr
     service = yaml.safe_load((tmp_path / SERVICE).read_text())
