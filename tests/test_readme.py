@@ -41,6 +41,7 @@ RUN_BY = {
     "systemd-local-database": "tests/container/test_systemd.py",
     "ci-recipe": "tests/container/test_testing.py",
     "cloudrun-render": "tests/platforms/test_cloudrun.py",
+    "backend-smoke-seeded": "tests/container/test_backend.py",
     "cloudrun-local": "tests/container/test_local_cloudrun.py",
 }
 # The words each of these blocks says about itself.

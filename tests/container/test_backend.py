@@ -8,6 +8,7 @@ that answer a secret of its own."""
 import json
 import os
 import re
+import shlex
 import subprocess
 import urllib.request
 
@@ -17,6 +18,7 @@ from deeptempo_deploy.testing import DeepTempoContainer
 from tests.container.containers import LABELS, TestContainer
 from tests.container.images import BACKEND_IMAGE, build_from_kit
 from tests.helpers import CANARY_CLAUDE, DEPLOY, PROJECT, RUN
+from tests.readme import commands
 
 BACKEND_START_SECONDS = 300  # 11-15 s alone, 20-48 s on this 2-core machine under the tests' load
 CASE = {"title": "kept across containers", "description": "saved through the API", "finding_ids": [], "priority": "high"}
@@ -96,7 +98,7 @@ def test_a_saved_case_survives_a_new_container(backend_image, storage, tmp_path)
     mount = {"named volume": volume, "bind mount": str(tmp_path / "data")}.get(storage)
     if storage == "bind mount":
         os.mkdir(mount, 0o700)
-        os.chown(mount, 10001, 10001)  # a bind mount needs its owner to be the service's uid (the README says so)
+        os.chown(mount, 10001, 10001)  # a bind mount needs its owner to be the service's uid (docs/backend.md says so)
     options = {"read_only": True} if storage == "read-only root" else {}
     try:
         first = backend(backend_image, docker=options)
@@ -116,8 +118,12 @@ def test_a_saved_case_survives_a_new_container(backend_image, storage, tmp_path)
 
 
 GITHUB_LEAK = "GET /api/config/github (200) answers part of GITHUB_TOKEN"
-SEED = ("POST", "/api/config/integrations",
-        '{"enabled_integrations": ["splunk"], "integrations": {"splunk": {"password": "${SPLUNK_PASSWORD}"}}}')
+def seeded_smoke_arguments():
+    """The docs' seeded smoke line (docs/backend.md), its program and image dropped: `--seed METHOD PATH JSON`."""
+    (line,) = commands("backend-smoke-seeded")
+    words = shlex.split(line)
+    assert words[:3] == ["deeptempo-deploy", "smoke", "deeptempo-backend"], line
+    return words[3:]
 
 
 def smoke(image, *extra):
@@ -129,7 +135,7 @@ def smoke(image, *extra):
 def test_smoke_names_exactly_the_backends_own_leaks(backend_image):
     """Its GitHub token preview (the token's first 12 characters) and, once seeded, the integration
     credentials it stores and answers in full; nothing else of the backend's answers matches a canary."""
-    code, report = smoke(backend_image, "--seed", *SEED)
+    code, report = smoke(backend_image, *seeded_smoke_arguments())
     checks = {check["name"]: check for check in report["checks"]}
     failed = sorted(name for name, check in checks.items() if not check["ok"] and not check["skipped"])
     assert code == 1 and failed == ["app-leaks"], json.dumps(report, indent=2)  # healthy, hardened, volumes... pass
