@@ -42,6 +42,7 @@ RUN_BY = {
     "ci-recipe": "tests/container/test_testing.py",
     "cloudrun-render": "tests/platforms/test_cloudrun.py",
     "backend-smoke-seeded": "tests/container/test_backend.py",
+    "install-wheels": "tests/test_distributions.py",
     "cloudrun-local": "tests/container/test_local_cloudrun.py",
 }
 # The words each of these blocks says about itself.
