@@ -224,7 +224,7 @@ def test_a_pasted_key_in_a_setting_is_never_echoed(run_entrypoint):
     assert result.returncode == 78
     assert_clean(result)
     result = run_entrypoint("check", env={**VALID, "LOG_LEVEL": "verbose"})
-    assert "LOG_LEVEL: must be one of critical, error, warning, info, debug, trace (got 'verbose')" in result.stderr
+    assert "LOG_LEVEL: must be one of critical, error, warning, info, debug, trace (got 'verbose')" in result.stdout
 
 
 def test_the_library_does_not_echo_a_pasted_key_either(monkeypatch):
