@@ -33,18 +33,18 @@ def fifo(tmp_path):
 def test_a_fifo_as_env_file_is_refused_at_once(run_entrypoint, fifo):
     result = run_entrypoint("check", "--env-file", str(fifo), env=VALID, timeout=10)
     assert result.returncode == 78
-    assert f"env-file {fifo}: is a named pipe (FIFO), not a regular file" in result.stderr
+    assert f"env-file {fifo}: is a named pipe (FIFO), not a regular file" in result.stdout
     assert_clean(result)
 
 
 def test_a_fifo_as_name_file_and_in_the_secrets_directory_is_refused_at_once(run_entrypoint, fifo, tmp_path):
     result = run_entrypoint("check", env={"CLAUDE_API_KEY_FILE": str(fifo)}, timeout=10)
-    assert result.returncode == 78 and "CLAUDE_API_KEY_FILE: file" in result.stderr and "named pipe" in result.stderr
+    assert result.returncode == 78 and "CLAUDE_API_KEY_FILE: file" in result.stdout and "named pipe" in result.stdout
     directory = tmp_path / "secrets"
     directory.mkdir()
     os.mkfifo(directory / "SPLUNK_PASSWORD")
     result = run_entrypoint("check", env={**VALID, "DEEPTEMPO_SECRETS_DIR": str(directory)}, timeout=10)
-    assert result.returncode == 78 and f"secret file {directory / 'SPLUNK_PASSWORD'}: is a named pipe" in result.stderr
+    assert result.returncode == 78 and f"secret file {directory / 'SPLUNK_PASSWORD'}: is a named pipe" in result.stdout
     assert_clean(result)
 
 
@@ -55,9 +55,9 @@ def test_a_socket_and_a_device_are_refused_by_name(run_entrypoint, tmp_path):
         result = run_entrypoint("check", "--env-file", str(tmp_path / "sock"), env=VALID, timeout=10)
     finally:
         listening.close()
-    assert result.returncode == 78 and "is a socket, not a file" in result.stderr
+    assert result.returncode == 78 and "is a socket, not a file" in result.stdout
     result = run_entrypoint("check", env={**VALID, "SPLUNK_PASSWORD_FILE": "/dev/zero"}, timeout=10)
-    assert result.returncode == 78 and "SPLUNK_PASSWORD_FILE: file /dev/zero: is a device" in result.stderr
+    assert result.returncode == 78 and "SPLUNK_PASSWORD_FILE: file /dev/zero: is a device" in result.stdout
 
 
 # --- 2. Every problem in one report ------------------------------------------------------------------
@@ -69,11 +69,11 @@ def test_every_bad_line_and_every_setting_in_one_block(run_entrypoint, tmp_path)
     for expected in (f"env-file {env_file}: line 2 is not a NAME=value line", f"env-file {env_file}: line 3 is not",
                      "PORT: must be a port number", "SECRETS_BACKEND: must be one of dotenv, env, keyring",
                      "CLAUDE_API_KEY: is not set"):
-        assert expected in result.stderr
-    assert "(5 errors" in result.stderr
-    assert "bad line one" not in result.stderr and "another" not in result.stderr
+        assert expected in result.stdout
+    assert "(5 errors" in result.stdout
+    assert "bad line one" not in result.stdout and "another" not in result.stdout
     # The order is stable: the same input gives the same report.
-    assert run_entrypoint("check", "--env-file", str(env_file), env={"PORT": "abc", "SECRETS_BACKEND": "vault"}).stderr == result.stderr
+    assert run_entrypoint("check", "--env-file", str(env_file), env={"PORT": "abc", "SECRETS_BACKEND": "vault"}).stdout == result.stdout
 
 
 @pytest.mark.parametrize("command", ["check", "status"])
@@ -151,13 +151,13 @@ def test_an_empty_name_file_or_secret_file_says_so(run_entrypoint, tmp_path):
     empty = write(tmp_path / "empty", "\n")
     result = run_entrypoint("check", env={"CLAUDE_API_KEY_FILE": str(empty)})
     assert result.returncode == 78
-    assert "the file named by CLAUDE_API_KEY_FILE is empty, so CLAUDE_API_KEY counts as not set" in result.stderr
+    assert "the file named by CLAUDE_API_KEY_FILE is empty, so CLAUDE_API_KEY counts as not set" in result.stdout
     directory = tmp_path / "secrets"
     directory.mkdir()
     write(directory / "claude_api_key", "")
     result = run_entrypoint("check", env={"DEEPTEMPO_SECRETS_DIR": str(directory)})
-    assert result.returncode == 78 and "CLAUDE_API_KEY: is not set" in result.stderr
-    assert f"; secret file {directory / 'claude_api_key'} is empty" in result.stderr
+    assert result.returncode == 78 and "CLAUDE_API_KEY: is not set" in result.stdout
+    assert f"; secret file {directory / 'claude_api_key'} is empty" in result.stdout
     # An empty file of an optional secret is the documented way to leave it out: no noise.
     write(directory / "claude_api_key", CANARY_CLAUDE)
     write(directory / "splunk_password", "")
@@ -177,13 +177,13 @@ def test_the_source_label_names_the_variable(run_entrypoint, tmp_path):
 ])
 def test_stray_white_space_in_a_key_is_named(run_entrypoint, value, words):
     result = run_entrypoint("check", env={"CLAUDE_API_KEY": value})
-    assert result.returncode == 78 and f"CLAUDE_API_KEY: {words}" in result.stderr
+    assert result.returncode == 78 and f"CLAUDE_API_KEY: {words}" in result.stdout
     assert_clean(result)
 
 
 def test_a_missing_secrets_directory_does_not_exist(run_entrypoint, tmp_path):
     result = run_entrypoint("check", env={**VALID, "DEEPTEMPO_SECRETS_DIR": str(tmp_path / "nope")})
-    assert result.returncode == 78 and f"secrets-dir {tmp_path / 'nope'}: does not exist" in result.stderr
+    assert result.returncode == 78 and f"secrets-dir {tmp_path / 'nope'}: does not exist" in result.stdout
 
 
 def test_a_misspelt_env_file_key_gets_a_suggestion_even_when_empty(run_entrypoint, tmp_path):
@@ -219,12 +219,12 @@ def test_no_spec_document_ends_in_an_internal_error(run_entrypoint, tmp_path, do
 
 def test_a_pasted_key_in_a_setting_is_never_echoed(run_entrypoint):
     result = run_entrypoint("check", env={**VALID, "SECRETS_BACKEND": PASTED_KEY})
-    assert result.returncode == 78 and "SECRETS_BACKEND: must be one of dotenv, env, keyring (from environment)" in result.stderr
+    assert result.returncode == 78 and "SECRETS_BACKEND: must be one of dotenv, env, keyring (from environment)" in result.stdout
     result = run_entrypoint("serve", env={**VALID, "SECRETS_BACKEND": PASTED_KEY})
     assert result.returncode == 78
     assert_clean(result)
     result = run_entrypoint("check", env={**VALID, "LOG_LEVEL": "verbose"})
-    assert "LOG_LEVEL: must be one of critical, error, warning, info, debug, trace (got 'verbose')" in result.stderr
+    assert "LOG_LEVEL: must be one of critical, error, warning, info, debug, trace (got 'verbose')" in result.stdout
 
 
 def test_the_library_does_not_echo_a_pasted_key_either(monkeypatch):

@@ -96,7 +96,7 @@ def test_a_pattern_that_backtracks_without_end_is_a_finding(run_entrypoint, tmp_
                  "  - {name: TOKEN, kind: secret, service: S, description: d., rule: required, pattern: '(a|aa)+b'}\n")
     started = time.monotonic()
     result = run_entrypoint("check", "--spec", str(spec), env={"TOKEN": "a" * 40}, timeout=60)
-    assert result.returncode == 78 and "TOKEN: cannot be checked: the spec's pattern for it ran longer" in result.stderr
+    assert result.returncode == 78 and "TOKEN: cannot be checked: the spec's pattern for it ran longer" in result.stdout
     assert time.monotonic() - started < 20
 
 
@@ -104,7 +104,7 @@ def test_a_pattern_that_backtracks_without_end_is_a_finding(run_entrypoint, tmp_
                                             ("LOG_LEVEL", f"x{CANARY_PASSWORD}x")])
 def test_a_setting_holding_a_resolved_secret_is_never_echoed(run_entrypoint, setting, value):
     result = run_entrypoint("check", env={"CLAUDE_API_KEY": CANARY_CLAUDE, "SPLUNK_PASSWORD": CANARY_PASSWORD, setting: value})
-    assert result.returncode == 78 and f"{setting}: must be one of" in result.stderr
+    assert result.returncode == 78 and f"{setting}: must be one of" in result.stdout
     assert CANARY_PASSWORD not in result.stdout + result.stderr
 
 
@@ -172,10 +172,10 @@ def test_uvicorns_own_options_after_the_separator_are_checked_and_used(tmp_path)
 def test_quotes_docker_kept_are_named(run_entrypoint):
     result = run_entrypoint("check", env={"CLAUDE_API_KEY": f'"{CANARY_CLAUDE}"', "SPLUNK_PASSWORD": '"pw"'})
     assert result.returncode == 78
-    assert "CLAUDE_API_KEY: is wrapped in quotes, which became part of it" in result.stderr
-    assert "without them the value would be valid" in result.stderr
-    assert "SPLUNK_PASSWORD: is wrapped in quotes" in result.stderr  # a warning: a password may hold quotes
-    assert CANARY_CLAUDE not in result.stderr
+    assert "CLAUDE_API_KEY: is wrapped in quotes, which became part of it" in result.stdout
+    assert "without them the value would be valid" in result.stdout
+    assert "SPLUNK_PASSWORD: is wrapped in quotes" in result.stdout  # a warning: a password may hold quotes
+    assert CANARY_CLAUDE not in result.stdout
 
 
 def test_did_you_mean_for_the_environment_and_a_secrets_directory(run_entrypoint, tmp_path):
@@ -183,15 +183,15 @@ def test_did_you_mean_for_the_environment_and_a_secrets_directory(run_entrypoint
     secrets_dir.mkdir()
     write(secrets_dir / "claude_apikey", CANARY_CLAUDE)
     result = run_entrypoint("check", env={"CLAUDE_API_KYE": CANARY_CLAUDE, "DEEPTEMPO_SECRETS_DIR": str(secrets_dir)})
-    assert "CLAUDE_API_KYE (in the environment) is not a name the spec knows; did you mean CLAUDE_API_KEY?" in result.stderr
-    assert "claude_apikey: did you mean claude_api_key?" in result.stderr
-    assert CANARY_CLAUDE not in result.stderr
+    assert "CLAUDE_API_KYE (in the environment) is not a name the spec knows; did you mean CLAUDE_API_KEY?" in result.stdout
+    assert "claude_apikey: did you mean claude_api_key?" in result.stdout
+    assert CANARY_CLAUDE not in result.stdout
 
 
 def test_a_missing_secret_names_where_it_was_looked_for(run_entrypoint, tmp_path):
     result = run_entrypoint("check", env={"DEEPTEMPO_ENV_FILE": "", "DEEPTEMPO_SECRETS_DIR": str(tmp_path / "none")})
-    assert "CLAUDE_API_KEY: is not set" in result.stderr
-    assert "looked in the environment, NAME_FILE variables" in result.stderr and "(absent)" in result.stderr
+    assert "CLAUDE_API_KEY: is not set" in result.stdout
+    assert "looked in the environment, NAME_FILE variables" in result.stdout and "(absent)" in result.stdout
 
 
 @pytest.mark.parametrize("args", [["-h"], ["--help"], ["serve", "-h"], ["check", "-h"]])

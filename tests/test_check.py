@@ -31,7 +31,7 @@ def test_valid_secrets_exit_0(run_entrypoint):
 def test_no_secrets_exit_78_naming_the_secret(run_entrypoint):
     result = run_entrypoint("check")
     assert result.returncode == 78
-    assert "CLAUDE_API_KEY: is not set: set CLAUDE_API_KEY or ANTHROPIC_API_KEY" in result.stderr
+    assert "CLAUDE_API_KEY: is not set: set CLAUDE_API_KEY or ANTHROPIC_API_KEY" in result.stdout
     assert_clean(result)
 
 
@@ -68,8 +68,8 @@ def test_every_problem_is_reported_at_once(run_entrypoint, tmp_path):
 def test_json_shape(run_entrypoint):
     # JSON storage chosen: nothing falls back, so nothing to warn about.
     report = json.loads(run_entrypoint("check", "--json", env={**VALID, "DATA_BACKEND": "json"}).stdout)
-    assert set(report) == {"ok", "findings", "sources"}
-    assert report == {"ok": True, "findings": [], "sources": {"CLAUDE_API_KEY": "environment", "DATA_BACKEND": "environment"}}
+    assert report == {"command": "check", "ok": True, "findings": [],
+                      "sources": {"CLAUDE_API_KEY": "environment", "DATA_BACKEND": "environment"}}
 
 
 @pytest.mark.parametrize("settings, warned", [
@@ -125,20 +125,20 @@ def test_bad_env_files_exit_78_with_one_clear_message(run_entrypoint, tmp_path, 
     setup(path)
     result = run_entrypoint("check", "--env-file", str(path), env=VALID)
     assert result.returncode == 78
-    assert message.format(p=path) in result.stderr
+    assert message.format(p=path) in result.stdout
     assert_clean(result)
 
 
 def test_bad_spec_and_bad_backend_exit_78(run_entrypoint, tmp_path):
     spec = write(tmp_path / "spec.yaml", "version: 1\nentries: {oops")
     result = run_entrypoint("check", "--spec", str(spec), env=VALID)
-    assert result.returncode == 78 and f"spec {spec}: not valid YAML at line" in result.stderr
+    assert result.returncode == 78 and f"spec {spec}: not valid YAML at line" in result.stdout
     result = run_entrypoint("check", env={**VALID, "DEEPTEMPO_SECRETS_SPEC": str(tmp_path / "nope.yaml")})
-    assert result.returncode == 78 and "nope.yaml: does not exist" in result.stderr
+    assert result.returncode == 78 and "nope.yaml: does not exist" in result.stdout
     result = run_entrypoint("status", env={**VALID, "SECRETS_BACKEND": "vault"})
     assert result.returncode == 78 and "SECRETS_BACKEND: must be one of dotenv, env, keyring (got 'vault')" in result.stdout
     result = run_entrypoint("check", env={**VALID, "ENABLE_KEYRING": "sometimes"})
-    assert result.returncode == 78 and "ENABLE_KEYRING: must be true/false" in result.stderr
+    assert result.returncode == 78 and "ENABLE_KEYRING: must be true/false" in result.stdout
     assert_clean(result)
 
 
@@ -147,7 +147,7 @@ def test_users_own_spec(run_entrypoint, tmp_path):
                  "  - {name: VAULT_TOKEN, kind: secret, service: Vault, description: Token., rule: required, pattern: 'hvs\\.[A-Za-z0-9]+'}\n")
     assert run_entrypoint("check", "--spec", str(spec), env={"VAULT_TOKEN": "hvs.abc"}).returncode == 0
     result = run_entrypoint("check", "--spec", str(spec), env={"VAULT_TOKEN": "nope"})
-    assert result.returncode == 78 and "VAULT_TOKEN: does not have the expected format (it should match hvs\\.[A-Za-z0-9]+" in result.stderr
+    assert result.returncode == 78 and "VAULT_TOKEN: does not have the expected format (it should match hvs\\.[A-Za-z0-9]+" in result.stdout
 
 
 def test_status_names_sources_never_values(run_entrypoint, tmp_path):
@@ -225,7 +225,7 @@ def test_copied_env_example_fails_until_edited(run_entrypoint, tmp_path):
     with open(os.path.join(PROJECT, "env.example")) as stream:
         copy = write(tmp_path / ".env", stream.read())
     result = run_entrypoint("check", "--env-file", str(copy))
-    assert result.returncode == 78 and "CLAUDE_API_KEY: still holds the placeholder" in result.stderr
+    assert result.returncode == 78 and "CLAUDE_API_KEY: still holds the placeholder" in result.stdout
 
 
 def test_demo_secrets_pass_check(run_entrypoint):

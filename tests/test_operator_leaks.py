@@ -217,9 +217,9 @@ def test_a_local_runs_log_tail_leaves_through_the_boundary(capsys):
 
     remember(CANARY)  # what local remembers of the values it injected
     tail = f"pydantic: input_value='{CANARY[:30]}...'\nsecret={CANARY}\n" + json.dumps({"key": CANARY})
-    for as_json in (False, True):
+    for output in ("text", "json"):
         with pytest.raises(SystemExit):
-            report_local("local k8s x", LocalResult(False, "not ready", log_tail=tail), as_json)
+            report_local("local k8s x", LocalResult(False, "not ready", log_tail=tail), output)
         out = capsys.readouterr()
         assert CANARY[:20] not in out.out + out.err and "***" in out.out + out.err
 

@@ -48,7 +48,7 @@ def test_check_never_echoes_a_settings_value_of_a_secrets_shape(run_entrypoint, 
 
 def test_check_still_echoes_a_plain_invalid_setting(run_entrypoint):
     result = run_entrypoint("check", env={"CLAUDE_API_KEY": "sk-ant-valid0123456789", "LOG_LEVEL": "verbose"})
-    assert result.returncode == 78 and "(got 'verbose')" in result.stderr
+    assert result.returncode == 78 and "(got 'verbose')" in result.stdout
 
 
 # --- verify compose: Compose's refusal relayed without what it quotes -------------------------------------

@@ -113,3 +113,26 @@ def test_a_required_storage_is_judged_on_what_the_health_reports(answering, docu
 def test_a_required_storage_must_be_a_name(answering):
     refused = probe(answering({}), env={"DEEPTEMPO_REQUIRE_STORAGE": "postgres ql"})
     assert refused.returncode == 2 and "not a storage name" in refused.stderr
+
+
+def test_a_passed_probe_writes_no_access_log_line_and_other_requests_still_do(tmp_path):
+    # `docker compose logs` showed one access-log line a second, the health check's, where the README sends
+    # you to read the secrets' errors.
+    port = free_port()
+    log = open(tmp_path / "serve.log", "w")
+    environment = {**os.environ, "CLAUDE_API_KEY": CANARY_CLAUDE, "TMPDIR": str(tmp_path), "DATA_BACKEND": "json"}
+    process = subprocess.Popen([*ENTRYPOINT, "serve", "--host", "127.0.0.1", "--port", str(port)], env=environment,
+                               stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for_url(f"http://127.0.0.1:{port}/api/health", process)
+        for _ in range(3):
+            assert probe(f"http://127.0.0.1:{port}/api/health").returncode == 0
+        assert probe(f"http://127.0.0.1:{port}/no-such-route").returncode == 1
+        time.sleep(0.5)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+    text = (tmp_path / "serve.log").read_text()
+    assert "\"GET /no-such-route HTTP/1." in text and "404" in text, text[-2000:]
+    assert "GET /api/health" not in text, text[-2000:]

@@ -172,7 +172,7 @@ def _untrusted(tmp_path, kind):
 def test_check_refuses_an_env_file_someone_else_can_change_and_lists_nothing_from_it(run_entrypoint, tmp_path, kind, writer):
     path = _untrusted(tmp_path, kind)
     text = run_entrypoint("check", "--env-file", str(path))
-    assert text.returncode == 78 and f"refused, {writer}" in text.stderr and "\n  set: " not in text.stderr
+    assert text.returncode == 78 and f"refused, {writer}" in text.stdout and "\n  set: " not in text.stdout
     as_json = run_entrypoint("check", "--env-file", str(path), "--json")
     report = json.loads(as_json.stdout)
     assert as_json.returncode == 78 and report["sources"] == {} and any(writer in f["message"] for f in report["findings"])

@@ -1,46 +1,59 @@
 """deeptempo-deploy: thin click commands for an operator's machine or CI. `render`, `verify` and `local`
 take a platform name and are built from the platform registry (deploy/deeptempo_deploy/platforms/registry.py), each
 with its platform's own options plus the shared ones; `smoke` takes an image. Every report leaves
-through the functions below."""
+through output.py (stdout, `-o text|json`, the redaction boundary); diagnostics go to stderr."""
 
-import json
-import os
 import sys
 from collections.abc import Callable
 from typing import Any
 
 import click
 
+from deeptempo_deploy.output import (
+    PROG,
+    Progress,
+    emit,
+    emit_json,
+    quiet_option,
+    report_local,
+    report_smoke,
+    report_verdict,
+    write_rendered,
+)
 from deeptempo_deploy.platforms.platform import Platform, Verb, Verdict
 from deeptempo_deploy.platforms.registry import platforms
+from deeptempo_deploy.platforms.runner import DEFAULT_TIMEOUT_SECONDS
 from deeptempo_entrypoint import __version__
-from deeptempo_entrypoint.cli import json_option, run_click, spec_option
-from deeptempo_entrypoint.constants import DEFAULT_PORT, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, HEALTH_PATH
+from deeptempo_entrypoint.cli import output_option, run_click, spec_option
+from deeptempo_entrypoint.constants import DEFAULT_PORT, HEALTH_PATH
 from deeptempo_entrypoint.errors import KitError
-from deeptempo_entrypoint.findings import ERROR, Finding, has_errors
-from deeptempo_entrypoint.report import findings_document, format_findings
-from deeptempo_entrypoint.spec.model import Spec
+from deeptempo_entrypoint.findings import ERROR, Finding
+from deeptempo_entrypoint.report import format_findings
 
-PROG = "deeptempo-deploy"
+__all__ = ["cli", "emit", "emit_json", "main", "report_local", "report_verdict"]
+
+HELP_WIDTH = 120  # click's help wraps at 80 columns and cuts a command's summary to fit; these fit whole
+COMPLETION = ("\b\nShell completion (bash; zsh and fish alike with zsh_source, fish_source):\n"
+              "  eval \"$(_DEEPTEMPO_DEPLOY_COMPLETE=bash_source deeptempo-deploy)\"   # in ~/.bashrc")
 
 
 def _platform_lines() -> str:
     return "\n".join(f"  {p.name:<8} {p.summary}: {', '.join(p.verbs)}" for p in platforms())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]},
-             epilog="\b\nPlatforms and what each supports:\n" + _platform_lines())
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": HELP_WIDTH},
+             epilog="\b\nPlatforms and what each supports:\n" + _platform_lines() + "\n\n" + COMPLETION)
 @click.version_option(__version__, "--version", prog_name=PROG)
 def cli() -> None:
     """Render, verify and run the DeepTempo AI SOC deployment manifests; smoke-test images."""
 
 
-@cli.command()
+@cli.command(short_help="Run the image checks on IMAGE (health, non-root, leaks, hardening); exit 1 on a failure.")
 @click.argument("image")
 @click.option("--port", type=click.IntRange(1, 65535), default=DEFAULT_PORT, show_default=True,
               help="The container port the service listens on.")
 @click.option("--health-path", default=HEALTH_PATH, show_default=True, help="The HTTP path that answers 200 when healthy.")
-@click.option("--timeout", type=click.FloatRange(1, 600), default=60, show_default=True,
+@click.option("--timeout", type=click.FloatRange(1, 600), default=DEFAULT_TIMEOUT_SECONDS, show_default=True,
               help="Seconds each container may take to turn healthy or to exit.")
 @click.option("--writable", multiple=True, metavar="PATH",
               help="A path the read-only check mounts as tmpfs, besides /tmp (repeatable).")
@@ -51,45 +64,59 @@ def cli() -> None:
               help="A request sent before the crawl, its JSON body carrying canaries: ${NAME} becomes secret NAME's "
                    "canary, so a route that echoes what was stored is caught (repeatable).")
 @spec_option
-@json_option
+@output_option
+@quiet_option
 def smoke(image: str, port: int, health_path: str, timeout: float, writable: tuple[str, ...], routes: tuple[str, ...],
-          seeds: tuple[tuple[str, str, str], ...], spec_path: str | None, as_json: bool) -> None:
+          seeds: tuple[tuple[str, str, str], ...], spec_path: str | None, output: str, quiet: bool) -> None:
     """Run the image checks on IMAGE: healthy, non-root, reaps zombies, leaks no secret through its own
     routes, stops fast, refuses missing secrets and the keyring, runs hardened, writable volumes, leaks no
     secret to logs or inspect. Exit 0 only when every check passes (a skipped one says why)."""
-    from deeptempo_deploy.smoke import SmokeOptions, format_results, passed, results_document, run_smoke
+    from deeptempo_deploy.smoke import SmokeOptions, run_smoke
     from deeptempo_entrypoint.spec import load_spec
 
     options = SmokeOptions(image, port=port, health_path=health_path, timeout=timeout, writable=writable, routes=routes,
                            seeds=tuple((method.upper(), path, document) for method, path, document in seeds))
     spec = load_spec(spec_path)
-    results = run_smoke(options, spec)
-    if as_json:
-        emit_json(results_document(image, results), spec)
-    else:
-        emit(format_results(image, results), spec=spec)
-    sys.exit(EXIT_OK if passed(results) else EXIT_FAILURE)
+    progress = Progress(quiet)
+    progress.line(f"smoke {image}: starting the checks")
+    results = run_smoke(options, spec, lambda result: progress.line(
+        f"{'SKIP' if result.skipped else 'PASS' if result.ok else 'FAIL'}  {result.name}"))
+    report_smoke(image, results, output, spec)
 
 
-@cli.group()
+@cli.group(short_help="Render the manifest parts the secrets spec decides, to stdout or into --output-dir.")
 def render() -> None:
-    """Write the manifest parts the secrets spec decides, for one platform."""
+    """Render the manifest parts the secrets spec decides, for one platform: to stdout as one stream in
+    which each file is named (`# Source: PATH`, as `helm template` prints), or into --output-dir DIR
+    (`--output-dir .` updates a checkout's committed files)."""
 
 
-@cli.group()
+@cli.group(short_help="Judge a manifest by its platform's schema and the kit's rules; exit 78 on any error.")
 def verify() -> None:
-    """Judge a manifest: the platform's own schema, then the kit's rules. Exit 78 on any error."""
+    """Judge a manifest: the platform's own schema, then the kit's rules. The report goes to stdout
+    whatever the verdict; exit 78 on any error."""
 
 
-@cli.group()
+@cli.group(short_help="Run a manifest's container in Docker as its platform would; exit 0 once it is healthy.")
 def local() -> None:
-    """Run a manifest's container in Docker as its platform would, wait for its health check, report."""
+    """Run a manifest's container in Docker as its platform would, wait for its health check, report
+    (exit 0 once healthy, 1 otherwise)."""
 
 
 # --- the commands, from the registry -----------------------------------------------------------------
 
-def _command(platform: Platform, verb: Verb, callback: Callable[..., None], shared: list[click.Parameter]) -> click.Command:
-    return click.Command(platform.name, callback=callback, params=[*verb.params, *shared], help=verb.help)
+ACTIONS = {  # what each verb does, the summary `deeptempo-deploy VERB --help` lists for each platform
+    "render": "Render the {platform} files the secrets spec decides.",
+    "verify": "Judge {platform} manifests by their schema and the kit's rules; exit 78 on any error.",
+    "local": "Run the container of a {platform} manifest in Docker; exit 0 once it is healthy.",
+}
+
+
+def _command(platform: Platform, verb: Verb, callback: Callable[..., None], shared: list[click.Parameter],
+             action: str) -> click.Command:
+    summary = ACTIONS[action].format(platform=platform.summary)
+    return click.Command(platform.name, callback=callback, params=[*verb.params, *shared],
+                         help=f"{summary}\n\n{verb.help}", short_help=summary)
 
 
 def _shared(*decorators: Callable[[Callable[..., Any]], Callable[..., Any]]) -> list[click.Parameter]:
@@ -104,21 +131,23 @@ def _shared(*decorators: Callable[[Callable[..., Any]], Callable[..., Any]]) -> 
 
 
 def render_command(platform: Platform, verb: Verb) -> click.Command:
-    def run(spec_path: str | None, output_dir: str, check_only: bool, **options: Any) -> None:
+    def run(spec_path: str | None, output_dir: str | None, check_only: bool, **options: Any) -> None:
         from deeptempo_entrypoint.spec import load_spec
 
         sys.exit(write_rendered(verb.run(load_spec(spec_path), **options), output_dir, check_only))
 
-    shared = [click.Option(["--output-dir"], type=click.Path(file_okay=False), default=".", show_default=True,
-                           help="Where the rendered files go (relative paths as in the repository)."),
+    shared = [click.Option(["--output-dir"], type=click.Path(file_okay=False), default=None,
+                           help="Write the files under DIR (paths as in the repository; `.` in a checkout updates "
+                                "the committed files) instead of printing them to stdout."),
               click.Option(["--check", "check_only"], is_flag=True,
-                           help="Write nothing; exit 1 when a file differs from what would be rendered."),
+                           help="Write nothing; exit 1 when a file under --output-dir (default: .) differs from "
+                                "what would be rendered."),
               *_shared(spec_option)]
-    return _command(platform, verb, run, shared)
+    return _command(platform, verb, run, shared, "render")
 
 
 def verify_command(platform: Platform, verb: Verb) -> click.Command:
-    def run(spec_path: str | None, as_json: bool, **options: Any) -> None:
+    def run(spec_path: str | None, output: str, **options: Any) -> None:
         from deeptempo_entrypoint.errors import ConfigError
         from deeptempo_entrypoint.spec import load_spec
 
@@ -127,17 +156,20 @@ def verify_command(platform: Platform, verb: Verb) -> click.Command:
             verdict = verb.run(spec, **options)
         except ConfigError as exc:  # an input that cannot be judged: its finding, in the report asked for
             verdict = Verdict(f"verify {platform.name}", [Finding(None, ERROR, str(exc), "input")], {})
-        report_verdict(verdict, as_json, spec)
+        report_verdict(verdict, output, spec)
 
-    return _command(platform, verb, run, _shared(spec_option, json_option))
+    return _command(platform, verb, run, _shared(spec_option, output_option), "verify")
 
 
 def local_command(platform: Platform, verb: Verb) -> click.Command:
-    def run(as_json: bool, **options: Any) -> None:
-        title, result = verb.run(**options)
-        report_local(title, result, as_json)
+    def run(output: str, quiet: bool, **options: Any) -> None:
+        timeout = options.get("timeout")
+        with Progress(quiet).waiting(f"local {platform.name}: starting the container and waiting for its health check"
+                                     + (f" (up to {timeout:g} s)" if timeout else "")):
+            title, result = verb.run(**options)
+        report_local(title, result, output)
 
-    return _command(platform, verb, run, _shared(json_option))
+    return _command(platform, verb, run, _shared(output_option, quiet_option), "local")
 
 
 for _platform in platforms():
@@ -145,67 +177,6 @@ for _platform in platforms():
         _verb = getattr(_platform, _group.name or "")
         if _verb is not None:
             _group.add_command(_build(_platform, _verb))
-
-
-# --- the way out: every report of deeptempo-deploy ----------------------------------------------------
-
-def emit(text: str, err: bool = False, spec: Spec | None = None) -> None:
-    """The one way out: whatever deeptempo-deploy writes passes the redaction boundary first (with the
-    spec the command was given, whose secrets' shapes it masks besides the built-in spec's)."""
-    from deeptempo_deploy.redaction import mask
-
-    click.echo(mask(text, spec), err=err)
-
-
-def emit_json(document: object, spec: Spec | None = None) -> None:
-    """A JSON document through the same boundary, masked string by string so it stays valid JSON."""
-    from deeptempo_deploy.redaction import mask_document
-
-    click.echo(json.dumps(mask_document(document, spec), indent=2))
-
-
-def write_rendered(files: dict[str, str], output_dir: str, check_only: bool) -> int:
-    """Write (or, with --check, compare) the rendered files; returns the exit code."""
-    stale = []
-    for relative, content in files.items():
-        path = os.path.join(output_dir, relative)
-        current = open(path, encoding="utf-8").read() if os.path.exists(path) else None
-        if check_only:
-            if current != content:
-                stale.append(relative)
-            continue
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(path, "w", encoding="utf-8") as stream:
-            stream.write(content)
-        emit(f"wrote {path}")
-    for relative in stale:
-        emit(f"{relative}: differs from what the spec renders (run without --check to update it)", err=True)
-    return EXIT_FAILURE if stale else EXIT_OK
-
-
-def report_verdict(verdict: Verdict, as_json: bool, spec: Spec | None = None) -> None:
-    ok = not has_errors(verdict.findings)
-    if as_json:
-        emit_json(findings_document(ok, verdict.findings, verdict.sources), spec)
-    else:
-        title = f"{verdict.title}: {'valid' if ok else 'NOT valid'}"
-        emit(format_findings(verdict.findings, title=title, program=PROG, with_rules=True), err=not ok, spec=spec)
-    sys.exit(EXIT_OK if ok else EXIT_CONFIG)
-
-
-def report_local(title: str, result: Any, as_json: bool) -> None:
-    if as_json:
-        emit_json({"ready": result.ready, "reason": result.reason, "seconds": round(result.seconds, 2),
-                   "log_tail": result.log_tail, "warnings": result.warnings})
-        sys.exit(EXIT_OK if result.ready else EXIT_FAILURE)
-    for warning in result.warnings:
-        emit(f"{PROG}: {title}: warning: {warning}", err=True)
-    if result.ready:
-        emit(f"{PROG}: {title}: {result.reason} after {result.seconds:.1f} s")
-    else:
-        tail = "\n".join("    " + line for line in result.log_tail.splitlines()) or "    (no output)"
-        emit(f"{PROG}: {title}: NOT ready: {result.reason}\n  last log lines:\n{tail}", err=True)
-    sys.exit(EXIT_OK if result.ready else EXIT_FAILURE)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,8 @@ Values shorter than MIN_VALUE are masked only where they stand alone as a word (
 as `env` is not a secret, and masking every `env` would make reports unreadable).
 
 Whether or not the command has seen it, any part of a text with a secret's shape (Spec.secret_spans: a
-secret's format wherever it sits, a URL with a password) is masked too, for the built-in spec and the
+secret's format wherever it sits, a URL with a password) is masked too, but for the spec's placeholders
+(the public examples env.example ships), for the built-in spec and the
 spec the command was given. A tool's line the command relays (`relayed_line`) also loses whatever it quotes,
 balanced or not, and every token that looks like a value."""
 
@@ -58,8 +59,10 @@ class Redactor:
             return text
         covered = bytearray(len(text))
         for shapes in _shape_specs(spec):
+            public = _placeholders(shapes)
             for start, end, _ in shapes.secret_spans(text):
-                covered[start:end] = b"\1" * (end - start)
+                if text[start:end] not in public:  # env.example's placeholders are shipped, not secrets
+                    covered[start:end] = b"\1" * (end - start)
         if self._runs:
             for start in range(len(text) - MIN_RUN + 1):
                 if text[start:start + MIN_RUN] in self._runs:
@@ -97,6 +100,10 @@ def _builtin_spec() -> Spec:
     from deeptempo_entrypoint.spec import builtin_spec
 
     return builtin_spec()
+
+
+def _placeholders(spec: Spec) -> frozenset[str]:
+    return frozenset(placeholder for entry in spec for placeholder in entry.placeholders)
 
 
 def _shape_specs(spec: Spec | None) -> list[Spec]:

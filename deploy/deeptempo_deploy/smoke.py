@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from deeptempo_deploy.canaries import Canary, LeakSearch, bound_text, generate, shapes
 from deeptempo_deploy.crawl import crawl_routes, find_leaks, openapi_routes, seed
 from deeptempo_deploy.platforms.runner import (
+    DEFAULT_TIMEOUT_SECONDS,
     ContainerSpec,
     DockerRunner,
     NotHealthy,
@@ -39,6 +40,7 @@ from deeptempo_entrypoint.errors import ConfigError
 from deeptempo_entrypoint.validation import value_problem
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from deeptempo_entrypoint.spec.model import Entry, Spec
@@ -64,7 +66,7 @@ class SmokeOptions:
     image: str
     port: int = DEFAULT_PORT
     health_path: str = HEALTH_PATH
-    timeout: float = 60
+    timeout: float = DEFAULT_TIMEOUT_SECONDS
     writable: tuple[str, ...] = ()  # paths a read-only root needs writable (tmpfs), beside /tmp
     routes: tuple[str, ...] = ()  # "PATH" (a GET) or "METHOD PATH" the leak crawl requests besides OpenAPI's
     seeds: tuple[tuple[str, str, str], ...] = ()  # (METHOD, PATH, JSON with ${NAME}s) sent before the crawl
@@ -87,8 +89,10 @@ def canary_for(entry: Entry) -> Canary | None:
 
 
 class Smoke:
-    def __init__(self, runner: DockerRunner, options: SmokeOptions, spec: Spec) -> None:
+    def __init__(self, runner: DockerRunner, options: SmokeOptions, spec: Spec,
+                 on_result: Callable[[CheckResult], None] | None = None) -> None:
         self.runner = runner
+        self.on_result = on_result
         self.options = options
         self.required = spec.required_names()  # the image must refuse to start without each
         if not self.required:
@@ -157,6 +161,8 @@ class Smoke:
         for secret, value in self.canaries.items():  # a leaking image's log tail must not spread the canary
             detail = detail.replace(value, f"<{secret} canary>")
         self.results.append(CheckResult(name, ok, detail, skipped))
+        if self.on_result:
+            self.on_result(self.results[-1])
         return ok
 
     def _skip(self, name: str, why: str) -> None:
@@ -265,13 +271,15 @@ class Smoke:
                             f"no canary value in the logs or docker inspect of {len(self.with_canary)} containers")
 
 
-def run_smoke(options: SmokeOptions, spec: Spec) -> list[CheckResult]:
+def run_smoke(options: SmokeOptions, spec: Spec,
+              on_result: Callable[[CheckResult], None] | None = None) -> list[CheckResult]:
+    """Run every check; `on_result` hears of each result as it is recorded (progress lines)."""
     # A directory the image's non-root user can traverse (mkdtemp makes it 0700).
     secrets_dir = tempfile.mkdtemp(prefix="deeptempo-smoke-")
     try:
         os.chmod(secrets_dir, 0o755)
         with DockerRunner("smoke") as runner:
-            return Smoke(runner, options, spec).run(secrets_dir)
+            return Smoke(runner, options, spec, on_result).run(secrets_dir)
     finally:
         shutil.rmtree(secrets_dir, ignore_errors=True)
 

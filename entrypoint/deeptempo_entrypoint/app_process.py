@@ -9,6 +9,7 @@ closed once read, so nothing the app's children inherit names it."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import threading
@@ -20,6 +21,7 @@ from typing import Any
 import uvicorn
 
 from deeptempo_entrypoint import scoping
+from deeptempo_entrypoint.constants import HEALTH_PATH
 from deeptempo_entrypoint.errors import ConfigError, KitError
 from deeptempo_entrypoint.formats import safe_to_echo
 from deeptempo_entrypoint.rotation import start_following
@@ -71,6 +73,7 @@ def serve_app(plan: AppPlan, sockets: list[socket] | None = None, gate: Connecti
     take_environment(plan)
     app_lifespan = plan.config.get("lifespan", "auto") != "off"
     config = uvicorn.Config(plan.app, **(gated_config(plan.config) if gate else plan.config))
+    quiet_health_probes(os.environ.get("DEEPTEMPO_HEALTH_PATH") or HEALTH_PATH)  # take_environment set it
     load_app(config, plan.app)
     server = uvicorn.Server(config)
     if gate is not None:
@@ -82,6 +85,30 @@ def serve_app(plan: AppPlan, sockets: list[socket] | None = None, gate: Connecti
     sys.stderr.flush()
     server.run(sockets=sockets)
     return 0 if server.started else STARTUP_FAILURE
+
+
+class _HealthProbeFilter(logging.Filter):
+    """Drops the access-log line of each passed health check from the container itself (a 200 for the
+    health path from loopback: Docker's, Compose's and ECS's probes run in the container every second),
+    which would bury `docker compose logs` under one line a second. Failed checks and every other
+    client's request are still logged."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if not isinstance(args, tuple) or len(args) < 5:
+            return True
+        client, _method, path, _version, status = args[:5]
+        from_loopback = str(client).startswith(("127.", "::1", "[::1]"))
+        return not (from_loopback and str(path).split("?")[0] == self.path and status == 200)
+
+
+def quiet_health_probes(path: str) -> None:
+    """Install _HealthProbeFilter on uvicorn's access log (after uvicorn.Config configured logging)."""
+    logging.getLogger("uvicorn.access").addFilter(_HealthProbeFilter(path))
 
 
 def load_app(config: uvicorn.Config, app: str) -> None:

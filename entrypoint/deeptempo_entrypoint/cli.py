@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import click
@@ -27,7 +28,7 @@ from deeptempo_entrypoint.constants import (
 from deeptempo_entrypoint.errors import KitError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Mapping
 
     from deeptempo_entrypoint.resolution import Resolution
 
@@ -37,7 +38,26 @@ env_file_option = click.option(
 spec_option = click.option(
     "--spec", "spec_path", type=click.Path(dir_okay=True), default=None,
     help="Secrets spec YAML (default: $DEEPTEMPO_SECRETS_SPEC, else the built-in spec).")
-json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+def _json_alias(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.params["output"] = "json"
+
+
+def _output_format(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
+    return value or str(ctx.params.get("output") or "text")
+
+
+def output_option(function: Callable[..., object]) -> Callable[..., object]:
+    """`-o text|json` (`--output`), as kubectl's and helm's, and `--json`, its alias: the command gets
+    `output`. The JSON shape is the same for every report (report.REPORT_SCHEMA)."""
+    function = click.option("--json", is_flag=True, expose_value=False, callback=_json_alias,
+                            help="The same as -o json.")(function)
+    return click.option("-o", "--output", type=click.Choice(["text", "json"]), default=None, callback=_output_format,
+                        help="The report's format: text (default) or json (one shape for every report).")(function)
+
+
 
 
 class EntrypointGroup(click.Group):
@@ -79,18 +99,21 @@ class ServeCommand(click.Command):
                                    f"deeptempo-entrypoint serve -- {exc.option_name} ...", ctx) from None
 
 
-@click.group(cls=EntrypointGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=EntrypointGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 120},
+             epilog="\b\nShell completion (bash; zsh and fish alike with zsh_source, fish_source):\n"
+                    "  eval \"$(_DEEPTEMPO_ENTRYPOINT_COMPLETE=bash_source deeptempo-entrypoint)\"   # in ~/.bashrc")
 @click.version_option(__version__, "--version", prog_name="deeptempo-entrypoint")
 def cli() -> None:
     """Validated start-up and secrets tooling for the DeepTempo AI SOC backend."""
 
 
-@cli.command()
+@cli.command(short_help="Check every secret of the spec; exit 0 when valid, 78 on any configuration error.")
 @env_file_option
 @spec_option
-@json_option
-def check(env_file: str | None, spec_path: str | None, as_json: bool) -> None:
-    """Check every secret of the spec; exit 0 when valid, 78 on any configuration error."""
+@output_option
+def check(env_file: str | None, spec_path: str | None, output: str) -> None:
+    """Check every secret of the spec; exit 0 when valid, 78 on any configuration error. The report goes
+    to stdout whatever the verdict."""
     from deeptempo_entrypoint.findings import has_errors
     from deeptempo_entrypoint.launch import check_configuration, load_spec_reporting
     from deeptempo_entrypoint.report import findings_json, format_findings
@@ -99,11 +122,11 @@ def check(env_file: str | None, spec_path: str | None, as_json: bool) -> None:
     resolution, findings = check_configuration(spec, env_file=env_file)
     findings = spec_findings + findings
     ok = not has_errors(findings)
-    if as_json:
-        click.echo(findings_json(ok, findings, resolution.sources()))
+    if output == "json":
+        click.echo(findings_json("check", ok, findings, resolution.sources()))
     else:
         title = "secrets configuration is valid" if ok else "secrets configuration is NOT valid"
-        click.echo(format_findings(findings, title=title) + _sources_line(resolution), err=not ok)
+        click.echo(format_findings(findings, title=title) + _sources_line(resolution))
     sys.exit(EXIT_OK if ok else EXIT_CONFIG)
 
 
@@ -112,11 +135,11 @@ def _sources_line(resolution: Resolution) -> str:
     return ("\n  set: " + ", ".join(f"{name} ({source})" for name, source in sources.items())) if sources else ""
 
 
-@cli.command()
+@cli.command(short_help="Show the secrets backends and where each secret comes from (never its value).")
 @env_file_option
 @spec_option
-@json_option
-def status(env_file: str | None, spec_path: str | None, as_json: bool) -> None:
+@output_option
+def status(env_file: str | None, spec_path: str | None, output: str) -> None:
     """The secrets backends, and which source provides each secret (never its value); exit 78 when the
     configuration has errors, as `check`."""
     from deeptempo_entrypoint.launch import load_spec_reporting
@@ -124,7 +147,7 @@ def status(env_file: str | None, spec_path: str | None, as_json: bool) -> None:
 
     spec, spec_findings = load_spec_reporting(spec_path)
     report = secrets_status(spec, env_file=env_file, spec_findings=spec_findings)
-    if as_json:
+    if output == "json":
         import json
 
         click.echo(json.dumps(report, indent=2))
@@ -133,7 +156,7 @@ def status(env_file: str | None, spec_path: str | None, as_json: bool) -> None:
     sys.exit(EXIT_CONFIG if any(finding["level"] == "error" for finding in report["findings"]) else EXIT_OK)
 
 
-@cli.command("migrate-keyring")
+@cli.command("migrate-keyring", short_help="Move the spec's secrets from the OS keyring into a .env file (mode 0600).")
 @click.option("--to", "target", type=click.Path(dir_okay=False), default=None,
               help="The .env file to write (default: $DEEPTEMPO_ENV_FILE, else ~/.deeptempo/.env).")
 @click.option("--delete", is_flag=True, help="Delete the moved secrets from the keyring afterwards.")
@@ -156,7 +179,7 @@ def migrate_keyring_command(target: str | None, delete: bool, spec_path: str | N
         click.echo("next: export ENABLE_KEYRING=false SECRETS_BACKEND=dotenv, and restart the application")
 
 
-@cli.command("env-example")
+@cli.command("env-example", short_help="Print env.example for the spec, every entry described.")
 @spec_option
 def env_example(spec_path: str | None) -> None:
     """Print env.example for the spec (every entry, described, grouped by service)."""
@@ -166,7 +189,7 @@ def env_example(spec_path: str | None) -> None:
     click.echo(render_env_example(load_spec(spec_path)), nl=False)
 
 
-@cli.command("compile-spec")
+@cli.command("compile-spec", short_help="Check a spec of your own once and cache it, so starts skip parsing it.")
 @spec_option
 def compile_spec_command(spec_path: str | None) -> None:
     """Check a spec of your own once and keep the result in the cache (~/.cache/deeptempo), so a start
@@ -185,7 +208,7 @@ def compile_spec_command(spec_path: str | None) -> None:
     click.echo(f"spec {spec.origin}: {len(spec.entries)} entries, valid; {kept}")
 
 
-@cli.command(cls=ServeCommand)
+@cli.command(cls=ServeCommand, short_help="Load the secrets, validate them, then start uvicorn (the default command).")
 @env_file_option
 @spec_option
 @click.option("--app", "app_module", default=None, help="ASGI app, module:attribute (default: $APP_MODULE, else the built-in app).")
@@ -211,7 +234,7 @@ def serve(env_file: str | None, spec_path: str | None, app_module: str | None, a
     sys.exit(serve(plan, replanner(spec, options, uvicorn_args, env_file)))
 
 
-@cli.command("exec", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
+@cli.command("exec", short_help="Run COMMAND with the secrets loaded, unvalidated (`docker run IMAGE sh`).", context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
 @env_file_option
 @spec_option
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)

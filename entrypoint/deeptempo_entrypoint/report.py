@@ -1,4 +1,5 @@
-"""Findings as a user reads them: one block of text on stderr, or JSON. Names only, never values."""
+"""Findings as a user reads them: one block of text, or JSON in the one report shape (REPORT_SCHEMA).
+Reports go to stdout whatever the verdict (as kubectl's and helm's); names only, never values."""
 
 from collections.abc import Mapping, Sequence
 
@@ -19,14 +20,57 @@ def format_findings(findings: Sequence[Finding], *, title: str, program: str = "
     return "\n".join(lines)
 
 
-def findings_document(ok: bool, findings: Sequence[Finding], sources: Mapping[str, str]) -> dict[str, object]:
-    return {"ok": ok, "findings": [finding.as_dict() for finding in findings], "sources": dict(sources)}
+# The one JSON shape of every report (`check`, `verify`, `local`, `smoke`, with `-o json`): the command,
+# whether it passed, its findings (Finding.as_dict: secret, level, message, rule, where), then the
+# command's own fields under fixed keys: `sources` (check, verify: how each secret arrives), `result`
+# (local: ready, reason, seconds, log_tail), `image` and `checks` (smoke). Keys a command does not use are
+# absent. REPORT_SCHEMA states it (tests validate every command's document against it; the docs print it).
+_WHERE = {"type": "object", "additionalProperties": False,
+          "properties": {"file": {"type": "string"}, "object": {"type": "string"}, "container": {"type": "string"},
+                         "line": {"type": "integer"}, "source": {"type": "string"}}}
+_FINDING = {"type": "object", "additionalProperties": False,
+            "required": ["secret", "level", "message", "rule", "where"],
+            "properties": {"secret": {"type": ["string", "null"]}, "level": {"enum": ["error", "warning"]},
+                           "message": {"type": "string"}, "rule": {"type": ["string", "null"]},
+                           "where": {"oneOf": [{"type": "null"}, _WHERE]}}}
+REPORT_SCHEMA: dict[str, object] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "title": "A report of deeptempo-entrypoint check or deeptempo-deploy verify, local and smoke (-o json)",
+    "type": "object", "additionalProperties": False,
+    "required": ["command", "ok", "findings"],
+    "properties": {
+        "command": {"type": "string", "description": "The command as typed, without options: `verify compose`."},
+        "ok": {"type": "boolean", "description": "True exactly when the command exits 0."},
+        "findings": {"type": "array", "items": _FINDING},
+        "sources": {"type": "object", "additionalProperties": {"type": "string"},
+                    "description": "check, verify: where each secret comes from (never its value)."},
+        "result": {"type": "object", "additionalProperties": False,
+                   "required": ["ready", "reason", "seconds", "log_tail"],
+                   "properties": {"ready": {"type": "boolean"}, "reason": {"type": "string"},
+                                  "seconds": {"type": "number"}, "log_tail": {"type": "string"}},
+                   "description": "local: whether the container turned ready, why not, how long it took."},
+        "image": {"type": "string", "description": "smoke: the image checked."},
+        "checks": {"type": "array", "description": "smoke: one entry per check.",
+                   "items": {"type": "object", "required": ["name", "ok", "detail", "skipped"],
+                             "properties": {"name": {"type": "string"}, "ok": {"type": "boolean"},
+                                            "detail": {"type": "string"}, "skipped": {"type": "boolean"}}}},
+    },
+}
 
 
-def findings_json(ok: bool, findings: Sequence[Finding], sources: Mapping[str, str]) -> str:
+def report_document(command: str, ok: bool, findings: Sequence[Finding], **fields: object) -> dict[str, object]:
+    """The report in REPORT_SCHEMA's shape; `fields` are the command's own keys (sources, result, ...)."""
+    return {"command": command, "ok": ok, "findings": [finding.as_dict() for finding in findings], **fields}
+
+
+def findings_document(command: str, ok: bool, findings: Sequence[Finding], sources: Mapping[str, str]) -> dict[str, object]:
+    return report_document(command, ok, findings, sources=dict(sources))
+
+
+def findings_json(command: str, ok: bool, findings: Sequence[Finding], sources: Mapping[str, str]) -> str:
     import json
 
-    return json.dumps(findings_document(ok, findings, sources), indent=2)
+    return json.dumps(findings_document(command, ok, findings, sources), indent=2)
 
 
 def _plural(count: int, word: str) -> str:

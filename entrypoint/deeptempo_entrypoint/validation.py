@@ -60,11 +60,14 @@ def value_findings(entry: Entry, value: str, source: str, spec: Spec, *, found_a
         return
     reason = value_problem(entry, value, spec)
     unquoted = _unquoted(value)
-    if unquoted is not None and (reason and not value_problem(entry, unquoted, spec) or not reason and entry.is_secret):
+    if unquoted is not None and (reason or entry.is_secret):
+        # Quotes first, whatever else is wrong: "does not have the expected format" alone would hide them.
         level = ERROR if reason else WARNING
+        still = value_problem(entry, unquoted, spec) if reason else None
         yield Finding(entry.name, level, f"is wrapped in quotes, which became part of it ({where}: Docker's --env-file, "
                                          "Compose's environment and Kustomize keep them); write it bare (NAME=value)"
-                                         + ("; without them the value would be valid" if reason else ""),
+                                         + (f"; without them it still {still}" if still else
+                                            "; without them the value would be valid" if reason else ""),
                       RULE_QUOTED, at)
         return
     stray_space = _stray_white_space(value)

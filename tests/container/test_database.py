@@ -343,8 +343,8 @@ def test_local_k8s_runs_the_statefulset_beside_the_backends_pod(image, database_
     result = subprocess.run([*DEPLOY, "local", "k8s", str(overlay), "--env-file", str(env_file), "--image", image, "--json",
                              "--timeout", "60"], capture_output=True, text=True, timeout=300)
     report = json.loads(result.stdout)
-    assert result.returncode == 0 and report["ready"] is True, result.stdout + result.stderr
-    assert "beside StatefulSet deeptempo-postgresql (ready)" in report["reason"]
+    assert result.returncode == 0 and report["result"]["ready"] is True, result.stdout + result.stderr
+    assert "beside StatefulSet deeptempo-postgresql (ready)" in report["result"]["reason"]
     assert leaked(CANARY_DATABASE, output=result.stdout + result.stderr) == leaked(CANARY_CLAUDE, output=result.stdout) == []
     assert leftovers() == []
 
@@ -356,8 +356,8 @@ def test_local_k8s_turns_the_real_backend_ready_on_the_statefulsets_postgresql(b
     result = subprocess.run([*DEPLOY, "local", "k8s", str(overlay), "--env-file", str(env_file), "--image", backend_image,
                              "--json", "--timeout", "120"], capture_output=True, text=True, timeout=600)
     report = json.loads(result.stdout)
-    assert result.returncode == 0 and report["ready"] is True, result.stdout + result.stderr
-    assert "beside StatefulSet deeptempo-postgresql (ready)" in report["reason"]
+    assert result.returncode == 0 and report["result"]["ready"] is True, result.stdout + result.stderr
+    assert "beside StatefulSet deeptempo-postgresql (ready)" in report["result"]["reason"]
     assert leaked(CANARY_DATABASE, output=result.stdout + result.stderr) == leaked(CANARY_CLAUDE, output=result.stdout) == []
     assert leftovers() == []
 
@@ -395,7 +395,7 @@ def test_local_helm_runs_the_charts_postgresql_beside_the_backend(image, postgre
                              "--set", f"secrets.POSTGRES_PASSWORD={CANARY_DATABASE}", "--image", image, "--json",
                              "--timeout", "60"], capture_output=True, text=True, timeout=300)
     report = json.loads(result.stdout)
-    assert result.returncode == 0 and report["ready"] is True, result.stdout + result.stderr
-    assert "beside StatefulSet deeptempo-postgresql (ready)" in report["reason"]
+    assert result.returncode == 0 and report["result"]["ready"] is True, result.stdout + result.stderr
+    assert "beside StatefulSet deeptempo-postgresql (ready)" in report["result"]["reason"]
     assert leaked(CANARY_DATABASE, output=result.stdout + result.stderr) == []
     assert leftovers() == []

@@ -47,7 +47,7 @@ def test_every_overlay_and_the_files_component_turn_ready(image, tree, tmp_path,
     env_file = write(tmp_path / "ci.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\nSPLUNK_PASSWORD={CANARY_PASSWORD}\n"
                                           f"POSTGRES_PASSWORD={CANARY_DATABASE}\n")
     code, report, output = local(tree / target, str(env_file), image)
-    assert code == 0 and report["ready"] is True, output
+    assert code == 0 and report["result"]["ready"] is True, output
     assert CANARY_CLAUDE not in output and CANARY_PASSWORD not in output
     assert leftovers() == []
 
@@ -60,15 +60,15 @@ def test_the_overlays_own_secrets_env_stands_in_for_itself(image, tree):
         code, report, output = local(tree / "overlays" / "dev", str(own), image)
     finally:
         own.unlink()
-    assert code == 0 and report["ready"] is True, output
+    assert code == 0 and report["result"]["ready"] is True, output
     assert CANARY_CLAUDE not in output and leftovers() == []
 
 
 def test_an_env_file_without_the_claude_key_fails_naming_it(image, tree, tmp_path):
     env_file = write(tmp_path / "ci.env", f"SPLUNK_PASSWORD={CANARY_PASSWORD}\n")
     code, report, output = local(tree / "overlays" / "dev", str(env_file), image)
-    assert code == 1 and report["ready"] is False
-    assert "exited with code 78" in report["reason"] and "CLAUDE_API_KEY: is not set" in report["log_tail"]
+    assert code == 1 and report["result"]["ready"] is False
+    assert "exited with code 78" in report["result"]["reason"] and "CLAUDE_API_KEY: is not set" in report["result"]["log_tail"]
     assert CANARY_PASSWORD not in output
     assert leftovers() == []
 
@@ -80,7 +80,7 @@ def test_an_env_file_without_the_claude_key_fails_naming_it(image, tree, tmp_pat
 def test_the_helm_charts_pod_turns_ready(image, route):
     result = subprocess.run([*DEPLOY, "local", "helm", os.path.join(PROJECT, "k8s", "helm", "deeptempo"), *route,
                              "--image", image, "--json", "--timeout", "30"], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and json.loads(result.stdout)["ready"] is True, result.stdout + result.stderr
+    assert result.returncode == 0 and json.loads(result.stdout)["result"]["ready"] is True, result.stdout + result.stderr
     assert CANARY_CLAUDE not in result.stdout + result.stderr
     assert leftovers() == []
 

@@ -28,7 +28,7 @@ def shell(line, cwd, environment, timeout=600):
 
 
 def the_kits_image(line, tag):
-    return re.sub(r"(?<![\w/.:-])deeptempo-ai-soc(?![\w:.-])", tag, line)
+    return re.sub(r"(?<![\w/.:-])deeptempo-ai-soc(?::0\.1\.0)?(?![\w:.-])", tag, line)
 
 
 def secrets_status(name, timeout=60):

@@ -34,8 +34,8 @@ def test_an_entry_linked_out_of_its_volume_is_refused_by_name(run_entrypoint, tm
     (directory / "CLAUDE_API_KEY").symlink_to(target or another_mount())
     result = run_entrypoint("check", env={"DEEPTEMPO_SECRETS_DIR": str(directory)})
     assert result.returncode == 78
-    assert f"secret file {directory}/CLAUDE_API_KEY: is a symbolic link {words}" in result.stderr
-    assert "refused" in result.stderr and "Traceback" not in result.stderr
+    assert f"secret file {directory}/CLAUDE_API_KEY: is a symbolic link {words}" in result.stdout
+    assert "refused" in result.stdout and "Traceback" not in result.stderr
 
 
 def test_a_kubernetes_volumes_links_stay_inside_it():

@@ -28,6 +28,9 @@ RUN_LABEL = "io.deeptempo.run"
 RUN_LABEL_VARIABLE = "DEEPTEMPO_RUN_LABEL"
 LOOPBACK = "127.0.0.1"
 # Probe the image's own health check often, so "healthy" follows the first 200 within half a second.
+# How long `local` and `smoke` wait for a container by default, on every platform: the database wait
+# serve allows (60 s) plus the real backend's slowest measured start, as the Kubernetes startup budget.
+DEFAULT_TIMEOUT_SECONDS = 120.0
 FAST_HEALTHCHECK = {"interval": 500_000_000, "timeout": 2_000_000_000, "retries": 3, "start_period": 0}
 
 

@@ -3,6 +3,7 @@ in a manifest (CLAUDE_API_KEY, a Docker secret named claude_api_key, CLAUDE_API_
 entry, and the serve path's names for files. Platforms translate this; none re-reads the spec itself."""
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from deeptempo_deploy.redaction import remember
@@ -70,3 +71,14 @@ class SpecView:
         """The file name a secret gets in a secrets directory (Docker/Compose secrets, a Secret volume):
         lower case, as Compose secrets are usually named; the serve path reads both forms."""
         return entry.name.lower()
+
+
+def remember_secret_values(data: Mapping[str, str | None], spec: Spec | None = None) -> None:
+    """Remember, to be masked, the values of `data` (an env-file's, a Secret's) that are secrets' or may
+    be: a setting's (POSTGRES_USER=deeptempo, LOG_LEVEL=info) is meant to be read, and masking it would
+    hide every name and word it happens to match in the reports."""
+    from deeptempo_entrypoint.spec import builtin_spec
+
+    view = SpecView(spec or builtin_spec())
+    for key, value in data.items():
+        view.remember(key, value)

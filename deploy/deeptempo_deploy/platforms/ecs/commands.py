@@ -6,6 +6,7 @@ import click
 
 from deeptempo_deploy.platforms.ecs import LAYOUTS
 from deeptempo_deploy.platforms.platform import Platform, Verb, Verdict, stdin_text_if
+from deeptempo_deploy.platforms.runner import DEFAULT_TIMEOUT_SECONDS
 from deeptempo_entrypoint.spec.model import Spec
 
 
@@ -84,7 +85,7 @@ LOCAL_PARAMS: tuple[Any, ...] = (
     click.Option(["--profile"], default=None, help="AWS profile for --from-aws."),
     click.Option(["--endpoint-url"], default=None, help="Another endpoint for --from-aws (a local stand-in of AWS)."),
     click.Option(["--image"], default=None, help="Run this image instead of the task definition's (a local build)."),
-    click.Option(["--timeout"], type=click.FloatRange(1, 600), default=90, show_default=True,
+    click.Option(["--timeout"], type=click.FloatRange(1, 600), default=DEFAULT_TIMEOUT_SECONDS, show_default=True,
                  help="Seconds the task's healthCheck may take to pass."),
 )
 

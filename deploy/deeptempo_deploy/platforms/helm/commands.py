@@ -7,6 +7,7 @@ import click
 
 from deeptempo_deploy.platforms.k8s import SUPPORTED_VERSIONS
 from deeptempo_deploy.platforms.platform import Platform, Verb, Verdict
+from deeptempo_deploy.platforms.runner import DEFAULT_TIMEOUT_SECONDS
 from deeptempo_entrypoint.spec.model import Spec
 
 
@@ -16,22 +17,38 @@ def render(spec: Spec) -> dict[str, str]:
     return render_files(spec)
 
 
-def verify(spec: Spec, chart: str, values: tuple[str, ...], settings: tuple[str, ...], versions: tuple[str, ...]) -> Verdict:
+def verify(spec: Spec, chart: str, values: tuple[str, ...], settings: tuple[str, ...], file_settings: tuple[str, ...],
+           versions: tuple[str, ...]) -> Verdict:
     from deeptempo_deploy.platforms.helm.template import helm_template
     from deeptempo_deploy.platforms.k8s.verify import judge
 
-    findings, sources = judge(helm_template(chart, values, settings), spec, versions or SUPPORTED_VERSIONS)
+    findings, sources = judge(helm_template(chart, values, settings, file_settings), spec, versions or SUPPORTED_VERSIONS)
     return Verdict(f"verify helm {chart}", findings, sources)
 
 
-def local(chart: str, values: tuple[str, ...], settings: tuple[str, ...], env_file: str | None, image: str | None,
-          timeout: float) -> tuple[str, Any]:
+def local(chart: str, values: tuple[str, ...], settings: tuple[str, ...], file_settings: tuple[str, ...],
+          env_file: str | None, image: str | None, timeout: float) -> tuple[str, Any]:
     from deeptempo_deploy.platforms.helm.template import helm_template
     from deeptempo_deploy.platforms.k8s.local import read_stand_in, run_pod
 
+    documents = helm_template(chart, values, settings, file_settings)
+    if env_file:
+        _refuse_an_ignored_env_file(documents)
     stand_in, warnings = read_stand_in(env_file) if env_file else (None, [])
-    result = run_pod(helm_template(chart, values, settings), stand_in, warnings, image, timeout, f"chart {chart}")
+    result = run_pod(documents, stand_in, warnings, image, timeout, f"chart {chart}")
     return f"local helm {chart}", result
+
+
+def _refuse_an_ignored_env_file(documents: list[Any]) -> None:
+    """--env-file stands in for a Secret the chart does not make; beside one it makes, it would be ignored."""
+    from deeptempo_entrypoint.errors import ConfigError
+
+    made = sorted(str(document["metadata"]["name"]) for document in documents
+                  if document.get("kind") == "Secret" and "postgresql" not in str(document["metadata"]["name"]))
+    if made:
+        raise ConfigError(f"--env-file: the chart makes Secret {made[0]} from its secrets.* values, so the env-file would "
+                          f"be ignored; set existingSecret={made[0]} to run with the env-file's secrets, or give them "
+                          "with --set-file secrets.NAME=FILE instead")
 
 
 VALUES: tuple[Any, ...] = (
@@ -39,6 +56,8 @@ VALUES: tuple[Any, ...] = (
     click.Option(["-f", "--values", "values"], multiple=True, type=click.Path(dir_okay=False),
                  help="A values file, as for helm (repeatable; later ones win)."),
     click.Option(["--set", "settings"], multiple=True, metavar="KEY=VALUE", help="A value, as helm's --set (repeatable)."),
+    click.Option(["--set-file", "file_settings"], multiple=True, metavar="KEY=PATH",
+                 help="A value read from a file, as helm's --set-file (repeatable)."),
 )
 
 PLATFORM = Platform(
@@ -52,6 +71,6 @@ PLATFORM = Platform(
                        click.Option(["--env-file"], default=None, type=click.Path(dir_okay=False),
                                     help="The secrets of a Secret the chart does not make (existingSecret, ESO)."),
                        click.Option(["--image"], default=None, help="Run this image instead of the chart's."),
-                       click.Option(["--timeout"], type=click.FloatRange(1, 600), default=60, show_default=True,
+                       click.Option(["--timeout"], type=click.FloatRange(1, 600), default=DEFAULT_TIMEOUT_SECONDS, show_default=True,
                                     help="Seconds the readiness probe may take to pass."))),
 )

@@ -24,7 +24,9 @@ def _value_schema(entry: Entry) -> dict[str, Any]:
     if entry.choices:
         schema["enum"] = list(entry.choices)
     if entry.pattern:
-        schema["pattern"] = f"^(?:{entry.pattern})$"
+        # A secret's file given with `helm install --set-file secrets.NAME=FILE` ends with a newline as
+        # editors save it: accepted here, and templates/secret.yaml trims it (trimSuffix).
+        schema["pattern"] = f"^(?:{entry.pattern})" + ("\\n?$" if entry.is_secret else "$")
     if entry.format in FORMAT_SCHEMAS:
         schema.update(FORMAT_SCHEMAS[entry.format])
     if entry.default is not None:

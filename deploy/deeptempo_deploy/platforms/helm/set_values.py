@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -183,9 +184,11 @@ def merge(base: Values, overlay: Values) -> Values:
     return merged
 
 
-def settings_overlay(values_files: Sequence[str], settings: Sequence[str]) -> Values:
-    """The values the --set arguments change, each top-level key they touch with its whole merged value:
-    given to helm after the values files, it yields what helm makes of the files and `--set` together."""
+def settings_overlay(values_files: Sequence[str], settings: Sequence[str],
+                     file_settings: Sequence[tuple[str, str]] = ()) -> Values:
+    """The values the --set arguments (then the --set-file ones: KEY and the file's text) change, each
+    top-level key they touch with its whole merged value: given to helm after the values files, it
+    yields what helm makes of the files, `--set` and `--set-file` together."""
     base: Values = {}
     for path in values_files:
         base = merge(base, _values_file(path))
@@ -197,7 +200,26 @@ def settings_overlay(values_files: Sequence[str], settings: Sequence[str]) -> Va
         except SetError as exc:
             raise SetError(f"--set number {index}: {exc}") from None
         touched |= {key for key in changed if changed[key] != base.get(key, _ABSENT)}
+    for index, (key, text) in enumerate(file_settings, 1):
+        # helm's --set-file: the key as --set reads it, the file's text as the value, untyped and unparsed.
+        marker = f"setfile{uuid.uuid4().hex}"
+        try:
+            apply_setting(f"{key}={marker}", changed)
+        except SetError as exc:
+            raise SetError(f"--set-file number {index}: {exc}") from None
+        changed = _replaced(changed, marker, text)
+        touched |= {key for key in changed if changed[key] != base.get(key, _ABSENT)}
     return {key: changed[key] for key in touched}
+
+
+def _replaced(data: Any, marker: str, text: str) -> Any:
+    if data == marker:
+        return text
+    if isinstance(data, dict):
+        return {key: _replaced(value, marker, text) for key, value in data.items()}
+    if isinstance(data, list):
+        return [_replaced(item, marker, text) for item in data]
+    return data
 
 
 _ABSENT = object()

@@ -23,18 +23,30 @@ def helm() -> str:
     return found
 
 
-def helm_template(chart: str, values: Sequence[str] = (), settings: Sequence[str] = ()) -> list[Document]:
-    """The documents `helm template` renders for CHART with the values files and --set pairs given. The
-    --set values reach helm in a private values file (set_values.py), never on its command line."""
+def helm_template(chart: str, values: Sequence[str] = (), settings: Sequence[str] = (),
+                  file_settings: Sequence[str] = ()) -> list[Document]:
+    """The documents `helm template` renders for CHART with the values files, --set pairs and --set-file
+    KEY=PATH pairs given. Those values reach helm in a private values file (set_values.py), never on its
+    command line."""
+    from deeptempo_entrypoint.textfile import read_text
+
     if not os.path.isdir(chart):
         raise ConfigError(f"chart {chart}: is not a directory")
     for pair in settings:
         remember(pair.partition("=")[2])  # a --set value may be a secret: masked in every report
+    from_files = []
+    for pair in file_settings:
+        key, equals, path = pair.partition("=")
+        if not equals or not path:
+            raise ConfigError(f"--set-file {key}: give KEY=PATH, as helm's --set-file")
+        text = read_text(path, error=ConfigError, what="--set-file file")
+        remember(text)
+        from_files.append((key, text))
     command = [helm(), "template", RELEASE, chart, "--namespace", NAMESPACE]
     for path in values:
         command += ["--values", path]
-    with private_values_file(settings_overlay(values, settings) if settings else {}) as private:
-        if settings:
+    with private_values_file(settings_overlay(values, settings, from_files) if settings or from_files else {}) as private:
+        if settings or from_files:
             command += ["--values", private]
         result = _run(command, chart)
     if result.returncode != 0:

@@ -6,6 +6,7 @@ import click
 
 from deeptempo_deploy.platforms.k8s import SUPPORTED_VERSIONS
 from deeptempo_deploy.platforms.platform import Platform, Verb, Verdict, stdin_text_if
+from deeptempo_deploy.platforms.runner import DEFAULT_TIMEOUT_SECONDS
 from deeptempo_entrypoint.spec.model import Spec
 
 
@@ -42,7 +43,7 @@ PLATFORM = Platform(
                    click.Option(["--env-file"], required=True, type=click.Path(dir_okay=False),
                                 help="The secrets, as the overlay's secretGenerator env-file (bare KEY=value lines)."),
                    click.Option(["--image"], default=None, help="Run this image instead of the manifest's (a local build)."),
-                   click.Option(["--timeout"], type=click.FloatRange(1, 600), default=60, show_default=True,
+                   click.Option(["--timeout"], type=click.FloatRange(1, 600), default=DEFAULT_TIMEOUT_SECONDS, show_default=True,
                                 help="Seconds the readiness probe may take to pass."),
                )),
 )

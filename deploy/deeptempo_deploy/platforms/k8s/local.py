@@ -33,7 +33,7 @@ from deeptempo_deploy.platforms.k8s.load import Document, PodTemplate, container
 from deeptempo_deploy.platforms.k8s.manifests import example_stand_ins, generator_env_files, kustomize, rendered_copy
 from deeptempo_deploy.platforms.model import APP, DATABASE
 from deeptempo_deploy.platforms.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, writable_tmpfs
-from deeptempo_deploy.redaction import remember_all
+from deeptempo_deploy.platforms.spec_view import remember_secret_values
 from deeptempo_entrypoint.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ def read_stand_in(env_file: str) -> tuple[str, list[str]]:
 
     text = read_text(env_file, error=EnvFileError, what="env-file")
     parsed = parse_env_text(text, env_file)
-    remember_all(parsed.values.values())
+    remember_secret_values(parsed.values)
     if parsed.errors:
         raise EnvFileError("; ".join(parsed.errors))
     return text, env_file_warnings(list(parsed.values))
@@ -103,7 +103,7 @@ def kubelet_environment(container: Document, documents: Sequence[Document],
         if kind == "Secret":
             decoded = {key: base64.b64decode(value).decode("utf-8") for key, value in (document.get("data") or {}).items()}
             data = {**decoded, **(document.get("stringData") or {})}
-            remember_all(data.values())  # masked in every report of this run, the log tail too
+            remember_secret_values(data)  # masked in every report of this run, the log tail too
             return data
         return dict(document.get("data") or {})
 
@@ -283,7 +283,7 @@ class PodRun:
         if document is None and self.stand_in is None:
             raise ConfigError(f"Secret {secret.get('secretName')}: mounted by the pod but not in the rendered manifests")
         data = _env_text_data(self.stand_in or "") if document is None else _secret_data(document)
-        remember_all(data.values())
+        remember_secret_values(data)
         user = self.user if isinstance(self.user, int) else None
         laid_out = SecretVolume(data, secret.get("defaultMode", 0o644), self.fs_group, secret.get("items"), user)
         self.cleanup.append(laid_out)

@@ -39,6 +39,12 @@ FILE_FIELDS = ("resources", "components", "bases", "patchesStrategicMerge", "crd
 def kustomize(directory: str | os.PathLike[str]) -> list[Document]:
     """The documents `kubectl kustomize DIRECTORY` renders. Raises ConfigError with kustomize's reason."""
     refuse_special_inputs(os.fspath(directory))
+    # Named here: kustomize's own message quotes the path, which its relayed line leaves out.
+    if not os.path.exists(directory):
+        raise ConfigError(f"kustomize {directory}: does not exist")
+    if os.path.isdir(directory) and not any(os.path.exists(os.path.join(directory, name))
+                                            for name in ("kustomization.yaml", "kustomization.yml", "Kustomization")):
+        raise ConfigError(f"kustomize {directory}: has no kustomization.yaml")
     try:
         result = subprocess.run([kubectl(), "kustomize", os.fspath(directory)], capture_output=True, text=True,
                                 encoding="utf-8", errors="replace", timeout=120)

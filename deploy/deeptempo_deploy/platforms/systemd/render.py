@@ -59,7 +59,9 @@ Wants=network-online.target
 Type=exec
 User=deeptempo
 Group=deeptempo
-{secrets_lines}Environment=SECRETS_BACKEND=env HOME=/var/lib/{state_directory}{extra_environment}
+{secrets_lines}# Loopback only, as Compose publishes it: a reverse proxy in front, or HOST=0.0.0.0 in the env-file
+# (an EnvironmentFile= overrides Environment=) to listen on every interface.
+Environment=SECRETS_BACKEND=env HOME=/var/lib/{state_directory} HOST=127.0.0.1{extra_environment}
 StateDirectory={state_directory}
 StateDirectoryMode=0700
 WorkingDirectory=/var/lib/{state_directory}
