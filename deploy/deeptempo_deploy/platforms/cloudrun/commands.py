@@ -5,6 +5,7 @@ from typing import Any
 import click
 
 from deeptempo_deploy.platforms.platform import Platform, Verb, Verdict, stdin_text_if
+from deeptempo_deploy.platforms.runner import DEFAULT_TIMEOUT_SECONDS
 from deeptempo_entrypoint.spec.model import Spec
 
 
@@ -84,7 +85,7 @@ PLATFORM = Platform(
                      help="Secret Manager's stand-in: an env-file (NAME=value) or a directory (a file per secret, named by "
                           "its Secret Manager name or its variable)."),
         click.Option(["--image"], default=None, help="Run this image instead of the service's (a local build)."),
-        click.Option(["--timeout"], type=click.FloatRange(1, 600), default=90, show_default=True,
+        click.Option(["--timeout"], type=click.FloatRange(1, 600), default=DEFAULT_TIMEOUT_SECONDS, show_default=True,
                      help="Seconds the startup probe may take to pass."),
     )),
 )

@@ -6,6 +6,7 @@ user, capabilities, a read-only root, host namespaces): those stay None, unknown
 from __future__ import annotations
 
 import posixpath
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -86,9 +87,18 @@ def annotations_of(document: Document) -> dict[str, str]:
     return {str(key): str(value) for key, value in found.items()} if isinstance(found, dict) else {}
 
 
+# The names Cloud Run accepts for a service and a container (RFC 1123 labels). Anything else is not
+# echoed in a finding: a report never repeats text that may be a pasted value where a name belongs.
+NAME = re.compile(r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?")
+
+
+def shown_name(value: object) -> str:
+    return value if isinstance(value, str) and NAME.fullmatch(value) else "(not a name Cloud Run accepts)"
+
+
 def service_where(service: Document, container: Document | None = None) -> Where:
-    name = (service.get("metadata") or {}).get("name", "?")
-    return Where(object=f"service {name}", container=None if container is None else container.get("name"))
+    name = shown_name((service.get("metadata") or {}).get("name", "?"))
+    return Where(object=f"service {name}", container=None if container is None else shown_name(container.get("name")))
 
 
 def secret_volumes(service: Document) -> dict[str, Document]:
