@@ -38,7 +38,8 @@ COMPLETION = ("\b\nShell completion (bash; zsh and fish alike with zsh_source, f
 
 
 def _platform_lines() -> str:
-    return "\n".join(f"  {p.name:<8} {p.summary}: {', '.join(p.verbs)}" for p in platforms())
+    width = max(len(p.name) for p in platforms())
+    return "\n".join(f"  {p.name:<{width}}  {p.summary}: {', '.join(p.verbs)}" for p in platforms())
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": HELP_WIDTH},

@@ -167,7 +167,7 @@ def test_the_smoke_block_runs_as_written(image, tmp_path):
         for line in smokes:
             result = shell(line.replace("my-soc:ci", tag), app, environment)
             assert result.returncode == 0, (line, result.stdout[-2000:] + result.stderr[-2000:])
-            if "--json" in line:
+            if "--json" in line or "-o json" in line:
                 assert json.loads(result.stdout)["ok"] is True
     finally:
         subprocess.run(["docker", "rmi", tag], capture_output=True)
