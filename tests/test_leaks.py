@@ -93,10 +93,12 @@ def test_serve_keeps_the_canary_off_every_command_line(sources, tmp_path):
 def test_the_keyring_source_does_not_leak(memory_keyring, run_entrypoint, tmp_path):
     from deeptempo_entrypoint.constants import KEYRING_SERVICE
     from deeptempo_entrypoint.launch import check_configuration
+    from deeptempo_entrypoint.sources.chains import deployment_sources
     from deeptempo_entrypoint.spec import builtin_spec
 
     memory_keyring.set_password(KEYRING_SERVICE, "GITHUB_TOKEN", CANARY)  # the wrong format for a GitHub token
-    resolution, findings = check_configuration(builtin_spec(), {"ENABLE_KEYRING": "true", "DEEPTEMPO_SECRETS_DIR": str(tmp_path)})
+    resolution, findings = check_configuration(builtin_spec(), deployment_sources({"ENABLE_KEYRING": "true",
+                                                                                     "DEEPTEMPO_SECRETS_DIR": str(tmp_path)}))
     assert_no_canary(repr(resolution), repr(resolution.secrets), *(repr(f) for f in findings), *(str(f) for f in findings))
 
 

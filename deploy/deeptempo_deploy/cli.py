@@ -14,7 +14,7 @@ import click
 from deeptempo_deploy.platforms.platform import Platform, Verb, Verdict
 from deeptempo_deploy.platforms.registry import platforms
 from deeptempo_entrypoint import __version__
-from deeptempo_entrypoint.cli import json_option, run_click, spec_option
+from deeptempo_entrypoint.commandline import json_option, run_click, spec_option
 from deeptempo_entrypoint.constants import DEFAULT_PORT, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, HEALTH_PATH
 from deeptempo_entrypoint.errors import KitError
 from deeptempo_entrypoint.findings import ERROR, Finding, has_errors

@@ -1,5 +1,6 @@
 """Findings as a user reads them: one block of text on stderr, or JSON. Names only, never values."""
 
+import json
 from collections.abc import Mapping, Sequence
 
 from deeptempo_entrypoint.findings import Finding
@@ -24,8 +25,6 @@ def findings_document(ok: bool, findings: Sequence[Finding], sources: Mapping[st
 
 
 def findings_json(ok: bool, findings: Sequence[Finding], sources: Mapping[str, str]) -> str:
-    import json
-
     return json.dumps(findings_document(ok, findings, sources), indent=2)
 
 
