@@ -306,16 +306,20 @@ class PodRun:
             healthcheck=self.exec_readiness() or {"test": ["NONE"]}, network=network, aliases=aliases,
             extra={"group_add": [str(self.fs_group)]} if self.fs_group is not None else {})
 
+    def readiness_command(self) -> list[str]:
+        """The exec readinessProbe's command ([] for none)."""
+        return [str(part) for part in ((self.container.get("readinessProbe") or {}).get("exec") or {}).get("command") or []]
+
     def exec_readiness(self) -> dict[str, object] | None:
         """The exec readinessProbe as Docker's health check, probed every second (the startup budget's
         failures allowed first, as a startupProbe would)."""
-        command = ((self.container.get("readinessProbe") or {}).get("exec") or {}).get("command")
+        command = self.readiness_command()
         if not command:
             return None
         startup = self.container.get("startupProbe") or {}
         budget = int(startup.get("periodSeconds", 10)) * int(startup.get("failureThreshold", 3)) if startup else 0
         timeout = int((self.container.get("readinessProbe") or {}).get("timeoutSeconds", 1))
-        return {"test": ["CMD", *map(str, command)], "interval": 1_000_000_000, "timeout": timeout * 1_000_000_000,
+        return {"test": ["CMD", *command], "interval": 1_000_000_000, "timeout": timeout * 1_000_000_000,
                 "retries": 3, "start_period": budget * 1_000_000_000}
 
     def readiness(self) -> tuple[str | None, int | None]:
@@ -374,8 +378,9 @@ def run_pod(documents: list[Document], stand_in: str | None, warnings: list[str]
     pod = PodRun(apps[0], documents, stand_in)
     databases = [PodRun(template, documents, stand_in) for template in templates if template.role == DATABASE]
     path, port = pod.readiness()
-    if not path or not port:
-        raise ConfigError(f"{what}: container {pod.container.get('name')} has no httpGet readinessProbe")
+    exec_probe = pod.exec_readiness()  # run as the container's health check, which then decides alone
+    if exec_probe is None and (not path or not port):
+        raise ConfigError(f"{what}: container {pod.container.get('name')} has no httpGet or exec readinessProbe")
     for database in databases:
         if database.exec_readiness() is None:
             raise ConfigError(f"{what}: {database.template.kind} {database.template.name} has no exec readinessProbe")
@@ -396,12 +401,16 @@ def run_pod(documents: list[Document], stand_in: str | None, warnings: list[str]
             runner.ensure_image(spec.image)
             running = runner.start(spec)
             try:
-                running.wait_healthy(timeout, path, port)
+                if exec_probe is None and port is not None:
+                    running.wait_healthy(timeout, path, port)
+                else:
+                    running.wait_healthy(timeout, None)
             except NotHealthy as exc:
                 return LocalResult(False, exc.reason, log_tail=exc.log_tail, warnings=warnings)
+            passed = (f"GET {path} on port {port} -> 200" if exec_probe is None
+                      else f"its exec readinessProbe ({' '.join(pod.readiness_command())}) passed")
             beside = f", beside {', '.join(ready)} (ready)" if ready else ""
-            return LocalResult(True, f"ready: GET {path} on port {port} -> 200{beside}", time.monotonic() - started,
-                               warnings=warnings)
+            return LocalResult(True, f"ready: {passed}{beside}", time.monotonic() - started, warnings=warnings)
     finally:
         pod.remove_volumes()
         for database in databases:
