@@ -11,8 +11,9 @@ from typing import Any
 
 import click
 
-from deeptempo_deploy.platforms.platform import Platform, Verb, Verdict
+from deeptempo_deploy.platforms.platform import Local, Platform, Render, Verdict, Verify
 from deeptempo_deploy.platforms.registry import platforms
+from deeptempo_deploy.platforms.runner import LocalResult
 from deeptempo_entrypoint import __version__
 from deeptempo_entrypoint.commandline import json_option, run_click, spec_option
 from deeptempo_entrypoint.constants import DEFAULT_PORT, EXIT_CONFIG, EXIT_FAILURE, EXIT_OK, HEALTH_PATH
@@ -88,7 +89,7 @@ def local() -> None:
 
 # --- the commands, from the registry -----------------------------------------------------------------
 
-def _command(platform: Platform, verb: Verb, callback: Callable[..., None], shared: list[click.Parameter]) -> click.Command:
+def _command(platform: Platform[Any], verb: Render[Any] | Verify[Any] | Local[Any], callback: Callable[..., None], shared: list[click.Parameter]) -> click.Command:
     return click.Command(platform.name, callback=callback, params=[*verb.params, *shared], help=verb.help)
 
 
@@ -103,11 +104,11 @@ def _shared(*decorators: Callable[[Callable[..., Any]], Callable[..., Any]]) -> 
     return params
 
 
-def render_command(platform: Platform, verb: Verb) -> click.Command:
+def render_command(platform: Platform[Any], verb: Render[Any]) -> click.Command:
     def run(spec_path: str | None, output_dir: str, check_only: bool, **options: Any) -> None:
         from deeptempo_entrypoint.spec import load_spec
 
-        sys.exit(write_rendered(verb.run(load_spec(spec_path), **options), output_dir, check_only))
+        sys.exit(write_rendered(verb.run(load_spec(spec_path), verb.options(**options)), output_dir, check_only))
 
     shared = [click.Option(["--output-dir"], type=click.Path(file_okay=False), default=".", show_default=True,
                            help="Where the rendered files go (relative paths as in the repository)."),
@@ -117,14 +118,14 @@ def render_command(platform: Platform, verb: Verb) -> click.Command:
     return _command(platform, verb, run, shared)
 
 
-def verify_command(platform: Platform, verb: Verb) -> click.Command:
+def verify_command(platform: Platform[Any], verb: Verify[Any]) -> click.Command:
     def run(spec_path: str | None, as_json: bool, **options: Any) -> None:
         from deeptempo_entrypoint.errors import ConfigError
         from deeptempo_entrypoint.spec import load_spec
 
         spec = load_spec(spec_path)
         try:
-            verdict = verb.run(spec, **options)
+            verdict = verb.run(spec, verb.options(**options))
         except ConfigError as exc:  # an input that cannot be judged: its finding, in the report asked for
             verdict = Verdict(f"verify {platform.name}", [Finding(None, ERROR, str(exc), "input")], {})
         report_verdict(verdict, as_json, spec)
@@ -132,10 +133,10 @@ def verify_command(platform: Platform, verb: Verb) -> click.Command:
     return _command(platform, verb, run, _shared(spec_option, json_option))
 
 
-def local_command(platform: Platform, verb: Verb) -> click.Command:
+def local_command(platform: Platform[Any], verb: Local[Any]) -> click.Command:
     def run(as_json: bool, **options: Any) -> None:
-        title, result = verb.run(**options)
-        report_local(title, result, as_json)
+        run = verb.run(verb.options(**options))
+        report_local(run.title, run.result, as_json)
 
     return _command(platform, verb, run, _shared(json_option))
 
@@ -193,7 +194,7 @@ def report_verdict(verdict: Verdict, as_json: bool, spec: Spec | None = None) ->
     sys.exit(EXIT_OK if ok else EXIT_CONFIG)
 
 
-def report_local(title: str, result: Any, as_json: bool) -> None:
+def report_local(title: str, result: LocalResult, as_json: bool) -> None:
     if as_json:
         emit_json({"ready": result.ready, "reason": result.reason, "seconds": round(result.seconds, 2),
                    "log_tail": result.log_tail, "warnings": result.warnings})
