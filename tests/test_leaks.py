@@ -90,7 +90,7 @@ def test_no_command_prints_the_canary(run_entrypoint, sources, source, command, 
 
 def test_serve_keeps_the_canary_off_every_command_line(sources, tmp_path):
     """While the service runs, no process's /proc/*/cmdline holds the value."""
-    from test_serve import free_port
+    from tests.helpers import free_port
 
     port = free_port()
     process = subprocess.Popen([*ENTRYPOINT, "serve", "--host", "127.0.0.1", "--port", str(port)],
