@@ -186,7 +186,7 @@ def bench_rotation(args):
             ms(limit), max(latencies) / limit, "<= 1.0")
         row("`..data` swap to the new value, median", ms(statistics.median(latencies)), ms(rotation.INTERVAL))
     finally:
-        rotation.ACTIVE = None
+        rotation.stop_following()
         volume.remove()
         if saved is None:
             os.environ.pop("CLAUDE_API_KEY", None)

@@ -12,9 +12,8 @@ import urllib.request
 
 import pytest
 from standin_backend import make_backend
-from test_serve import free_port
 
-from tests.helpers import CANARY_CLAUDE, ENTRYPOINT, write
+from tests.helpers import CANARY_CLAUDE, ENTRYPOINT, free_port, write
 
 
 @pytest.fixture

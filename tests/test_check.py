@@ -182,7 +182,7 @@ def test_migrate_keyring(memory_keyring, capsys, tmp_path):
     assert "moved CLAUDE_API_KEY (stored as claude_api_key)" in out and "moved SPLUNK_PASSWORD" in out
     assert CANARY_CLAUDE not in out + err
     assert oct(os.stat(target).st_mode & 0o777) == "0o600"
-    from deeptempo_entrypoint.envfile import read_env_file
+    from deeptempo_entrypoint.envfile.reader import read_env_file
 
     assert read_env_file(target).values == {"CLAUDE_API_KEY": CANARY_CLAUDE, "SPLUNK_PASSWORD": 'pa"ss word'}
     assert len(memory_keyring.store) == 3

@@ -7,21 +7,18 @@ import click
 import pytest
 
 from deeptempo_entrypoint import constants
-from deeptempo_entrypoint.cli import run_click
+from deeptempo_entrypoint.commandline import run_click
 from deeptempo_entrypoint.errors import ConfigError, UnavailableError
 from deeptempo_entrypoint.launch import check_configuration
 from deeptempo_entrypoint.serving import prepare_serve
-from deeptempo_entrypoint.sources import (
-    CredentialsDirectorySource,
-    EnvFileSource,
-    EnvironmentSource,
-    FileIndirectionSource,
-    KeyringSource,
-    SecretsDirectorySource,
-    SecretSource,
-    WritableSource,
-)
+from deeptempo_entrypoint.sources.base import SecretSource, WritableSource
 from deeptempo_entrypoint.sources.chains import deployment_sources
+from deeptempo_entrypoint.sources.directory import CredentialsDirectorySource, SecretsDirectorySource
+from deeptempo_entrypoint.sources.dotenv_backend import DotenvBackend
+from deeptempo_entrypoint.sources.env_file import EnvFileSource
+from deeptempo_entrypoint.sources.environment import EnvironmentSource
+from deeptempo_entrypoint.sources.file_indirection import FileIndirectionSource
+from deeptempo_entrypoint.sources.keyring import KeyringSource
 from deeptempo_entrypoint.sources.options import OptionsSource
 from deeptempo_entrypoint.spec import builtin_spec
 from deeptempo_entrypoint.status import secrets_status
@@ -33,7 +30,7 @@ SPEC = builtin_spec()
 def test_check_status_and_serve_read_the_keyring_alike_when_it_is_enabled(memory_keyring, tmp_path):
     memory_keyring.set_password(constants.KEYRING_SERVICE, "CLAUDE_API_KEY", CANARY_CLAUDE)
     environ = {"ENABLE_KEYRING": "true", "DEEPTEMPO_SECRETS_DIR": str(tmp_path), "HOME": str(tmp_path)}
-    resolution, _ = check_configuration(SPEC, environ)
+    resolution, _ = check_configuration(SPEC, deployment_sources(environ))
     assert resolution.sources()["CLAUDE_API_KEY"] == constants.KEYRING_LABEL
     assert secrets_status(SPEC, environ)["secrets"]["CLAUDE_API_KEY"]["source"] == constants.KEYRING_LABEL
     # serve refuses the keyring unless allowed; allowed, it reads the same list and hands the value on.
@@ -57,9 +54,9 @@ def test_sources_are_abstract_and_the_write_backends_are_writable():
 
     with pytest.raises(TypeError):
         ReadOnly()  # lookup is abstract
-    for writable in (EnvironmentSource, EnvFileSource, KeyringSource):
+    for writable in (EnvironmentSource, DotenvBackend, KeyringSource):
         assert issubclass(writable, WritableSource)
-    for read_only in (FileIndirectionSource, SecretsDirectorySource, CredentialsDirectorySource):
+    for read_only in (FileIndirectionSource, SecretsDirectorySource, CredentialsDirectorySource, EnvFileSource):
         assert not issubclass(read_only, WritableSource)
 
 
@@ -74,8 +71,8 @@ def test_resolution_reports_the_source_label_of_the_value(tmp_path):
     env_file = tmp_path / "app.env"
     env_file.write_text(f"SPLUNK_PASSWORD={CANARY_PASSWORD}\n")
     env_file.chmod(0o600)
-    resolution, _ = check_configuration(SPEC, {"CLAUDE_API_KEY": CANARY_CLAUDE, "DEEPTEMPO_SECRETS_DIR": str(tmp_path)},
-                                        env_file=str(env_file))
+    resolution, _ = check_configuration(SPEC, deployment_sources({"CLAUDE_API_KEY": CANARY_CLAUDE,
+                                                                  "DEEPTEMPO_SECRETS_DIR": str(tmp_path)}, str(env_file)))
     assert resolution.sources() == {"CLAUDE_API_KEY": constants.ENVIRONMENT_LABEL, "SPLUNK_PASSWORD": constants.ENV_FILE_LABEL}
     assert CANARY_CLAUDE not in repr(resolution.secrets) and CANARY_PASSWORD not in repr(resolution.secrets)
 

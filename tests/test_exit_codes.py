@@ -138,9 +138,10 @@ def test_the_fuzz_covers_uvicorns_numeric_options():
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_no_numeric_setting_reaches_the_internal_error_path(name, value):
     from deeptempo_entrypoint.launch import check_configuration
+    from deeptempo_entrypoint.sources.chains import deployment_sources
 
     environ = {"CLAUDE_API_KEY": CANARY_CLAUDE, name: value, "DEEPTEMPO_SECRETS_DIR": "/nonexistent-secrets"}
-    check_configuration(SPEC, environ=environ)  # findings, never an exception
+    check_configuration(SPEC, deployment_sources(environ))  # findings, never an exception
 
 
 SERVER_NUMERIC = ["PORT", "WEB_CONCURRENCY"]
@@ -154,7 +155,8 @@ def test_no_uvicorn_option_after_the_separator_reaches_the_internal_error_path(o
     any shape in the environment too. `--fd` past a C int is the one known exception (above)."""
     from deeptempo_entrypoint.serving import prepare_serve
 
-    if option == "--fd" and value.lstrip("-").isdigit() and len(value.lstrip("-")) < 4300 and abs(int(value)) >= 2 ** 31:
+    digits = value.lstrip("-")
+    if option == "--fd" and digits.isascii() and digits.isdigit() and len(digits) < 4300 and abs(int(value)) >= 2 ** 31:
         return  # test_serve_names_a_descriptor_past_any_c_int
     environ = {"CLAUDE_API_KEY": CANARY_CLAUDE, "DEEPTEMPO_SECRETS_DIR": "/nonexistent-secrets", "HOME": "/nonexistent-home",
                setting: setting_value}

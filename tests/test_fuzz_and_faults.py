@@ -17,8 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deeptempo_deploy.cli import cli as deploy_cli
-from deeptempo_entrypoint.cli import run_click
-from deeptempo_entrypoint.envfile import read_env_file, update_env_file
+from deeptempo_entrypoint.commandline import run_click
+from deeptempo_entrypoint.envfile.reader import read_env_file
+from deeptempo_entrypoint.envfile.writer import update_env_file
 from deeptempo_entrypoint.errors import KitError
 from deeptempo_entrypoint.resolution import resolve
 from deeptempo_entrypoint.sources.chains import deployment_sources

@@ -48,14 +48,36 @@ BREAKERS = {
 }
 
 
+SOURCES = ("environment", "env-file", "NAME_FILE", "secrets-dir", "credentials")
+
+
+def sampled_cases() -> list[tuple[str, str, str]]:
+    """A sampled cross product that covers every pair: each command with each breaker (63 runs), the
+    source turning with both indices, so that each command and each breaker also meets every source. The
+    full product would be 315 runs for no pair more."""
+    return [(SOURCES[(i + j) % len(SOURCES)], command, breaker)
+            for i, command in enumerate(COMMANDS) for j, breaker in enumerate(BREAKERS)]
+
+
+CASES = sampled_cases()
+
+
 def assert_no_canary(*texts):
     for text in texts:
         assert CANARY not in text
 
 
-@pytest.mark.parametrize("source", ["environment", "env-file", "NAME_FILE", "secrets-dir", "credentials"])
-@pytest.mark.parametrize("command", COMMANDS)
-@pytest.mark.parametrize("breaker", BREAKERS)
+def test_the_sample_covers_every_pair_of_source_command_and_breaker():
+    def pairs(first, second):
+        return {(case[first], case[second]) for case in CASES}
+
+    assert pairs(1, 2) == {(command, breaker) for command in COMMANDS for breaker in BREAKERS}
+    assert pairs(0, 1) == {(source, command) for source in SOURCES for command in COMMANDS}
+    assert pairs(0, 2) == {(source, breaker) for source in SOURCES for breaker in BREAKERS}
+    assert len(CASES) == len(COMMANDS) * len(BREAKERS) < len(SOURCES) * len(COMMANDS) * len(BREAKERS)
+
+
+@pytest.mark.parametrize("source, command, breaker", CASES, ids=["-".join(case) for case in CASES])
 def test_no_command_prints_the_canary(run_entrypoint, sources, source, command, breaker):
     environment = {**sources[source], **BREAKERS[breaker]}
     if command.startswith("serve"):
@@ -68,7 +90,7 @@ def test_no_command_prints_the_canary(run_entrypoint, sources, source, command, 
 
 def test_serve_keeps_the_canary_off_every_command_line(sources, tmp_path):
     """While the service runs, no process's /proc/*/cmdline holds the value."""
-    from test_serve import free_port
+    from tests.helpers import free_port
 
     port = free_port()
     process = subprocess.Popen([*ENTRYPOINT, "serve", "--host", "127.0.0.1", "--port", str(port)],
@@ -93,10 +115,12 @@ def test_serve_keeps_the_canary_off_every_command_line(sources, tmp_path):
 def test_the_keyring_source_does_not_leak(memory_keyring, run_entrypoint, tmp_path):
     from deeptempo_entrypoint.constants import KEYRING_SERVICE
     from deeptempo_entrypoint.launch import check_configuration
+    from deeptempo_entrypoint.sources.chains import deployment_sources
     from deeptempo_entrypoint.spec import builtin_spec
 
     memory_keyring.set_password(KEYRING_SERVICE, "GITHUB_TOKEN", CANARY)  # the wrong format for a GitHub token
-    resolution, findings = check_configuration(builtin_spec(), {"ENABLE_KEYRING": "true", "DEEPTEMPO_SECRETS_DIR": str(tmp_path)})
+    resolution, findings = check_configuration(builtin_spec(), deployment_sources({"ENABLE_KEYRING": "true",
+                                                                                     "DEEPTEMPO_SECRETS_DIR": str(tmp_path)}))
     assert_no_canary(repr(resolution), repr(resolution.secrets), *(repr(f) for f in findings), *(str(f) for f in findings))
 
 

@@ -20,11 +20,11 @@ from deeptempo_deploy.output import (
     report_verdict,
     write_rendered,
 )
-from deeptempo_deploy.platforms.platform import Platform, Verb, Verdict
+from deeptempo_deploy.platforms.platform import Local, Platform, Render, Verdict, Verify
 from deeptempo_deploy.platforms.registry import platforms
 from deeptempo_deploy.platforms.runner import DEFAULT_TIMEOUT_SECONDS
 from deeptempo_entrypoint import __version__
-from deeptempo_entrypoint.cli import output_option, run_click, spec_option
+from deeptempo_entrypoint.commandline import output_option, run_click, spec_option
 from deeptempo_entrypoint.constants import DEFAULT_PORT, HEALTH_PATH
 from deeptempo_entrypoint.errors import KitError
 from deeptempo_entrypoint.findings import ERROR, Finding
@@ -113,7 +113,7 @@ ACTIONS = {  # what each verb does, the summary `deeptempo-deploy VERB --help` l
 }
 
 
-def _command(platform: Platform, verb: Verb, callback: Callable[..., None], shared: list[click.Parameter],
+def _command(platform: Platform[Any], verb: Render[Any] | Verify[Any] | Local[Any], callback: Callable[..., None], shared: list[click.Parameter],
              action: str) -> click.Command:
     summary = ACTIONS[action].format(platform=platform.summary)
     return click.Command(platform.name, callback=callback, params=[*verb.params, *shared],
@@ -131,11 +131,11 @@ def _shared(*decorators: Callable[[Callable[..., Any]], Callable[..., Any]]) -> 
     return params
 
 
-def render_command(platform: Platform, verb: Verb) -> click.Command:
+def render_command(platform: Platform[Any], verb: Render[Any]) -> click.Command:
     def run(spec_path: str | None, output_dir: str | None, check_only: bool, **options: Any) -> None:
         from deeptempo_entrypoint.spec import load_spec
 
-        sys.exit(write_rendered(verb.run(load_spec(spec_path), **options), output_dir, check_only))
+        sys.exit(write_rendered(verb.run(load_spec(spec_path), verb.options(**options)), output_dir, check_only))
 
     shared = [click.Option(["--output-dir"], type=click.Path(file_okay=False), default=None,
                            help="Write the files under DIR (paths as in the repository; `.` in a checkout updates "
@@ -147,14 +147,14 @@ def render_command(platform: Platform, verb: Verb) -> click.Command:
     return _command(platform, verb, run, shared, "render")
 
 
-def verify_command(platform: Platform, verb: Verb) -> click.Command:
+def verify_command(platform: Platform[Any], verb: Verify[Any]) -> click.Command:
     def run(spec_path: str | None, output: str, **options: Any) -> None:
         from deeptempo_entrypoint.errors import ConfigError
         from deeptempo_entrypoint.spec import load_spec
 
         spec = load_spec(spec_path)
         try:
-            verdict = verb.run(spec, **options)
+            verdict = verb.run(spec, verb.options(**options))
         except ConfigError as exc:  # an input that cannot be judged: its finding, in the report asked for
             verdict = Verdict(f"verify {platform.name}", [Finding(None, ERROR, str(exc), "input")], {})
         report_verdict(verdict, output, spec)
@@ -162,13 +162,13 @@ def verify_command(platform: Platform, verb: Verb) -> click.Command:
     return _command(platform, verb, run, _shared(spec_option, output_option), "verify")
 
 
-def local_command(platform: Platform, verb: Verb) -> click.Command:
+def local_command(platform: Platform[Any], verb: Local[Any]) -> click.Command:
     def run(output: str, quiet: bool, **options: Any) -> None:
         timeout = options.get("timeout")
         with Progress(quiet).waiting(f"local {platform.name}: starting the container and waiting for its health check"
                                      + (f" (up to {timeout:g} s)" if timeout else "")):
-            title, result = verb.run(**options)
-        report_local(title, result, output)
+            run = verb.run(verb.options(**options))
+        report_local(run.title, run.result, output)
 
     return _command(platform, verb, run, _shared(output_option, quiet_option), "local")
 

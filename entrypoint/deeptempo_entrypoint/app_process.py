@@ -22,8 +22,8 @@ import uvicorn
 
 from deeptempo_entrypoint import scoping
 from deeptempo_entrypoint.constants import HEALTH_PATH
+from deeptempo_entrypoint.echo import safe_to_echo
 from deeptempo_entrypoint.errors import ConfigError, KitError
-from deeptempo_entrypoint.formats import safe_to_echo
 from deeptempo_entrypoint.rotation import start_following
 from deeptempo_entrypoint.scoping import Scope
 from deeptempo_entrypoint.served_address import write_served_address
@@ -48,6 +48,7 @@ class AppPlan:
     spec_origin: str = BUILTIN_ORIGIN
     app_dir: str | None = None
     address: tuple[str, str] = ("", "")
+    withheld: frozenset[str] = frozenset()  # the values no message of the app process quotes (its secrets)
 
     def __repr__(self) -> str:  # the environment holds secrets: its keys only
         return f"AppPlan({self.app!r}, environment_keys={sorted(self.environment)}, followed={sorted(self.followed)})"
@@ -74,7 +75,7 @@ def serve_app(plan: AppPlan, sockets: list[socket] | None = None, gate: Connecti
     app_lifespan = plan.config.get("lifespan", "auto") != "off"
     config = uvicorn.Config(plan.app, **(gated_config(plan.config) if gate else plan.config))
     quiet_health_probes(os.environ.get("DEEPTEMPO_HEALTH_PATH") or HEALTH_PATH)  # take_environment set it
-    load_app(config, plan.app)
+    load_app(config, plan.app, plan.withheld)
     server = uvicorn.Server(config)
     if gate is not None:
         config.loaded_app = StartGate(config.loaded_app, lambda: gate.send("ready"), lambda: _told_to_serve(gate),
@@ -111,17 +112,17 @@ def quiet_health_probes(path: str) -> None:
     logging.getLogger("uvicorn.access").addFilter(_HealthProbeFilter(path))
 
 
-def load_app(config: uvicorn.Config, app: str) -> None:
+def load_app(config: uvicorn.Config, app: str, withheld: frozenset[str] = frozenset()) -> None:
     """uvicorn imports the app; a module the app imports that is missing fails the same way at every
     start: a configuration error naming it (78), not a traceback."""
     try:
         config.load()
     except ModuleNotFoundError as exc:
-        missing = exc.name if exc.name and safe_to_echo(exc.name) else "a module it imports"
+        missing = exc.name if exc.name and safe_to_echo(exc.name, withheld=withheld) else "a module it imports"
         module = app.partition(":")[0]
         hint = (" (the DeepTempo backend imports its siblings as top-level modules: APP_MODULE=main:app, APP_DIR=<repository>/backend)"
                 if module.endswith(".main") else "")
-        raise ConfigError(f"APP_MODULE: importing {module if safe_to_echo(module) else 'the app'} fails: no module named "
+        raise ConfigError(f"APP_MODULE: importing {module if safe_to_echo(module, withheld=withheld) else 'the app'} fails: no module named "
                           f"{missing}; install it, or set APP_DIR and PYTHONPATH so that it is found{hint}") from None
 
 

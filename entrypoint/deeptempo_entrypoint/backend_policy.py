@@ -3,17 +3,11 @@ off. Anything else would lose what the UI saves at the next restart, or wait on 
 container does not have, so it stops the start unless deliberately allowed."""
 
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
 from deeptempo_entrypoint.constants import ALLOW_PERSISTENT_BACKEND_VARIABLE as OPT_IN
 from deeptempo_entrypoint.constants import ENABLE_KEYRING_VARIABLE, SECRETS_BACKEND_VARIABLE
 from deeptempo_entrypoint.findings import ERROR, Finding
 from deeptempo_entrypoint.formats import is_true
-
-if TYPE_CHECKING:
-    from deeptempo_entrypoint.resolution import Resolution
+from deeptempo_entrypoint.resolution import Resolution
 
 SERVE_SETTINGS = {SECRETS_BACKEND_VARIABLE: "env", ENABLE_KEYRING_VARIABLE: "false"}
 

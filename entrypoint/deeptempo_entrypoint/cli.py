@@ -1,63 +1,50 @@
 """deeptempo-entrypoint: thin click commands over the library (parse options, call, map errors to exit
-codes). Configuration errors exit 78 with the problem named and no traceback.
+codes through commandline.run_click). Configuration errors exit 78 with the problem named and no traceback.
 
 Like the official images' entrypoints: `deeptempo-entrypoint --port 8000` means `serve --port 8000`,
 and a command that is not one of ours (`sh`, `python -c ...`) is run with the secrets loaded."""
 
 
-from __future__ import annotations
-
+import json
 import os
 import sys
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from collections.abc import Mapping
 
 import click
 
 from deeptempo_entrypoint import __version__
+from deeptempo_entrypoint.commandline import output_option, run_click, spec_option
 from deeptempo_entrypoint.constants import (
-    DEBUG_VARIABLE,
     DEFAULT_PORT,
+    ENV_FILE_VARIABLE,
     EXIT_CONFIG,
-    EXIT_INTERRUPTED,
     EXIT_NOT_EXECUTABLE,
     EXIT_NOT_FOUND,
     EXIT_OK,
-    EXIT_SOFTWARE,
 )
+from deeptempo_entrypoint.env_example import render_env_example
 from deeptempo_entrypoint.errors import KitError
+from deeptempo_entrypoint.findings import has_errors
+from deeptempo_entrypoint.launch import (
+    ValidationFailed,
+    check_configuration,
+    load_spec_reporting,
+    prepare_exec,
+    replace_process,
+)
+from deeptempo_entrypoint.report import findings_json, format_findings
+from deeptempo_entrypoint.resolution import Resolution
+from deeptempo_entrypoint.sources.chains import default_dotenv_path, deployment_sources, process_environ
+from deeptempo_entrypoint.spec import load_spec
+from deeptempo_entrypoint.spec.model import BUILTIN_ORIGIN
 
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from deeptempo_entrypoint.resolution import Resolution
-
+# The start of every container runs `check` or `serve` through this module, so the modules of the other
+# commands are imported in their own command, not here: together (status with the secrets library and its
+# logging, migrate-keyring with the env-file writer, compile-spec with the cache's hashing) they measured
+# 12 ms on `check` (python -X importtime), and serve's uvicorn and supervisor tens of ms more.
 env_file_option = click.option(
     "--env-file", type=click.Path(dir_okay=True), default=None,
     help="Env-file to read (default: $DEEPTEMPO_ENV_FILE, else ~/.deeptempo/.env when present).")
-spec_option = click.option(
-    "--spec", "spec_path", type=click.Path(dir_okay=True), default=None,
-    help="Secrets spec YAML (default: $DEEPTEMPO_SECRETS_SPEC, else the built-in spec).")
-
-
-def _json_alias(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
-    if value:
-        ctx.params["output"] = "json"
-
-
-def _output_format(ctx: click.Context, _param: click.Parameter, value: str | None) -> str:
-    return value or str(ctx.params.get("output") or "text")
-
-
-def output_option(function: Callable[..., object]) -> Callable[..., object]:
-    """`-o text|json` (`--output`), as kubectl's and helm's, and `--json`, its alias: the command gets
-    `output`. The JSON shape is the same for every report (report.REPORT_SCHEMA)."""
-    function = click.option("--json", is_flag=True, expose_value=False, callback=_json_alias,
-                            help="The same as -o json.")(function)
-    return click.option("-o", "--output", type=click.Choice(["text", "json"]), default=None, callback=_output_format,
-                        help="The report's format: text (default) or json (one shape for every report).")(function)
-
-
 
 
 class EntrypointGroup(click.Group):
@@ -114,12 +101,8 @@ def cli() -> None:
 def check(env_file: str | None, spec_path: str | None, output: str) -> None:
     """Check every secret of the spec; exit 0 when valid, 78 on any configuration error. The report goes
     to stdout whatever the verdict."""
-    from deeptempo_entrypoint.findings import has_errors
-    from deeptempo_entrypoint.launch import check_configuration, load_spec_reporting
-    from deeptempo_entrypoint.report import findings_json, format_findings
-
     spec, spec_findings = load_spec_reporting(spec_path)
-    resolution, findings = check_configuration(spec, env_file=env_file)
+    resolution, findings = check_configuration(spec, deployment_sources(process_environ(), env_file))
     findings = spec_findings + findings
     ok = not has_errors(findings)
     if output == "json":
@@ -142,14 +125,11 @@ def _sources_line(resolution: Resolution) -> str:
 def status(env_file: str | None, spec_path: str | None, output: str) -> None:
     """The secrets backends, and which source provides each secret (never its value); exit 78 when the
     configuration has errors, as `check`."""
-    from deeptempo_entrypoint.launch import load_spec_reporting
-    from deeptempo_entrypoint.status import format_status, secrets_status
+    from deeptempo_entrypoint.status import format_status, secrets_status  # the other commands' modules: above
 
     spec, spec_findings = load_spec_reporting(spec_path)
     report = secrets_status(spec, env_file=env_file, spec_findings=spec_findings)
     if output == "json":
-        import json
-
         click.echo(json.dumps(report, indent=2))
     else:
         click.echo(format_status(report))
@@ -163,10 +143,7 @@ def status(env_file: str | None, spec_path: str | None, output: str) -> None:
 @spec_option
 def migrate_keyring_command(target: str | None, delete: bool, spec_path: str | None) -> None:
     """Move the spec's secrets from the OS keyring into a .env file (mode 0600)."""
-    from deeptempo_entrypoint.constants import ENV_FILE_VARIABLE
-    from deeptempo_entrypoint.keyring_migration import migrate_keyring
-    from deeptempo_entrypoint.sources.chains import default_dotenv_path
-    from deeptempo_entrypoint.spec import load_spec
+    from deeptempo_entrypoint.keyring_migration import migrate_keyring  # the other commands' modules: above
 
     target = target or os.environ.get(ENV_FILE_VARIABLE) or default_dotenv_path()
     moved = migrate_keyring(load_spec(spec_path), target, delete=delete)
@@ -183,9 +160,6 @@ def migrate_keyring_command(target: str | None, delete: bool, spec_path: str | N
 @spec_option
 def env_example(spec_path: str | None) -> None:
     """Print env.example for the spec (every entry, described, grouped by service)."""
-    from deeptempo_entrypoint.env_example import render_env_example
-    from deeptempo_entrypoint.spec import load_spec
-
     click.echo(render_env_example(load_spec(spec_path)), nl=False)
 
 
@@ -195,9 +169,7 @@ def compile_spec_command(spec_path: str | None) -> None:
     """Check a spec of your own once and keep the result in the cache (~/.cache/deeptempo), so a start
     loads it without parsing: run it in your image's build (RUN deeptempo-entrypoint compile-spec
     --spec F), and a read-only container starts as fast as with the built-in spec. Exit 78 on a bad spec."""
-    from deeptempo_entrypoint.spec import load_spec
-    from deeptempo_entrypoint.spec.cache import cached_path
-    from deeptempo_entrypoint.spec.model import BUILTIN_ORIGIN
+    from deeptempo_entrypoint.spec.cache import cached_path  # the other commands' modules: above
 
     spec = load_spec(spec_path)
     if spec.origin == BUILTIN_ORIGIN:
@@ -220,10 +192,7 @@ def serve(env_file: str | None, spec_path: str | None, app_module: str | None, a
     """Load secrets from every platform source, validate them, then hand over to uvicorn.
 
     Options after `--` are uvicorn's own. An option is checked exactly like its variable."""
-    # Imported here, not at the top: uvicorn and the supervisor cost `check` and `status` tens of ms.
-    from deeptempo_entrypoint.report import format_findings
     from deeptempo_entrypoint.serving import prepare_serve, replanner, serve
-    from deeptempo_entrypoint.spec import load_spec
 
     spec = load_spec(spec_path)
     options = {"APP_MODULE": app_module, "APP_DIR": app_dir, "HOST": host, "PORT": port}
@@ -240,10 +209,6 @@ def serve(env_file: str | None, spec_path: str | None, app_module: str | None, a
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 def exec_command(env_file: str | None, spec_path: str | None, command: tuple[str, ...]) -> None:
     """Run COMMAND with the secrets loaded (no validation): `docker run IMAGE sh`."""
-    from deeptempo_entrypoint.launch import prepare_exec, replace_process
-    from deeptempo_entrypoint.report import format_findings
-    from deeptempo_entrypoint.spec import load_spec
-
     launch = prepare_exec(load_spec(spec_path), command, env_file=env_file)
     if launch.findings:
         click.echo(format_findings(launch.findings, title="secrets loaded with problems"), err=True)
@@ -259,7 +224,7 @@ def exec_command(env_file: str | None, spec_path: str | None, command: tuple[str
 
 def _did_you_mean(word: str) -> str:
     """A first word that is no program but close to a subcommand was most likely a typo of it."""
-    import difflib
+    import difflib  # measured 9 ms: paid only by a mistyped command
 
     close = difflib.get_close_matches(word, [name for name in cli.commands if name != "exec"], n=1, cutoff=0.6)
     return f"; did you mean `{close[0]}`? (deeptempo-entrypoint {close[0]} --help)" if close else ""
@@ -269,36 +234,8 @@ def main(argv: list[str] | None = None) -> None:
     sys.exit(run_click(cli, argv, "deeptempo-entrypoint", _report_config_error))
 
 
-def run_click(group: click.Group, argv: list[str] | None, prog_name: str,
-              report_config_error: Callable[[KitError], None],
-              report_usage_error: Callable[[click.ClickException], None] | None = None) -> int:
-    """Run a click group and return the exit code: click's own (its return value with
-    standalone_mode=False, where ctx.exit(n) returns n), the KitError's (78, 69), 70 for a bug.
-    `report_usage_error` shows click's usage errors (default: click's own way)."""
-    try:
-        code = group.main(args=argv, prog_name=prog_name, standalone_mode=False)
-    except KitError as exc:
-        report_config_error(exc)
-        return exc.exit_code
-    except click.ClickException as exc:
-        (report_usage_error or click.ClickException.show)(exc)
-        return exc.exit_code
-    except click.exceptions.Abort:
-        return EXIT_INTERRUPTED
-    except Exception as exc:  # a bug: its message could hold a value, so show only the type
-        if os.environ.get(DEBUG_VARIABLE) == "1":
-            raise
-        click.echo(f"{prog_name}: internal error ({type(exc).__name__}); set {DEBUG_VARIABLE}=1 for details", err=True)
-        return EXIT_SOFTWARE
-    return code if isinstance(code, int) else EXIT_OK
-
-
 def _report_config_error(exc: KitError) -> None:
-    from deeptempo_entrypoint.launch import ValidationFailed
-
     if isinstance(exc, ValidationFailed):
-        from deeptempo_entrypoint.report import format_findings
-
         click.echo(format_findings(exc.findings, title="refusing to start: the secrets configuration is not valid"), err=True)
     else:
         click.echo(f"deeptempo-entrypoint: {exc}", err=True)

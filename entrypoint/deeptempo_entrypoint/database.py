@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import importlib
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from types import ModuleType
 
+from deeptempo_entrypoint.echo import safe_to_echo
 from deeptempo_entrypoint.errors import ConfigError, UnavailableError
-from deeptempo_entrypoint.formats import safe_to_echo
 
 DATABASE_WAIT_VARIABLE = "DEEPTEMPO_DATABASE_WAIT"
 DEFAULT_WAIT_SECONDS = 60.0  # a first start with a fresh database initialising beside it took 36 s
@@ -51,19 +51,20 @@ class DatabaseLogin:
     user: str
     password: str
     ssl_mode: str
+    withheld: frozenset[str] = field(default=frozenset(), compare=False)  # what no message quotes: the run's secrets
 
     def __repr__(self) -> str:  # the password stays out of it
         return f"DatabaseLogin({self.user}@{self.host}:{self.port}/{self.database})"
 
     @property
     def where(self) -> str:
-        host = self.host if safe_to_echo(self.host) else "POSTGRES_HOST"
+        host = self.host if safe_to_echo(self.host, withheld=self.withheld) else "POSTGRES_HOST"
         return f"{host}:{self.port}"
 
 
-def database_login(environment: Mapping[str, str]) -> DatabaseLogin | None:
+def database_login(environment: Mapping[str, str], withheld: Collection[str] = ()) -> DatabaseLogin | None:
     """The login the backend will try, or None when it will use no database (no POSTGRES_HOST, or
-    DATA_BACKEND=json)."""
+    DATA_BACKEND=json); its messages quote none of the `withheld` values."""
     host = environment.get("POSTGRES_HOST") or ""
     if not host or (environment.get("DATA_BACKEND") or "database").strip().lower() != "database":
         return None
@@ -71,7 +72,7 @@ def database_login(environment: Mapping[str, str]) -> DatabaseLogin | None:
                          database=environment.get("POSTGRES_DB") or "deeptempo_soc",
                          user=environment.get("POSTGRES_USER") or "deeptempo",
                          password=environment.get("POSTGRES_PASSWORD") or "",
-                         ssl_mode=environment.get("POSTGRES_SSL_MODE") or "prefer")
+                         ssl_mode=environment.get("POSTGRES_SSL_MODE") or "prefer", withheld=frozenset(withheld))
 
 
 def driver() -> ModuleType | None:

@@ -1,14 +1,9 @@
 """Errors of the kit. Messages name secrets, files and fields, never a secret's value."""
 
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
 
 from deeptempo_entrypoint.constants import EXIT_CONFIG, EXIT_UNAVAILABLE
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
 
 
 class KitError(Exception):

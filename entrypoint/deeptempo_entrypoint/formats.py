@@ -1,19 +1,19 @@
-"""Named value formats a spec entry may require, the one boolean parser, and whether a value may be
-quoted in a message. Each format check returns None when the value fits, or a reason that describes the
-expectation without quoting the value."""
+"""Named value formats a spec entry may require, and the one reading of a boolean. Each format check
+returns None when the value fits, or a reason that describes the expectation without quoting the value.
+A leaf: it imports nothing of the kit (whether a value may be quoted is deeptempo_entrypoint.echo's)."""
 
 import re
-from typing import TYPE_CHECKING, Callable
+from collections.abc import Callable
 
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-    from deeptempo_entrypoint.spec.model import Spec
-
-ECHO_LIMIT = 40  # a setting's value longer than this is never quoted: it could be a pasted secret
+# Patterns as strings, compiled by `re` (and cached) when a value of their format is first checked: most
+# starts check none, and compiling them at import was a measured 1.7 M instructions of each start.
+HOST_LABEL = r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)"  # one dot-separated part of a host name
+ASGI_APP = r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*"
 
 
 def _postgresql_url(value: str) -> str | None:
+    # ipaddress and urllib.parse here and below, not at the top: together they measured 5 ms of every
+    # `check`, and only a value of these formats needs them.
     from urllib.parse import urlsplit
 
     try:
@@ -59,22 +59,21 @@ def _positive_integer(value: str) -> str | None:
 
 def _host(value: str) -> str | None:
     """An IPv4 or IPv6 address, or a host name (letters, digits and hyphens between dots)."""
-    import ipaddress
+    import ipaddress  # see _postgresql_url
 
     try:
         ipaddress.ip_address(value)
         return None
     except ValueError:
         pass
-    label = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")  # compiled when a HOST is checked, not at every start
-    if len(value) <= 253 and all(label.fullmatch(part) for part in value.rstrip(".").split(".")):
+    if len(value) <= 253 and all(re.fullmatch(HOST_LABEL, part) for part in value.rstrip(".").split(".")):
         return None
     return "must be an IP address (0.0.0.0, ::, 127.0.0.1) or a host name"
 
 
 def _addresses(value: str) -> str | None:
     """uvicorn's --forwarded-allow-ips: `*`, or comma-separated addresses and networks."""
-    import ipaddress
+    import ipaddress  # see _postgresql_url
 
     for item in (part.strip() for part in value.split(",")):
         if item == "*":
@@ -87,7 +86,7 @@ def _addresses(value: str) -> str | None:
 
 
 def _asgi_app(value: str) -> str | None:
-    if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*:[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*", value):
+    if re.fullmatch(ASGI_APP, value):
         return None
     return "must be module:attribute, a Python module path and the app's name in it (backend.main:app)"
 
@@ -115,41 +114,9 @@ def is_true(value: object) -> bool:
     return isinstance(value, str) and value.strip().lower() in TRUE_WORDS
 
 
-def parse_boolean(value: str | None, *, name: str) -> bool:
-    """ENABLE_KEYRING-style switches; anything else is an error naming the setting."""
-    from deeptempo_entrypoint.errors import ConfigError
-
+def boolean(value: str | None) -> bool | None:
+    """A switch's word as a boolean (true/1/yes/on, false/0/no/off, unset or empty), else None."""
     word = (value or "").strip().lower()
     if word in TRUE_WORDS:
         return True
-    if word in FALSE_WORDS:
-        return False
-    shown = f"={value!r}" if value is not None and safe_to_echo(value) else ""
-    raise ConfigError(f"{name}{shown} is not a boolean: use true/false (also 1/0, yes/no, on/off)")
-
-
-# The secrets this run resolved and the values env-files gave (resolution.resolve notes them): a value
-# that equals or contains one of them is never echoed, whatever its shape.
-_RESOLVED: set[str] = set()
-MIN_NOTED = 4  # shorter values would forbid echoing most words
-
-
-def note_resolved(values: "Iterable[str]") -> None:
-    _RESOLVED.update(value for value in values if len(value) >= MIN_NOTED)
-
-
-def safe_to_echo(value: str, spec: "Spec | None" = None, limit: int = ECHO_LIMIT) -> bool:
-    """Whether a value may appear in a message (a setting's, a path, a module): short, one printable
-    line, holding no value this run resolved as a secret or read from an env-file, and no part of the
-    shape of a secret (Spec.secret_spans: a secret's format anywhere in it, a URL with a password), so
-    `SECRETS_BACKEND=<a pasted API key>` or `LOG_LEVEL=postgresql://u:pw@db/x` is never echoed."""
-    if len(value) > limit or not value.isprintable():
-        return False
-    if any(resolved in value for resolved in _RESOLVED):
-        return False
-    from deeptempo_entrypoint.spec import builtin_spec
-
-    builtin = builtin_spec()
-    shapes = [builtin] if spec is None or spec.origin == builtin.origin else [spec, builtin]  # a user's spec may
-    # leave the built-in secrets out: their shapes still count
-    return not any(shape.secret_spans(value) for shape in shapes)
+    return False if word in FALSE_WORDS else None

@@ -2,17 +2,11 @@
 copied into a .env file (mode 0600, one atomic write), and optionally deleted from the keyring."""
 
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-from deeptempo_entrypoint.envfile import update_env_file
+from deeptempo_entrypoint.envfile.writer import update_env_file
+from deeptempo_entrypoint.errors import ConfigError
 from deeptempo_entrypoint.resolution import first_found
 from deeptempo_entrypoint.sources.keyring import KeyringSource
-
-if TYPE_CHECKING:
-    from deeptempo_entrypoint.sources.keyring import KeyringSource
-    from deeptempo_entrypoint.spec.model import Spec
+from deeptempo_entrypoint.spec.model import Spec
 
 
 def migrate_keyring(spec: Spec, target_path: str, delete: bool = False,
@@ -26,8 +20,6 @@ def migrate_keyring(spec: Spec, target_path: str, delete: bool = False,
             if resolved:
                 found[entry.name] = resolved
     if found:
-        from deeptempo_entrypoint.errors import ConfigError
-
         try:
             update_env_file(target_path, {name: resolved.value for name, resolved in found.items()})
         except ValueError as exc:  # a value no env-file can hold: its message names the key, never the value

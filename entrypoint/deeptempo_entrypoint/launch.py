@@ -3,8 +3,6 @@ resolution -> validation): the configuration with its findings, the environment 
 and `exec`. serve's hand-over is deeptempo_entrypoint.serving."""
 
 
-from __future__ import annotations
-
 import json
 import os
 import sys
@@ -15,9 +13,11 @@ from deeptempo_entrypoint.constants import DEFAULT_LABEL, SOURCES_VARIABLE
 from deeptempo_entrypoint.errors import ConfigError, SpecError
 from deeptempo_entrypoint.findings import ERROR, Finding
 from deeptempo_entrypoint.resolution import Resolution, resolve
+from deeptempo_entrypoint.sources.base import SecretSource
 from deeptempo_entrypoint.sources.chains import deployment_sources, process_environ
 from deeptempo_entrypoint.spec import load_spec
 from deeptempo_entrypoint.spec.model import Spec
+from deeptempo_entrypoint.storage import storage_findings
 from deeptempo_entrypoint.validation import validate
 
 
@@ -48,15 +48,13 @@ def load_spec_reporting(spec_path: str | None) -> tuple[Spec | None, list[Findin
         return None, [Finding(None, ERROR, problem) for problem in exc.problems]
 
 
-def check_configuration(spec: Spec | None, environ: MutableMapping[str, str] | None = None,
-                        env_file: str | None = None) -> tuple[Resolution, list[Finding]]:
-    """What `check` and `status` report: the resolution and every finding (a spec of None: nothing),
-    the storage the backend would fall back to included."""
-    from deeptempo_entrypoint.storage import storage_findings
-
+def check_configuration(spec: Spec | None, sources: Sequence[SecretSource]) -> tuple[Resolution, list[Finding]]:
+    """What `check` and `status` report over `sources` (sources.chains.deployment_sources): the
+    resolution and every finding (a spec of None: nothing), the storage the backend would fall back to
+    included."""
     if spec is None:
         return Resolution({}, {}, [], set()), []
-    resolution = resolve(spec, deployment_sources(process_environ(environ), env_file))
+    resolution = resolve(spec, sources)
     return resolution, validate(spec, resolution) + storage_findings(spec, resolution)
 
 

@@ -1,6 +1,7 @@
 """Findings as a user reads them: one block of text, or JSON in the one report shape (REPORT_SCHEMA).
 Reports go to stdout whatever the verdict (as kubectl's and helm's); names only, never values."""
 
+import json
 from collections.abc import Mapping, Sequence
 
 from deeptempo_entrypoint.findings import Finding
@@ -68,8 +69,6 @@ def findings_document(command: str, ok: bool, findings: Sequence[Finding], sourc
 
 
 def findings_json(command: str, ok: bool, findings: Sequence[Finding], sources: Mapping[str, str]) -> str:
-    import json
-
     return json.dumps(findings_document(command, ok, findings, sources), indent=2)
 
 

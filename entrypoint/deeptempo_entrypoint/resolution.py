@@ -3,23 +3,18 @@ non-empty value under its name or a legacy alias. Problems are collected, never 
 one of them is reported at once."""
 
 
-from __future__ import annotations
-
 import os
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
+from deeptempo_entrypoint.constants import OPTIONS_LABEL
+from deeptempo_entrypoint.echo import MIN_WITHHELD
 from deeptempo_entrypoint.errors import ConfigError
 from deeptempo_entrypoint.findings import ERROR, WARNING, Finding
 from deeptempo_entrypoint.sources.base import SecretSource
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-    from deeptempo_entrypoint.spec.model import Spec
+from deeptempo_entrypoint.spec.model import Spec
 
 
-# __slots__ classes, not dataclasses, on the start-up path: see deeptempo_entrypoint.findings.
+# __slots__ classes, not dataclasses, on the start-up path: see deeptempo_entrypoint.spec.model.Entry.
 class Resolved:
     """Where a value came from. The value itself is kept out of repr() and str()."""
 
@@ -55,18 +50,22 @@ def first_found(sources: Sequence[SecretSource], lookup_names: Sequence[str], na
 
 
 class Resolution:
+    """What the sources gave for a spec: the resolved secrets and settings, the findings of reading them,
+    and what the started program must not see. No value appears in its repr."""
+
     def __init__(self, secrets: dict[str, Resolved], extra: dict[str, Resolved], findings: list[Finding],
-                 unset: set[str], missing_notes: dict[str, str] | None = None) -> None:
+                 unset: set[str], missing_notes: dict[str, str] | None = None, searched: Sequence[SecretSource] = (),
+                 withheld: frozenset[str] = frozenset()) -> None:
         self.secrets = secrets  # spec name -> Resolved
         self.extra = extra  # names a source offers beyond the spec (env-file keys) -> Resolved
         self.findings = findings
         self.unset = unset  # variables the started program must not see
         self.missing_notes = missing_notes or {}  # spec name -> why it is not set (an empty file)
-        self.searched: tuple[SecretSource, ...] = ()  # the sources, in order: where a missing secret was looked for
+        self.searched = tuple(searched)  # the sources, in order: where a missing secret was looked for
+        # The values no message of this run may quote: its secrets, whatever an env-file gave (echo.safe_to_echo).
+        self.withheld = withheld
 
     def looked_in(self) -> str:
-        from deeptempo_entrypoint.constants import OPTIONS_LABEL
-
         return ", ".join(source.describe() for source in self.searched if source.label != OPTIONS_LABEL)
 
     def value(self, name: str, default: str | None = None) -> str | None:
@@ -98,7 +97,7 @@ class Resolution:
 
 
 def resolve(spec: Spec, sources: Sequence[SecretSource]) -> Resolution:
-    findings = []
+    findings: list[Finding] = []
     names = [name for entry in spec for name in entry.lookup_names]
     for source in sources:
         findings.extend(source.findings(names))
@@ -115,9 +114,6 @@ def resolve(spec: Spec, sources: Sequence[SecretSource]) -> Resolution:
         if found:
             secrets[entry.name] = found
 
-    from deeptempo_entrypoint.formats import note_resolved
-
-    note_resolved(found.value for name, found in secrets.items() if spec.by_name[name].is_secret)
     known = set(names)
     extra: dict[str, Resolved] = {}
     for name in _offered(sources):
@@ -126,12 +122,13 @@ def resolve(spec: Spec, sources: Sequence[SecretSource]) -> Resolution:
             if found:
                 extra[name] = found
 
-    note_resolved(found.value for found in extra.values())  # an env-file's other values
     findings.extend(_alias_conflicts(spec, sources, secrets))
     unset = {variable for source in sources for variable in source.variables_to_unset(names)}
-    resolution = Resolution(secrets, extra, findings, unset, _missing_notes(spec, sources, secrets))
-    resolution.searched = tuple(sources)
-    return resolution
+    # The secrets, and an env-file's other values (a setting's value is echoed only when it is no secret's).
+    withheld = {found.value for name, found in secrets.items() if spec.by_name[name].is_secret}
+    withheld.update(found.value for found in extra.values())
+    return Resolution(secrets, extra, findings, unset, _missing_notes(spec, sources, secrets), tuple(sources),
+                      frozenset(value for value in withheld if len(value) >= MIN_WITHHELD))
 
 
 def _missing_notes(spec: Spec, sources: Sequence[SecretSource], secrets: dict[str, Resolved]) -> dict[str, str]:

@@ -16,21 +16,21 @@ Where a read may return new content with nothing `stat` sees changed (a Cloud Ru
 of the file's content (files up to CONTENT_BOUND bytes) with the last one read; the digest stays in
 memory, never in a log line or a status."""
 
-from __future__ import annotations
-
 import hashlib
 import logging
 import os
+import stat
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
 
 from deeptempo_entrypoint.errors import SecretFileError
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping
-
-    from deeptempo_entrypoint.spec.model import Entry, Spec
+from deeptempo_entrypoint.findings import ERROR
+from deeptempo_entrypoint.spec.model import Entry, Spec
+from deeptempo_entrypoint.textfile import link_escape, read_text, strip_one_newline
+from deeptempo_entrypoint.validation import value_findings
 
 INTERVAL = 1.0  # seconds between two checks of one file
 _log = logging.getLogger("deeptempo_entrypoint.rotation")
@@ -48,8 +48,6 @@ def file_signature(path: str) -> tuple[int, int, int, int] | None:
 
 def content_digest(path: str, bound: int = CONTENT_BOUND) -> bytes | None:
     """SHA-256 of a regular file's content; None when it cannot be read or is larger than `bound`."""
-    import stat
-
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # a FIFO put in its place must not hang
     except OSError:
@@ -61,24 +59,24 @@ def content_digest(path: str, bound: int = CONTENT_BOUND) -> bytes | None:
     return hashlib.sha256(data).digest() if len(data) <= bound else None
 
 
+@dataclass
 class Followed:
-    """One file-delivered secret: its file, the value in use and when it last changed (no value in repr)."""
+    """One file-delivered secret: its file, the value in use and when it last changed (no value in repr).
+    `compare_content`: its content's digest is compared as well (a change `stat` cannot see)."""
 
-    __slots__ = ("name", "path", "signature", "value", "revision", "changed_at", "checked_at", "digest")
+    name: str
+    path: str
+    value: str = field(repr=False)
+    compare_content: bool = False
+    signature: tuple[int, int, int, int] | None = field(default=None, repr=False)
+    digest: bytes | None = field(default=None, repr=False)  # None: followed by its stat alone
+    revision: int = 1
+    changed_at: float = field(default_factory=time.time, repr=False)
+    checked_at: float = field(default_factory=time.monotonic, repr=False)
 
-    def __init__(self, name: str, path: str, value: str, compare_content: bool = False) -> None:
-        self.name = name
-        self.path = path
-        self.signature = file_signature(path)
-        # The content's digest when it is compared as well (a change `stat` cannot see); None: stat alone.
-        self.digest = content_digest(path) if compare_content else None
-        self.value = value
-        self.revision = 1
-        self.changed_at = time.time()
-        self.checked_at = time.monotonic()
-
-    def __repr__(self) -> str:
-        return f"Followed({self.name!r}, {self.path!r}, revision={self.revision})"
+    def __post_init__(self) -> None:
+        self.signature = file_signature(self.path)
+        self.digest = content_digest(self.path) if self.compare_content else None
 
 
 class Rotation:
@@ -157,8 +155,6 @@ class Rotation:
     def _read(path: str, signature: tuple[int, int, int, int]) -> str | None:
         """The file's value, read as the sources read a secret file; None when it changed meanwhile (or
         went away); SecretFileError when it cannot be used (unreadable, too big, not UTF-8)."""
-        from deeptempo_entrypoint.textfile import link_escape, read_text, strip_one_newline
-
         if not os.path.exists(path):
             return None
         escape = link_escape(path)
@@ -168,36 +164,42 @@ class Rotation:
         return strip_one_newline(text) if file_signature(path) == signature else None
 
     def _problem(self, name: str, value: str) -> str | None:
-        from deeptempo_entrypoint.findings import ERROR
-        from deeptempo_entrypoint.validation import value_findings
-
         entry = self.spec.by_name.get(name)
         if entry is None:
             return None
         if not value:
             return "is empty"
-        errors = [finding for finding in value_findings(entry, value, "the file", self.spec) if finding.level == ERROR]
+        withheld = {value, *(followed.value for followed in self.followed.values())}  # none of them is quoted
+        errors = [finding for finding in value_findings(entry, value, "the file", self.spec, withheld=withheld)
+                  if finding.level == ERROR]
         return errors[0].message if errors else None
 
     def __repr__(self) -> str:
         return f"Rotation({sorted(self.followed)})"
 
 
-# The served process's one follower of its secrets' files (a process serves one app: it has one of it by
-# nature), read by the secrets library's get_secret and the status routes.
-ACTIVE: Rotation | None = None
+# Process state, by nature: a served process runs one app, whose secrets' files one follower checks.
+# The app reads its secrets through the library's get_secret(name), which takes no follower (the guide's
+# API, and the app's code, are the app's), so the follower is found here: set once by start_following in
+# the app's process, read by get_secret and the status routes, never replaced while the process serves.
+_PROCESS_ROTATION: Rotation | None = None
+
+
+def process_rotation() -> Rotation | None:
+    """This process's follower of its secrets' files; None outside a served app (or nothing to follow)."""
+    return _PROCESS_ROTATION
 
 
 def start_following(paths: Mapping[str, str], spec: Spec) -> Rotation | None:
     """Follow each name's file in `paths` (name -> file) from the value os.environ holds now, with a
-    daemon thread checking every INTERVAL. The process-wide Rotation, or None when nothing is followed."""
-    global ACTIVE
+    daemon thread checking every INTERVAL: this process's follower (process_rotation), or None when
+    nothing is followed."""
+    global _PROCESS_ROTATION
     compare = os.environ.get(COMPARE_CONTENT_VARIABLE, "").strip() == "1"
     followed = {name: Followed(name, path, os.environ[name], compare) for name, path in paths.items() if name in os.environ}
     if not followed:
         return None
-    ACTIVE = Rotation(spec, followed)
-    active = ACTIVE
+    active = _PROCESS_ROTATION = Rotation(spec, followed)
 
     def follow() -> None:
         while True:
@@ -209,13 +211,20 @@ def start_following(paths: Mapping[str, str], spec: Spec) -> Rotation | None:
                 _log.warning("checking the secret files failed (%s); trying again", type(exc).__name__)
 
     threading.Thread(target=follow, name="deeptempo-rotation", daemon=True).start()
-    return ACTIVE
+    return active
+
+
+def stop_following() -> None:
+    """This process follows no file any more: what a harness that followed in-process calls before it
+    goes on (benchmarks/run.py); a served app never does."""
+    global _PROCESS_ROTATION
+    _PROCESS_ROTATION = None
 
 
 def forget(name: str) -> None:
     """Stop following `name`: the app set or deleted it itself."""
-    if ACTIVE is not None:
-        ACTIVE.followed.pop(name, None)
+    if _PROCESS_ROTATION is not None:
+        _PROCESS_ROTATION.followed.pop(name, None)
 
 
 TAKES = {  # what a new value of a secret does, by its spec's rotation, when the secret arrived in a file
@@ -238,4 +247,4 @@ def rotation_status(name: str) -> dict[str, Any]:
     """What a status shows of `name`'s rotation in this process: whether a new value in its file is
     served without a restart, its revision (1 at the start) and when it last changed; never a value or
     a hash of one."""
-    return ACTIVE.status(name) if ACTIVE is not None else {"rotates": False}
+    return _PROCESS_ROTATION.status(name) if _PROCESS_ROTATION is not None else {"rotates": False}

@@ -1,15 +1,10 @@
 """JSON Schema failures in words that name the field and the expectation, never the offending value
 (a validator's own message often quotes it). The spec, compose and Kubernetes checks all use this."""
 
+from collections.abc import Iterable
+from typing import Any
 
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from typing import Any
 def field_path(path: Iterable[str | int]) -> str:
     field = "(top level)"
     for part in path:

@@ -22,8 +22,8 @@ import uvicorn
 from click.core import ParameterSource
 from uvicorn.main import main as uvicorn_command
 
+from deeptempo_entrypoint.echo import safe_to_echo
 from deeptempo_entrypoint.errors import ConfigError
-from deeptempo_entrypoint.formats import safe_to_echo
 
 # uvicorn's options that set one of serve's settings: used as that setting, and validated like it.
 SETTING_OPTIONS = {"app_dir": "APP_DIR", "host": "HOST", "port": "PORT", "workers": "WEB_CONCURRENCY",

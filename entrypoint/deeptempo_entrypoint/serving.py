@@ -8,7 +8,7 @@ import logging
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from importlib.machinery import PathFinder
 from typing import Any
@@ -22,9 +22,10 @@ from deeptempo_entrypoint.constants import ALLOW_PERSISTENT_BACKEND_VARIABLE, CH
 from deeptempo_entrypoint.database import database_login, wait_for_login
 from deeptempo_entrypoint.database import driver as database_driver
 from deeptempo_entrypoint.database import wait_seconds as database_wait_seconds
+from deeptempo_entrypoint.echo import safe_to_echo
 from deeptempo_entrypoint.errors import ConfigError, KitError
 from deeptempo_entrypoint.findings import ERROR, WARNING, Finding, has_errors
-from deeptempo_entrypoint.formats import is_true, safe_to_echo
+from deeptempo_entrypoint.formats import is_true
 from deeptempo_entrypoint.http_limits import BoundedH11Protocol
 from deeptempo_entrypoint.launch import ValidationFailed, program_environment
 from deeptempo_entrypoint.report import format_findings
@@ -89,8 +90,10 @@ def prepare_serve(spec: Spec, options: Mapping[str, Any], uvicorn_args: Sequence
     findings += serve_backend_findings(resolution)
     settings = {name: resolution.value(name) or _default(spec, name) or "" for name in SERVER_SETTINGS}
     inherit = (environ.get(CHILD_SECRETS_VARIABLE) or "").strip().lower() == INHERIT
+    withheld = resolution.withheld
     if not has_errors(findings):
-        findings += app_module_findings(settings, environ) + address_findings(given) + loop_findings(given, inherit)
+        findings += (app_module_findings(settings, environ, withheld) + address_findings(given, withheld)
+                     + loop_findings(given, inherit))
     if has_errors(findings):
         raise ValidationFailed(findings)
     findings += [Finding(None, WARNING, line) for line in limit_warnings(config_parameters())]
@@ -103,7 +106,7 @@ def prepare_serve(spec: Spec, options: Mapping[str, Any], uvicorn_args: Sequence
     app = AppPlan(app=settings["APP_MODULE"], config=config, environment=environment,
                   scope=None if inherit else scope_for(spec, environment),
                   followed=policy_files(spec, files, FOLLOW), spec_origin=spec.origin,
-                  app_dir=settings["APP_DIR"] or None, address=_served_address(settings, given))
+                  app_dir=settings["APP_DIR"] or None, address=_served_address(settings, given), withheld=withheld)
     return ServePlan(app, int(settings["WEB_CONCURRENCY"]), policy_files(spec, files, RESTART), findings)
 
 
@@ -128,7 +131,7 @@ def serve(plan: ServePlan, replan: Callable[[set[str]], AppPlan | None] | None =
     gives the plan a restart takes (prepare_serve again), or None when the new values are not valid.
     Returns uvicorn's exit code (or, supervised, ends by the signal that stopped it)."""
     configure_logging()
-    wait_for_the_database(plan.app.environment)
+    wait_for_the_database(plan.app.environment, withheld=plan.app.withheld)
     if not plan.supervised:
         return serve_app(plan.app)
     if plan.app.scope is not None:
@@ -149,7 +152,7 @@ def replanner(spec: Spec, options: Mapping[str, Any], uvicorn_args: Sequence[str
         names = ", ".join(sorted(changed))
         try:
             plan = prepare_serve(spec, options, uvicorn_args, env_file=env_file)
-            wait_for_the_database(plan.app.environment, RESTART_DATABASE_SECONDS)
+            wait_for_the_database(plan.app.environment, RESTART_DATABASE_SECONDS, plan.app.withheld)
         except ValidationFailed as exc:
             _log.error("not restarting for %s: the new configuration is not valid; the running app keeps the last "
                        "values:\n%s", names, format_findings(exc.findings, title="the new configuration"))
@@ -162,10 +165,12 @@ def replanner(spec: Spec, options: Mapping[str, Any], uvicorn_args: Sequence[str
     return replan
 
 
-def wait_for_the_database(environment: Mapping[str, str], seconds: float | None = None) -> None:
+def wait_for_the_database(environment: Mapping[str, str], seconds: float | None = None,
+                          withheld: Collection[str] = ()) -> None:
     """When the app will use a database, log in to it as the app will before handing over (exit 69 or
-    78 when it cannot: deeptempo_entrypoint.database); without a driver, a warning."""
-    login = database_login(environment)
+    78 when it cannot: deeptempo_entrypoint.database); without a driver, a warning. `withheld`: the
+    values its messages never quote (the run's secrets)."""
+    login = database_login(environment, withheld)
     if login is None:
         return
     postgres = database_driver()
@@ -199,14 +204,14 @@ def loop_findings(given: UvicornOptions, inherit: bool) -> list[Finding]:
                                  "or DEEPTEMPO_CHILD_SECRETS=inherit to let every child inherit every secret")]
 
 
-def address_findings(given: UvicornOptions) -> list[Finding]:
+def address_findings(given: UvicornOptions, withheld: Collection[str] = ()) -> list[Finding]:
     """uvicorn's --uds and --fd checked before the start, so a wrong one is named (exit 78) instead of
     ending in uvicorn's traceback."""
     uds, descriptor = given.config.get("uds"), given.config.get("fd")
     if uds:
         directory = os.path.dirname(os.path.abspath(uds)) or "."
         if not os.path.isdir(directory) or not os.access(directory, os.W_OK | os.X_OK):
-            shown = directory if safe_to_echo(directory, limit=PATH_ECHO_LIMIT) else "its directory"
+            shown = directory if safe_to_echo(directory, withheld=withheld, limit=PATH_ECHO_LIMIT) else "its directory"
             return [Finding(None, ERROR, f"serve -- --uds: {shown} does not exist or is not writable by this user, so the "
                                          "socket cannot be made there")]
     if descriptor is not None:
@@ -235,18 +240,19 @@ def _unlisted_server_setting_findings(spec: Spec, resolution: Resolution) -> lis
     for name in SERVER_SETTINGS:
         value = resolution.value(name)
         if name not in spec.by_name and value:
-            reason = value_problem(_builtin_entry(name), value, spec)
+            reason = value_problem(_builtin_entry(name), value, spec, resolution.withheld)
             if reason:
                 findings.append(Finding(name, ERROR, reason))
     return findings
 
 
-def app_module_findings(settings: Mapping[str, Any], environ: MutableMapping[str, str]) -> list[Finding]:
+def app_module_findings(settings: Mapping[str, Any], environ: MutableMapping[str, str],
+                        withheld: Collection[str] = ()) -> list[Finding]:
     """APP_MODULE's module must be findable where uvicorn will look (APP_DIR, PYTHONPATH, the installed
     packages), found without importing it: importing the app is uvicorn's job, after the exec."""
     module = settings["APP_MODULE"].partition(":")[0]
     app_dir = os.path.abspath(settings["APP_DIR"] or ".")
-    echoed = safe_to_echo(app_dir, limit=PATH_ECHO_LIMIT)
+    echoed = safe_to_echo(app_dir, withheld=withheld, limit=PATH_ECHO_LIMIT)
     shown_dir = f" ({app_dir})" if echoed else ""
     if settings["APP_DIR"] and not os.path.isdir(app_dir):
         where = f"directory {app_dir}:" if echoed else "the directory it names"
@@ -254,7 +260,7 @@ def app_module_findings(settings: Mapping[str, Any], environ: MutableMapping[str
     search = [app_dir, *filter(None, (environ.get("PYTHONPATH") or "").split(os.pathsep)), *filter(None, sys.path)]
     if module_findable(module, search):
         return []
-    shown = f"module {module}" if safe_to_echo(module) else "its module"
+    shown = f"module {module}" if safe_to_echo(module, withheld=withheld) else "its module"
     return [Finding("APP_MODULE", ERROR, f"{shown} cannot be found in APP_DIR{shown_dir}, PYTHONPATH or the installed "
                                          "packages; set APP_DIR to the directory that holds it")]
 

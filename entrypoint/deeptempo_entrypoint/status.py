@@ -1,51 +1,41 @@
 """`status`: the guide's get_backend_status() plus, per spec entry, the source that provides it.
 It replaces the guide's `printenv | grep` step, which printed the values."""
 
-
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, MutableMapping, Sequence
+from typing import Any
 
 from deeptempo_entrypoint.constants import DEFAULT_LABEL
-from deeptempo_entrypoint.errors import ConfigError
+from deeptempo_entrypoint.errors import BackendError
+from deeptempo_entrypoint.findings import Finding
 from deeptempo_entrypoint.launch import check_configuration
 from deeptempo_entrypoint.rotation import rotation_policy
-from deeptempo_entrypoint.secrets_manager import DEFAULT_WRITE_BACKEND, SecretsManager
-from deeptempo_entrypoint.sources.chains import process_environ
-
-if TYPE_CHECKING:
-    from collections.abc import Mapping, MutableMapping, Sequence
-    from typing import Any
-
-    from deeptempo_entrypoint.findings import Finding
-    from deeptempo_entrypoint.spec.model import Spec
+from deeptempo_entrypoint.secrets_manager import backend_status, write_backend_from
+from deeptempo_entrypoint.sources.chains import deployment_sources, process_environ
+from deeptempo_entrypoint.spec.model import Spec
 
 
 def secrets_status(spec: Spec | None, environ: MutableMapping[str, str] | None = None, env_file: str | None = None,
                    spec_findings: Sequence[Finding] = ()) -> dict[str, Any]:
-    """The status document; `spec` may be None when it could not be loaded (`spec_findings` say why)."""
+    """The status document; `spec` may be None when it could not be loaded (`spec_findings` say why).
+    One source list serves the resolution and the backends' status alike."""
     environ = process_environ(environ)
-    resolution, findings = check_configuration(spec, environ, env_file)
-    sources = resolution.sources()
+    sources = deployment_sources(environ, env_file)
+    resolution, findings = check_configuration(spec, sources)
+    try:
+        write_backend: str | None = write_backend_from(environ, resolution.withheld)
+    except BackendError:  # SECRETS_BACKEND is invalid: a finding names it
+        write_backend = None
     files = resolution.files(entry.name for entry in spec.secrets) if spec else {}
     secrets: dict[str, dict[str, object]] = {}
     for entry in spec or ():
-        source = sources.get(entry.name) or (DEFAULT_LABEL if entry.default is not None else None)
+        source = resolution.sources().get(entry.name) or (DEFAULT_LABEL if entry.default is not None else None)
         secrets[entry.name] = {"kind": entry.kind, "service": entry.service, "source": source}
         if source == DEFAULT_LABEL:
             secrets[entry.name]["default"] = entry.default  # a spec's default, never a secret
         if entry.is_secret:  # what a new value does, by the spec's rotation (deeptempo_entrypoint.rotation)
             secrets[entry.name].update(rotation_policy(entry, entry.name in files))
-    return {"backends": _backends(environ, env_file), "secrets": secrets,
+    return {"backends": backend_status(sources, write_backend), "secrets": secrets,
             "findings": [finding.as_dict() for finding in (*spec_findings, *findings)]}
-
-
-def _backends(environ: MutableMapping[str, str], env_file: str | None) -> dict[str, Any]:
-    try:
-        return SecretsManager(environ=environ, dotenv_path=env_file).get_backend_status()
-    except ConfigError:  # SECRETS_BACKEND or ENABLE_KEYRING is invalid: a finding names it
-        status = SecretsManager(DEFAULT_WRITE_BACKEND, False, env_file, environ).get_backend_status()
-        return {**status, "write_backend": None}
 
 
 def format_status(report: Mapping[str, Any]) -> str:

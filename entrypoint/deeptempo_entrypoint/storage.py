@@ -4,16 +4,10 @@ without a word beyond a log line (its health stays "healthy"). With no POSTGRES_
 localhost, where a container has no database: `check` and `status` name that fallback."""
 
 
-from __future__ import annotations
-
-from typing import TYPE_CHECKING
-
 from deeptempo_entrypoint.constants import DATA_BACKEND_VARIABLE, DATABASE_HOST_VARIABLE, DATABASE_STORAGE
 from deeptempo_entrypoint.findings import WARNING, Finding
-
-if TYPE_CHECKING:
-    from deeptempo_entrypoint.resolution import Resolution
-    from deeptempo_entrypoint.spec.model import Spec
+from deeptempo_entrypoint.resolution import Resolution
+from deeptempo_entrypoint.spec.model import Spec
 
 RULE_STORAGE_FALLBACK = "storage-fallback"
 

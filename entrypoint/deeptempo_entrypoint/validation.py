@@ -1,27 +1,12 @@
 """The validation engine: a spec and a resolution in, every finding out (errors and warnings).
 check, serve, status and every platform's verify call it. No message holds a value."""
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Collection, Iterator
 
+from deeptempo_entrypoint.echo import safe_to_echo
 from deeptempo_entrypoint.findings import ERROR, WARNING, Finding, Where
-from deeptempo_entrypoint.formats import FORMATS, safe_to_echo
-from deeptempo_entrypoint.spec.model import (
-    ALL_OR_NONE,
-    BUILTIN_ORIGIN,
-    ONE_OF,
-    PATTERN_SECONDS,
-    REQUIRED,
-    REQUIRED_WITH,
-    Entry,
-    PatternTooSlow,
-    Spec,
-    Unmet,
-    pattern_match,
-)
-
-if TYPE_CHECKING:  # types only: the start-up path imports what it uses, no more
-    from deeptempo_entrypoint.resolution import Resolution
+from deeptempo_entrypoint.resolution import Resolution
+from deeptempo_entrypoint.spec.model import ALL_OR_NONE, BUILTIN_ORIGIN, ONE_OF, REQUIRED, REQUIRED_WITH, Entry, Spec, Unmet
 
 # Rule ids of the findings below (`check --json`'s "rule").
 RULE_REQUIRED = "required"
@@ -35,21 +20,23 @@ RULE_LEGACY_NAME = "legacy-name"
 RULE_QUOTED = "quoted"
 
 
-def validate(spec: Spec, resolution: "Resolution") -> list[Finding]:
+def validate(spec: Spec, resolution: Resolution) -> list[Finding]:
     findings = list(resolution.findings)
     for entry in spec:
         resolved = resolution.secrets.get(entry.name)
         if resolved is not None:
-            findings.extend(value_findings(entry, resolved.value, resolved.source, spec, found_as=resolved.found_as))
+            findings.extend(value_findings(entry, resolved.value, resolved.source, spec, found_as=resolved.found_as,
+                                           withheld=resolution.withheld))
     for unmet in spec.unmet(resolution.secrets):
         findings.extend(_unmet_findings(spec, unmet, resolution))
     return findings
 
 
 def value_findings(entry: Entry, value: str, source: str, spec: Spec, *, found_as: str | None = None,
-                   at: Where | None = None) -> Iterator[Finding]:
+                   at: Where | None = None, withheld: Collection[str] = ()) -> Iterator[Finding]:
     """What is wrong with `value` as the entry's value, found in `source` (a label or a file's line);
-    `at` is where the findings say they are (default: that source)."""
+    `at` is where the findings say they are (default: that source); `withheld`: the values no message may
+    quote (the run's resolved secrets: Resolution.withheld)."""
     where, at = f"from {source}", at or Where(source=source)
     if found_as and found_as != entry.name:
         yield Finding(entry.name, WARNING, f"found under the legacy name {found_as} ({where}); rename it to {entry.name}",
@@ -58,7 +45,7 @@ def value_findings(entry: Entry, value: str, source: str, spec: Spec, *, found_a
         yield Finding(entry.name, ERROR, f"still holds the placeholder from env.example ({where}); put the real value in",
                       RULE_PLACEHOLDER, at)
         return
-    reason = value_problem(entry, value, spec)
+    reason = value_problem(entry, value, spec, withheld)
     unquoted = _unquoted(value)
     if unquoted is not None and (reason or entry.is_secret):
         # Quotes first, whatever else is wrong: "does not have the expected format" alone would hide them.
@@ -95,32 +82,22 @@ def _stray_white_space(value: str) -> str | None:
     return None
 
 
-def value_problem(entry: Entry, value: str, spec: Spec | None = None) -> str | None:
-    """Why `value` breaks the entry's choices, format or pattern, in words that do not quote it."""
-    if entry.choices and value not in entry.choices:
-        shown = f" (got {value!r})" if not entry.is_secret and safe_to_echo(value, spec) else ""
-        return f"must be one of {', '.join(entry.choices)}{shown}"
-    if entry.format:
-        reason = FORMATS[entry.format](value)
-        if reason:
-            return reason
-    if entry.pattern:
-        trusted = spec is not None and spec.origin == BUILTIN_ORIGIN
-        try:
-            if not pattern_match(entry.pattern, value, trusted=trusted):
-                return f"does not have the expected format (it should match {entry.pattern})"
-        except PatternTooSlow:
-            return (f"cannot be checked: the spec's pattern for it ran longer than {PATTERN_SECONDS:g} s on this value; "
-                    "simplify the pattern (nested repetition such as (a+)+ backtracks without end)")
-    return None
+def value_problem(entry: Entry, value: str, spec: Spec | None = None, withheld: Collection[str] = ()) -> str | None:
+    """Why `value` breaks the entry's choices, format or pattern (Entry.problem), with the value named
+    where a message may quote it: a setting's value outside its choices, neither a secret's shape nor
+    one of the `withheld` values."""
+    reason = entry.problem(value, trusted=spec is not None and spec.origin == BUILTIN_ORIGIN)
+    if reason and entry.choices and value not in entry.choices and not entry.is_secret and safe_to_echo(value, spec, withheld):
+        reason += f" (got {value!r})"
+    return reason
 
 
-def _note(resolution: "Resolution", name: str) -> str:
+def _note(resolution: Resolution, name: str) -> str:
     note = resolution.missing_notes.get(name)
     return f"; {note}" if note else ""
 
 
-def _unmet_findings(spec: Spec, unmet: Unmet, resolution: "Resolution") -> Iterator[Finding]:
+def _unmet_findings(spec: Spec, unmet: Unmet, resolution: Resolution) -> Iterator[Finding]:
     first = spec.by_name[unmet.names[0]]
     looked = f"; looked in {resolution.looked_in()}" if resolution.searched else ""
     if unmet.kind == REQUIRED:
@@ -138,5 +115,3 @@ def _unmet_findings(spec: Spec, unmet: Unmet, resolution: "Resolution") -> Itera
             yield Finding(name, ERROR, f"is not set, but {', '.join(unmet.present)} is: the {unmet.group} group needs all "
                                        f"of {', '.join(unmet.names)} or none of them", RULE_ALL_OR_NONE)
 
-
-__all__ = ["validate", "value_findings", "value_problem", "safe_to_echo"]

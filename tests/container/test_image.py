@@ -53,7 +53,7 @@ def test_docker_secrets_directory_and_file_indirection(start, shared_tmp):
     assert status["secrets"]["CLAUDE_API_KEY"]["source"] == "secrets-dir"
     assert status["secrets"]["SPLUNK_PASSWORD"]["source"] == "SPLUNK_PASSWORD_FILE"
     # A program the kit starts sees the value and not the indirection (serve gives the app the same
-    # environment, in its own process: tests/test_serve.py).
+    # environment, in its own process: tests/entrypoint/test_serving.py).
     code, output = container.run(["deeptempo-entrypoint", "exec", "sh", "-c",
                                    'echo "result: ${SPLUNK_PASSWORD_FILE:-no-indirection} $SPLUNK_PASSWORD"'])
     # Its own warnings (the stray `splunk` file) share the output: read the one result line.

@@ -10,7 +10,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from deeptempo_deploy.redaction import ELIDED, MASK, Redactor, may_echo, relayed_line
-from deeptempo_entrypoint.formats import safe_to_echo
+from deeptempo_entrypoint.echo import safe_to_echo
 from deeptempo_entrypoint.spec import builtin_spec
 from deeptempo_entrypoint.spec.model import Spec
 

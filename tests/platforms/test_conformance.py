@@ -1,9 +1,11 @@
 """The conformance suite every platform passes: its shipped manifest is valid, and each mutation of a
 common list (privileged, host network, a literal secret, ...) is reported under the same rule id on
-every platform that can express it. In-process, over each platform's loader and verdict: the only tool
-run is the platform's normaliser, once per platform (docker compose config, kubectl kustomize)."""
+every platform that can express it. In-process, over each registered platform's typed `load` and
+`judge` (platforms/registry.py: a platform registered without a shipped manifest here fails): the only
+tool run is the platform's normaliser, once per platform (docker compose config, kubectl kustomize)."""
 
 import copy
+import dataclasses
 import json
 import os
 import shutil
@@ -14,14 +16,16 @@ from typing import Any
 import pytest
 import yaml
 
-from deeptempo_deploy.platforms.cloudrun.verify import verify_cloudrun
-from deeptempo_deploy.platforms.compose import verify as compose_verify
+from deeptempo_deploy.platforms.compose.commands import ComposeDocuments
 from deeptempo_deploy.platforms.ecs.load import task_definition_input
 from deeptempo_deploy.platforms.ecs.verify import verify_ecs
 from deeptempo_deploy.platforms.k8s import verify as k8s_verify
 from deeptempo_deploy.platforms.k8s.manifests import kustomize
+from deeptempo_deploy.platforms.model import APP
+from deeptempo_deploy.platforms.platform import Platform
+from deeptempo_deploy.platforms.registry import PLATFORMS, platform_named
 from deeptempo_deploy.platforms.rules import RULE_IDS
-from deeptempo_deploy.platforms.systemd import verify as systemd_verify
+from deeptempo_deploy.platforms.systemd.commands import UnitFile
 from deeptempo_entrypoint.findings import Finding
 from deeptempo_entrypoint.spec import builtin_spec
 from tests.helpers import CANARY_CLAUDE, CANARY_PASSWORD, PROJECT, production_overlay_files
@@ -30,22 +34,24 @@ SPEC = builtin_spec()
 PASTED = "sk-ant-pastedINTOtheMANIFEST0123"  # a value of the Claude key's format under another name
 
 
-class Platform:
-    """A platform under test: its shipped manifest as its loader takes it, and a verdict function."""
+class Subject:
+    """A registered platform under test, with its shipped manifest as its `load` and `judge` take it."""
 
-    def __init__(self, name: str, manifest: Any, judge: Callable[[Any], list[Finding]]) -> None:
-        self.name, self.manifest, self.judge = name, manifest, judge
+    def __init__(self, name: str, manifest: Any) -> None:
+        self.name, self.manifest = name, manifest
+        self.platform: Platform[Any] = platform_named(name)
 
-    def findings(self, mutate: Callable[[Any], None] | None = None) -> list[Finding]:
+    def findings(self, mutate: Callable[[Any], Any] | None = None) -> list[Finding]:
+        """The verdict on the manifest changed by `mutate` (in place, or by returning the changed one)."""
         manifest = copy.deepcopy(self.manifest)
         if mutate:
-            mutate(manifest)
-        return self.judge(manifest)
+            manifest = mutate(manifest) or manifest
+        return self.platform.judge(manifest, SPEC)[0]
 
 
 # --- each platform's shipped manifest, loaded once ---------------------------------------------------
 
-def compose_platform(tmp: str) -> Platform:
+def compose_platform(tmp: str) -> Subject:
     if shutil.which("docker") is None or subprocess.run(["docker", "compose", "version"], capture_output=True).returncode:
         pytest.skip("the Compose v2 CLI is not installed (scripts/docker-engine up installs it)")
     from deeptempo_deploy.platforms.compose.normalise import ComposeConfig
@@ -61,78 +67,77 @@ def compose_platform(tmp: str) -> Platform:
     finally:
         os.environ.clear()
         os.environ.update(old)
-    both = {"interpolated": config.interpolated, "raw": config.raw}
-    return Platform("compose", both, lambda m: compose_verify.judge(m["interpolated"], m["raw"], SPEC)[0])
+    return Subject("compose", ComposeDocuments(config.interpolated, config.raw))
 
 
-def k8s_platform(tmp: str) -> Platform:
+def k8s_platform(tmp: str) -> Subject:
     tree = os.path.join(tmp, "k8s")
     shutil.copytree(os.path.join(PROJECT, "k8s"), tree)
     production_overlay_files(os.path.join(tree, "overlays", "production"))
     documents = kustomize(os.path.join(tree, "overlays", "production"))
-    return Platform("k8s", documents, lambda m: k8s_verify.judge(m, SPEC, ("1.37",))[0])
+    return Subject("k8s", documents)
 
 
-def ecs_platform(tmp: str) -> Platform:
+def ecs_platform(tmp: str) -> Subject:
     with open(os.path.join(PROJECT, "ecs", "task-definition.json")) as stream:
         task = task_definition_input(json.load(stream))
-    return Platform("ecs", task, lambda m: verify_ecs(m, SPEC)[0])
+    return Subject("ecs", task)
 
 
-def systemd_platform(tmp: str) -> Platform:
+def systemd_platform(tmp: str) -> Subject:
     with open(os.path.join(PROJECT, "systemd", "deeptempo-credentials.service")) as stream:
         text = stream.read()
-    # A unit's text is immutable: mutations work on a one-item list holding it.
-    return Platform("systemd", [text], lambda m: systemd_verify.judge(m[0], "deeptempo.service", SPEC)[0])
+    return Subject("systemd", UnitFile("deeptempo.service", text))
 
 
-def helm_platform(tmp: str) -> Platform:
+def helm_platform(tmp: str) -> Subject:
     from deeptempo_deploy.platforms.helm.template import helm_template
 
     # As the production overlay delivers them (envFrom), so its mutations apply unchanged.
     documents = helm_template(os.path.join(PROJECT, "k8s", "helm", "deeptempo"), (),
                               (f"secrets.CLAUDE_API_KEY={CANARY_CLAUDE}", "usePasswordFiles=false"))
-    return Platform("helm", documents, lambda m: k8s_verify.judge(m, SPEC, ("1.37",))[0])
+    return Subject("helm", documents)
 
 
-def cloudrun_platform(tmp: str) -> Platform:
+def cloudrun_platform(tmp: str) -> Subject:
     with open(os.path.join(PROJECT, "cloudrun", "service.yaml")) as stream:
-        service = yaml.safe_load(stream)
-    return Platform("cloudrun", service, lambda m: verify_cloudrun(m, SPEC)[0])
+        return Subject("cloudrun", yaml.safe_load(stream))
 
 
-LOADERS = {"compose": compose_platform, "k8s": k8s_platform, "helm": helm_platform, "ecs": ecs_platform,
+# Each registered platform's shipped manifest, by platform name (test data; the list is the registry's).
+SHIPPED = {"compose": compose_platform, "k8s": k8s_platform, "helm": helm_platform, "ecs": ecs_platform,
            "systemd": systemd_platform, "cloudrun": cloudrun_platform}
 
 
-def mutation_for(by_platform: dict[str, Callable[[Any], None]], name: str) -> Callable[[Any], None] | None:
+def mutation_for(by_platform: dict[str, Callable[[Any], Any]], name: str) -> Callable[[Any], Any] | None:
     """Helm renders Kubernetes objects: what mutates a Kustomize render mutates a chart's."""
     return by_platform.get(name) or (by_platform.get("k8s") if name == "helm" else None)
 
 
-@pytest.fixture(scope="module", params=sorted(LOADERS))
-def platform(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Platform:
-    return LOADERS[request.param](str(tmp_path_factory.mktemp(request.param)))
+@pytest.fixture(scope="module", params=[platform.name for platform in PLATFORMS])
+def platform(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Subject:
+    assert request.param in SHIPPED, f"platform {request.param} is registered without a shipped manifest in this suite"
+    return SHIPPED[request.param](str(tmp_path_factory.mktemp(request.param)))
 
 
 # --- the mutations, written once per platform that can express them -----------------------------------
 
 def _compose(change: Callable[[dict[str, Any]], None]) -> Callable[[Any], None]:
     def mutate(manifest: Any) -> None:
-        for document in (manifest["interpolated"], manifest["raw"]):
+        for document in (manifest.interpolated, manifest.raw):
             change(document["services"]["deeptempo"])
     return mutate
 
 
 def _compose_environment(name: str, value: str) -> Callable[[Any], None]:
     def mutate(manifest: Any) -> None:
-        manifest["interpolated"]["services"]["deeptempo"]["environment"][name] = value
-        manifest["raw"]["services"]["deeptempo"]["environment"][name] = value
+        manifest.interpolated["services"]["deeptempo"]["environment"][name] = value
+        manifest.raw["services"]["deeptempo"]["environment"][name] = value
     return mutate
 
 
 def _compose_unreachable(manifest: Any) -> None:
-    for document in (manifest["interpolated"], manifest["raw"]):
+    for document in (manifest.interpolated, manifest.raw):
         service = document["services"]["deeptempo"]
         service.pop("env_file", None)
         service["environment"] = {key: value for key, value in service["environment"].items() if key == "SECRETS_BACKEND"}
@@ -163,7 +168,7 @@ def _k8s_annotation(documents: Any) -> None:
 
 
 def _compose_sidecar(manifest: Any) -> None:
-    for document in (manifest["interpolated"], manifest["raw"]):
+    for document in (manifest.interpolated, manifest.raw):
         document["services"]["sidecar"] = {"image": "busybox:1", "environment": {"SPLUNK_PASSWORD": CANARY_PASSWORD}}
 
 
@@ -194,18 +199,18 @@ def _run(change: Callable[[dict[str, Any], dict[str, Any]], None]) -> Callable[[
     return mutate
 
 
-def _unit(change: Callable[[str], str]) -> Callable[[Any], None]:
-    def mutate(manifest: Any) -> None:
-        manifest[0] = change(manifest[0])
+def _unit(change: Callable[[str], str]) -> Callable[[Any], Any]:
+    def mutate(manifest: UnitFile) -> UnitFile:
+        return dataclasses.replace(manifest, text=change(manifest.text))
     return mutate
 
 
-def _unit_add(line: str) -> Callable[[Any], None]:
+def _unit_add(line: str) -> Callable[[Any], Any]:
     """A line in a [Service] section after the unit's own (systemd merges them; a later line wins)."""
     return _unit(lambda text: f"{text}\n[Service]\n{line}\n")
 
 
-MUTATIONS: dict[str, tuple[str, dict[str, Callable[[Any], None]]]] = {
+MUTATIONS: dict[str, tuple[str, dict[str, Callable[[Any], Any]]]] = {
     "privileged": ("no-privileged", {
         "compose": _compose(lambda s: s.update(privileged=True)),
         "k8s": _k8s(lambda p, c: c["securityContext"].update(privileged=True)),
@@ -351,13 +356,22 @@ def errors_of(findings: list[Finding]) -> list[Finding]:
     return [finding for finding in findings if finding.is_error]
 
 
-def test_the_shipped_manifest_is_valid(platform: Platform) -> None:
+def test_the_shipped_manifest_is_valid(platform: Subject) -> None:
     errors = errors_of(platform.findings())
     assert errors == [], [finding.text() for finding in errors]
 
 
+def test_load_gives_the_service_as_one_app_workload(platform: Subject) -> None:
+    workloads = platform.platform.load(copy.deepcopy(platform.manifest), SPEC)
+    assert [workload.role for workload in workloads].count(APP) == 1
+
+
+def test_every_registered_platform_has_its_shipped_manifest_here() -> None:
+    assert set(SHIPPED) == {platform.name for platform in PLATFORMS}
+
+
 @pytest.mark.parametrize("mutation", sorted(MUTATIONS))
-def test_each_mutation_is_reported_under_its_rule_id(platform: Platform, mutation: str) -> None:
+def test_each_mutation_is_reported_under_its_rule_id(platform: Subject, mutation: str) -> None:
     rule, by_platform = MUTATIONS[mutation]
     change = mutation_for(by_platform, platform.name)
     if change is None:
@@ -377,7 +391,7 @@ def test_every_shared_rule_is_proven_by_a_mutation_or_a_test_of_its_own() -> Non
 
 # --- rules judged here rather than by a mutation of every platform -------------------------------------
 
-def test_a_name_file_path_is_a_route_not_a_literal(platform: Platform) -> None:
+def test_a_name_file_path_is_a_route_not_a_literal(platform: Subject) -> None:
     additions: dict[str, Callable[[Any], None]] = {
         "compose": _compose_environment("GITHUB_TOKEN_FILE", "/run/secrets/github_token"),
         "k8s": _k8s(lambda p, c: c["env"].append({"name": "GITHUB_TOKEN_FILE", "value": "/run/secrets/github_token"})),
@@ -389,7 +403,7 @@ def test_a_name_file_path_is_a_route_not_a_literal(platform: Platform) -> None:
     assert "no-literal-secret" not in {finding.rule for finding in findings}, [f.text() for f in findings]
 
 
-def test_a_key_pasted_into_a_name_file_variable_is_a_literal(platform: Platform) -> None:
+def test_a_key_pasted_into_a_name_file_variable_is_a_literal(platform: Subject) -> None:
     additions: dict[str, Callable[[Any], None]] = {
         "compose": _compose_environment("CLAUDE_API_KEY_FILE", PASTED),
         "k8s": _k8s(lambda p, c: c["env"].append({"name": "CLAUDE_API_KEY_FILE", "value": PASTED})),

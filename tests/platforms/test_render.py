@@ -3,23 +3,30 @@
 
 import os
 import subprocess
+from typing import Any
 
+import click
 import pytest
 
-from deeptempo_deploy.platforms.compose.render import render as render_compose
-from deeptempo_deploy.platforms.ecs.render import render as render_ecs
-from deeptempo_deploy.platforms.helm.render import render as render_helm
-from deeptempo_deploy.platforms.k8s.render import render as render_k8s
-from deeptempo_deploy.platforms.systemd.render import render as render_systemd
+from deeptempo_deploy.platforms.platform import Render
+from deeptempo_deploy.platforms.registry import PLATFORMS
 from deeptempo_entrypoint.spec import builtin_spec
 from tests.helpers import DEPLOY, PROJECT
 
-RENDERERS = {"compose": render_compose, "k8s": render_k8s, "helm": render_helm, "ecs": render_ecs, "systemd": render_systemd}
+# Every registered platform that renders, with its render verb.
+RENDERERS: dict[str, Render[Any]] = {platform.name: platform.render for platform in PLATFORMS if platform.render}
+
+
+def default_options(verb: Render[Any]) -> Any:
+    """The verb's options as the command line gives them when none is typed."""
+    context = click.Command("render", params=list(verb.params)).make_context("render", [], resilient_parsing=True)
+    return verb.options(**context.params)
 
 
 @pytest.mark.parametrize("platform", RENDERERS)
 def test_committed_files_equal_what_render_writes(platform):
-    for relative, content in RENDERERS[platform](builtin_spec()).items():
+    verb = RENDERERS[platform]
+    for relative, content in verb.run(builtin_spec(), default_options(verb)).items():
         with open(os.path.join(PROJECT, relative), encoding="utf-8") as stream:
             assert stream.read() == content, f"{relative} drifted: run deeptempo-deploy render {platform}"
 

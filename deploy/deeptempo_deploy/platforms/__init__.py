@@ -1,3 +1,3 @@
-"""One folder per platform (compose, k8s, ecs, systemd), each with the same verbs (render, verify,
-local) over the shared core in this package: what the spec means for a manifest, and the rules every
-platform's verify applies."""
+"""One folder per platform (registry.py lists them), each a typed Platform (platform.py: load, judge and
+the verbs render, verify, local) over the shared core in this package: what the spec means for a
+manifest, and the rules every platform's verify applies."""

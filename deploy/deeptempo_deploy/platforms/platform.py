@@ -1,14 +1,34 @@
-"""What a platform is to deeptempo-deploy: its name and the verbs it supports, each with its own
-parameters and the function that runs it. Each platform's commands.py makes one; registry.py lists them."""
+"""What a platform is to deeptempo-deploy, as types. A platform is generic in its manifest as loaded in
+memory (Manifest: Compose's normalised documents, Kubernetes objects, an ECS task definition, a unit's text) and
+declares, with typed signatures:
+
+- `load(manifest, spec) -> list[Workload]`: the manifest as platform-neutral workloads (platforms/model.py);
+- `judge(manifest, spec) -> Judgement`: the verdict on a loaded manifest (what `verify` gives after reading);
+- its verbs `render`, `verify` and `local`, each with a typed options object built from its click
+  parameters (a dataclass whose fields are the parameters' names) and a function taking it.
+
+Each platform's commands.py makes one Platform; registry.py lists them, and that list drives the CLI,
+the conformance suite and the docs."""
 
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import click
 
+from deeptempo_deploy.platforms.model import Workload
+from deeptempo_deploy.platforms.runner import LocalResult
 from deeptempo_entrypoint.findings import Finding
+from deeptempo_entrypoint.spec.model import Spec
+
+Manifest = TypeVar("Manifest")  # a platform's manifest, loaded
+Options = TypeVar("Options")  # a verb's options
+
+# A verdict's findings, and how each secret that reaches the service arrives (secret name -> route).
+Judgement = tuple[list[Finding], dict[str, str]]
+# Rendered files: path relative to the repository -> content.
+Rendered = dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -21,23 +41,57 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class Verb:
-    """One verb of a platform: its help, its own options and arguments, and the function that runs it.
-    `run` takes the spec in use (render, verify) and the parameters by name; it returns the rendered
-    files (render), a Verdict (verify), or a (title, LocalResult) pair (local)."""
+class LocalRun:
+    """What a local run reports: its title and how the run ended."""
+
+    title: str
+    result: LocalResult
+
+
+@dataclass(frozen=True)
+class NoOptions:
+    """The options of a verb that has none of its own."""
+
+
+@dataclass(frozen=True)
+class Render(Generic[Options]):
+    """`render <platform>`: the files the spec decides."""
 
     help: str
-    run: Callable[..., Any]
+    options: type[Options]
+    run: Callable[[Spec, Options], Rendered]
     params: tuple[click.Parameter, ...] = field(default=())
 
 
 @dataclass(frozen=True)
-class Platform:
+class Verify(Generic[Options]):
+    """`verify <platform>`: read a manifest, judge it."""
+
+    help: str
+    options: type[Options]
+    run: Callable[[Spec, Options], Verdict]
+    params: tuple[click.Parameter, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Local(Generic[Options]):
+    """`local <platform>`: run a manifest's container as the platform would."""
+
+    help: str
+    options: type[Options]
+    run: Callable[[Options], LocalRun]
+    params: tuple[click.Parameter, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Platform(Generic[Manifest]):
     name: str
     summary: str
-    render: Verb | None = None
-    verify: Verb | None = None
-    local: Verb | None = None
+    load: Callable[[Manifest, Spec], list[Workload]]
+    judge: Callable[[Manifest, Spec], Judgement]
+    render: Render[Any] | None = None
+    verify: Verify[Any] | None = None
+    local: Local[Any] | None = None
 
     @property
     def verbs(self) -> list[str]:

@@ -2,21 +2,16 @@
 concurrent writers, every line it does not own kept as it was."""
 
 
-from __future__ import annotations
-
 import fcntl
 import os
 import re
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 from deeptempo_entrypoint.envfile.reader import VALID_NAME, parse_bindings
 from deeptempo_entrypoint.errors import EnvFileError
 from deeptempo_entrypoint.textfile import MAX_BYTES, read_text
 from deeptempo_entrypoint.trust import make_private_dirs
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
 
 _UNQUOTED_UNSAFE = re.compile(r"[\r\n]|^\s|\s$|\s#|^['\"]")
 _SINGLE_QUOTE_UNSAFE = re.compile(r"['\\\r\n]")

@@ -1,10 +1,8 @@
 """The ordered list of sources (the precedence) that the library and every command read."""
 
 
-from __future__ import annotations
-
 import os
-from collections.abc import MutableMapping
+from collections.abc import Collection, MutableMapping
 
 from deeptempo_entrypoint.constants import (
     CREDENTIALS_DIRECTORY_VARIABLE,
@@ -14,12 +12,15 @@ from deeptempo_entrypoint.constants import (
     SECRETS_DIR_VARIABLE,
     STATE_DIR_NAME,
 )
-from deeptempo_entrypoint.formats import TRUE_WORDS, parse_boolean
+from deeptempo_entrypoint.echo import safe_to_echo
+from deeptempo_entrypoint.errors import ConfigError
+from deeptempo_entrypoint.formats import TRUE_WORDS, boolean
 from deeptempo_entrypoint.sources.base import SecretSource
 from deeptempo_entrypoint.sources.directory import CredentialsDirectorySource, SecretsDirectorySource
 from deeptempo_entrypoint.sources.env_file import EnvFileSource
 from deeptempo_entrypoint.sources.environment import EnvironmentSource
 from deeptempo_entrypoint.sources.file_indirection import FileIndirectionSource
+from deeptempo_entrypoint.sources.keyring import KeyringSource
 
 
 def process_environ(environ: MutableMapping[str, str] | None = None) -> MutableMapping[str, str]:
@@ -31,9 +32,15 @@ def default_dotenv_path() -> str:
     return os.path.join(os.path.expanduser("~"), STATE_DIR_NAME, ".env")
 
 
-def keyring_enabled(environ: MutableMapping[str, str]) -> bool:
-    """ENABLE_KEYRING as the library reads it: anything but a boolean is an error naming it."""
-    return parse_boolean(environ.get(ENABLE_KEYRING_VARIABLE), name=ENABLE_KEYRING_VARIABLE)
+def keyring_enabled(environ: MutableMapping[str, str], withheld: Collection[str] = ()) -> bool:
+    """ENABLE_KEYRING as the library reads it: anything but a boolean is an error naming it (and quoting
+    it only where a message may: none of the `withheld` values, no secret's shape)."""
+    value = environ.get(ENABLE_KEYRING_VARIABLE)
+    enabled = boolean(value)
+    if enabled is None:
+        shown = f"={value!r}" if value is not None and safe_to_echo(value, withheld=withheld) else ""
+        raise ConfigError(f"{ENABLE_KEYRING_VARIABLE}{shown} is not a boolean: use true/false (also 1/0, yes/no, on/off)")
+    return enabled
 
 
 def deployment_sources(environ: MutableMapping[str, str], env_file: str | None = None,
@@ -60,7 +67,5 @@ def deployment_sources(environ: MutableMapping[str, str], env_file: str | None =
     # A value that is no boolean adds no keyring here; validation reports it with every other finding.
     wanted = (environ.get(ENABLE_KEYRING_VARIABLE) or "").strip().lower() in TRUE_WORDS if keyring is None else keyring
     if wanted:
-        from deeptempo_entrypoint.sources.keyring import KeyringSource  # only when asked for: most starts never are
-
         sources.append(KeyringSource())
     return sources

@@ -1,25 +1,21 @@
-
-from __future__ import annotations
+"""The mounted env-file as a source. Reading only: the guide's `dotenv` write backend, which the secrets
+library alone uses, is sources/dotenv_backend.py (so check and serve never load the writer)."""
 
 import os
 import stat
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Sequence
 
 from deeptempo_entrypoint.constants import ENV_FILE_LABEL
+from deeptempo_entrypoint.envfile.reader import EnvFile, read_env_file
 from deeptempo_entrypoint.errors import EnvFileError
 from deeptempo_entrypoint.findings import ERROR, WARNING, Finding
-from deeptempo_entrypoint.sources.base import WritableSource, did_you_mean
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
-
-    from deeptempo_entrypoint.envfile.reader import EnvFile
+from deeptempo_entrypoint.sources.base import SecretSource, did_you_mean
+from deeptempo_entrypoint.trust import FIX, untrusted_writer
 
 
-class EnvFileSource(WritableSource):
+class EnvFileSource(SecretSource):
     """A mounted env-file (--env-file, DEEPTEMPO_ENV_FILE, ~/.deeptempo/.env). It is read afresh at
-    each use: an edit on disk is seen by the next read. It is also the guide's `dotenv` write backend."""
+    each use: an edit on disk is seen by the next read."""
 
     label = ENV_FILE_LABEL
 
@@ -37,8 +33,6 @@ class EnvFileSource(WritableSource):
         """The file as it is on disk now; re-parsed only when its identity, content or status changed
         (a chmod or chown changes its ctime). A file someone else can write is refused, for every reader
         alike (check, serve, the library): none of its values is used."""
-        from deeptempo_entrypoint.envfile import read_env_file
-
         try:
             info = os.stat(self.path)
         except OSError:
@@ -57,8 +51,6 @@ class EnvFileSource(WritableSource):
     def _refuse_untrusted(self) -> None:
         """As sshd's StrictModes: a file that another user owns, or that its group or anyone can write
         (or replace through a directory), could change the secrets and settings it gives."""
-        from deeptempo_entrypoint.trust import FIX, untrusted_writer
-
         writer = untrusted_writer(self.path)
         if writer:
             raise EnvFileError(f"env-file {self.path}: refused, {writer}: another user could change the secrets and "
@@ -104,27 +96,5 @@ class EnvFileSource(WritableSource):
                                            f"{stat.S_IMODE(mode):04o}); chmod 600 it")]
         return []
 
-    # The guide's `dotenv` write backend.
-    def write(self, name: str, value: str) -> None:
-        self.update({name: value})
-
-    def delete(self, name: str) -> bool:
-        return self.update({name: None})
-
-    def update(self, changes: Mapping[str, str | None]) -> bool:
-        """Every change in one atomic write; a value other readers would read differently is logged."""
-        present = self._values() if os.path.exists(self.path) else {}
-        removed = any(value is None and name in present for name, value in changes.items())
-        changes = {name: value for name, value in changes.items() if value is not None or name in present}
-        if not changes:
-            return False
-        import logging
-
-        from deeptempo_entrypoint.envfile import update_env_file
-
-        for warning in update_env_file(self.path, changes):
-            logging.getLogger("deeptempo_entrypoint.secrets_manager").warning("%s", warning)
-        return removed
-
     def __repr__(self) -> str:
-        return f"EnvFileSource({self.path!r})"
+        return f"{type(self).__name__}({self.path!r})"

@@ -1,14 +1,11 @@
 
-from __future__ import annotations
+import threading
+from collections.abc import Callable
+from typing import Any
 
-from typing import TYPE_CHECKING
-
-from deeptempo_entrypoint.constants import KEYRING_LABEL, KEYRING_SERVICE
+from deeptempo_entrypoint.constants import ENABLE_KEYRING_VARIABLE, KEYRING_LABEL, KEYRING_SERVICE
+from deeptempo_entrypoint.errors import BackendError
 from deeptempo_entrypoint.sources.base import WritableSource
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-    from typing import Any
 
 
 class KeyringSource(WritableSource):
@@ -24,7 +21,7 @@ class KeyringSource(WritableSource):
     @staticmethod
     def backend() -> Any:
         """The active keyring backend, or None when the package or a usable backend is missing."""
-        try:
+        try:  # the `keyring` extra, imported where it is used: without it, there is no keyring to read
             import keyring
             from keyring.backends import fail
         except ImportError:
@@ -33,9 +30,6 @@ class KeyringSource(WritableSource):
         return None if isinstance(backend, fail.Keyring) else backend
 
     def _require_backend(self) -> Any:
-        from deeptempo_entrypoint.constants import ENABLE_KEYRING_VARIABLE
-        from deeptempo_entrypoint.errors import BackendError
-
         if self._failed is not None:
             raise self._failed
         backend = self.backend()
@@ -65,9 +59,8 @@ class KeyringSource(WritableSource):
         _bounded(lambda: backend.set_password(self.service, name, value), "writing", name)
 
     def delete(self, name: str) -> bool:
-        from keyring.errors import PasswordDeleteError
-
         backend = self._require_backend()
+        from keyring.errors import PasswordDeleteError  # the extra is installed: _require_backend found it
 
         def delete() -> bool:
             try:
@@ -86,10 +79,6 @@ def _bounded(call: Callable[[], Any], doing: str, name: str) -> Any:
     """A keyring call in a thread of its own, waited for KEYRING_SECONDS: a keyring that hangs (a locked
     Secret Service, a D-Bus that never answers) or raises is a BackendError naming the secret, never a
     hang or a traceback. The exception's text is not repeated: a backend may quote what it was given."""
-    import threading
-
-    from deeptempo_entrypoint.errors import BackendError
-
     outcome: dict[str, Any] = {}
 
     def run() -> None:

@@ -6,28 +6,24 @@ container), every start checks the spec in full, as before; a cache file not own
 readable by others, is ignored."""
 
 
-from __future__ import annotations
-
 import hashlib
 import json
 import os
 import stat
-from typing import TYPE_CHECKING
+import time
+from typing import Any
 
 from deeptempo_entrypoint import __version__
 from deeptempo_entrypoint.errors import SpecError
+from deeptempo_entrypoint.spec.files import SCHEMA_PATH
+from deeptempo_entrypoint.spec.model import BUILTIN_ORIGIN
 from deeptempo_entrypoint.textfile import read_text
-
-if TYPE_CHECKING:
-    from typing import Any
+from deeptempo_entrypoint.trust import make_private_dirs
 
 
 def cache_directory() -> str:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(base, "deeptempo")
-
-
-SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema.json")  # as compile.py's, without its imports
 
 
 def _key(text: str) -> str:
@@ -42,18 +38,21 @@ def compile_spec_file_cached(path: str | os.PathLike[str]) -> dict[str, Any]:
     text = read_text(path, error=SpecError, what="spec")
     directory = _private_cache_directory()
     if directory is None:  # no private directory of this user's: checked in full, nothing kept
-        from deeptempo_entrypoint.spec.compile import compile_spec_text
-
-        return compile_spec_text(text, origin=os.fspath(path))
+        return _checked_in_full(text, os.fspath(path))
     cached = os.path.join(directory, f"spec-{_key(text)}.json")
     data = _read_cache(cached)
     if data is not None:
         return data
-    from deeptempo_entrypoint.spec.compile import compile_spec_text
-
-    data = compile_spec_text(text, origin=os.fspath(path))
+    data = _checked_in_full(text, os.fspath(path))
     _write_cache(cached, data)
     return data
+
+
+def _checked_in_full(text: str, origin: str) -> dict[str, Any]:
+    # Here, not at the top: the full check takes YAML and JSON Schema (tens of ms), which a cached spec skips.
+    from deeptempo_entrypoint.spec.compile import compile_spec_text
+
+    return compile_spec_text(text, origin=origin)
 
 
 def _read_cache(path: str) -> dict[str, Any] | None:
@@ -75,8 +74,6 @@ def _read_cache(path: str) -> dict[str, Any] | None:
 def _private_cache_directory() -> str | None:
     """The cache directory, made 0700 if it is missing; None unless it is a real directory (not a link a
     user of a shared XDG_CACHE_HOME planted) of this user's that no one else can read or write."""
-    from deeptempo_entrypoint.trust import make_private_dirs
-
     directory = cache_directory()
     try:
         make_private_dirs(directory)
@@ -103,8 +100,6 @@ def _write_cache(path: str, data: dict[str, Any]) -> None:
 
 def _remove_stale_temporaries(directory: str, older_than: float = 60) -> None:
     """What an interrupted write left (a killed start): gone at the next write."""
-    import time
-
     for name in os.listdir(directory):
         path = os.path.join(directory, name)
         if name.endswith(".tmp") and time.time() - os.lstat(path).st_mtime > older_than:
@@ -113,8 +108,6 @@ def _remove_stale_temporaries(directory: str, older_than: float = 60) -> None:
 
 def cached_path(path: str | os.PathLike[str]) -> str | None:
     """Where the checked result of the spec at `path` is kept (None: the built-in spec, or no cache)."""
-    from deeptempo_entrypoint.spec.model import BUILTIN_ORIGIN
-
     if os.fspath(path) == BUILTIN_ORIGIN:
         return None
     directory = _private_cache_directory()

@@ -5,12 +5,12 @@ consistent groups, defaults that pass their own checks).
 """
 
 
-from __future__ import annotations
-
 import json
 import os
+import pprint
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import Any
 
 import jsonschema
 import yaml
@@ -18,15 +18,9 @@ import yaml
 from deeptempo_entrypoint import yamltext
 from deeptempo_entrypoint.errors import SpecError
 from deeptempo_entrypoint.schema_errors import describe_schema_error, field_path
+from deeptempo_entrypoint.spec.files import BUILTIN_MODULE, SCHEMA_PATH, SOURCE_YAML
 from deeptempo_entrypoint.spec.model import Entry
 from deeptempo_entrypoint.textfile import read_text
-from deeptempo_entrypoint.validation import value_problem
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-    from typing import Any
-
-SCHEMA_PATH = os.path.join(os.path.dirname(__file__), "schema.json")
 
 
 def load_schema() -> dict[str, Any]:
@@ -126,7 +120,7 @@ def consistency_problems(data: Any) -> list[str]:
             if rule != entry["rule"]:
                 problems.append(f"{where}.rule: group {entry['group']} mixes {rule} and {entry['rule']}")
         if "default" in entry:
-            reason = value_problem(Entry(entry), entry["default"])
+            reason = Entry(entry).problem(entry["default"], trusted=False)
             if reason:
                 problems.append(f"{where}.default: {reason}")
     names = {entry["name"] for entry in data["entries"]}
@@ -137,16 +131,12 @@ def consistency_problems(data: Any) -> list[str]:
 
 
 def render_builtin_module(data: Any) -> str:
-    import pprint
-
     return ("# Generated from spec.yaml by `python -m deeptempo_entrypoint.spec.compile`: do not edit; a test checks it.\n"
             "# A Python literal, so the start-up path loads the checked spec from bytecode, parsing nothing.\n"
             f"SPEC = {pprint.pformat(data, width=110, sort_dicts=False)}\n")
 
 
 def main() -> None:
-    from deeptempo_entrypoint.spec import BUILTIN_MODULE, SOURCE_YAML
-
     with open(BUILTIN_MODULE, "w", encoding="utf-8") as stream:
         stream.write(render_builtin_module(compile_spec_file(SOURCE_YAML)))
     print(f"wrote {BUILTIN_MODULE}")

@@ -1,61 +1,126 @@
-"""ECS/Fargate's verbs for deeptempo-deploy (platforms/registry.py)."""
+"""ECS/Fargate as a platform of deeptempo-deploy (platforms/registry.py): its manifest is a task
+definition (register-task-definition input)."""
 
+from dataclasses import dataclass
 from typing import Any
 
 import click
 
 from deeptempo_deploy.platforms.ecs import LAYOUTS
-from deeptempo_deploy.platforms.platform import Platform, Verb, Verdict, stdin_text_if
+from deeptempo_deploy.platforms.model import Workload
+from deeptempo_deploy.platforms.platform import (
+    Judgement,
+    Local,
+    LocalRun,
+    Platform,
+    Render,
+    Rendered,
+    Verdict,
+    Verify,
+    stdin_text_if,
+)
 from deeptempo_deploy.platforms.runner import DEFAULT_TIMEOUT_SECONDS
 from deeptempo_entrypoint.spec.model import Spec
 
+# A task definition, as register-task-definition takes it.
+TaskDefinition = dict[str, Any]
 
-def render(spec: Spec, account: str, region: str, image: str | None, layout: str, name: str, kms_key_arn: str | None,
-           only: tuple[str, ...], cpu: str, memory: str, database_host: str | None, no_database: bool,
-           database_secret: str | None) -> dict[str, str]:
+
+@dataclass(frozen=True)
+class RenderOptions:
+    account: str
+    region: str
+    image: str | None
+    layout: str
+    name: str
+    kms_key_arn: str | None
+    only: tuple[str, ...]
+    cpu: str
+    memory: str
+    database_host: str | None
+    no_database: bool
+    database_secret: str | None
+
+
+@dataclass(frozen=True)
+class VerifyOptions:
+    task_definition: str
+    policy_path: str | None
+    image: str | None
+
+
+@dataclass(frozen=True)
+class LocalOptions:
+    task_definition: str
+    mapping: str | None
+    from_aws: bool
+    region: str | None
+    profile: str | None
+    endpoint_url: str | None
+    image: str | None
+    timeout: float
+
+
+def load(manifest: TaskDefinition, spec: Spec) -> list[Workload]:
+    from deeptempo_deploy.platforms.ecs.load import load as load_container
+    from deeptempo_deploy.platforms.ecs.load import main_container
+
+    container = main_container(manifest)
+    return [] if container is None else [load_container(manifest, container, spec)]
+
+
+def judge(manifest: TaskDefinition, spec: Spec) -> Judgement:
+    from deeptempo_deploy.platforms.ecs.verify import verify_ecs
+
+    return verify_ecs(manifest, spec)
+
+
+def render(spec: Spec, options: RenderOptions) -> Rendered:
     from deeptempo_deploy.platforms.ecs.render import EXAMPLE_DATABASE_HOST, EcsOptions
     from deeptempo_deploy.platforms.ecs.render import render as render_files
     from deeptempo_entrypoint.errors import ConfigError
 
-    if no_database and database_host:
+    if options.no_database and options.database_host:
         raise ConfigError("render ecs: give --database-host or --no-database, not both")
-    options = EcsOptions(account=account, region=region, image=image, layout=layout, name=name, kms_key_arn=kms_key_arn,
-                         only=only, cpu=cpu, memory=memory, database_secret=database_secret,
-                         database_host=None if no_database else database_host or EXAMPLE_DATABASE_HOST)
-    return render_files(spec, options)
+    ecs_options = EcsOptions(account=options.account, region=options.region, image=options.image, layout=options.layout,
+                             name=options.name, kms_key_arn=options.kms_key_arn, only=options.only, cpu=options.cpu,
+                             memory=options.memory, database_secret=options.database_secret,
+                             database_host=None if options.no_database else options.database_host or EXAMPLE_DATABASE_HOST)
+    return render_files(spec, ecs_options)
 
 
-def verify(spec: Spec, task_definition: str, policy_path: str | None, image: str | None = None) -> Verdict:
+def verify(spec: Spec, options: VerifyOptions) -> Verdict:
     from deeptempo_deploy.platforms.ecs.load import task_definition_input
     from deeptempo_deploy.platforms.ecs.verify import image_volume_findings, load_json, verify_ecs
 
-    document = task_definition_input(load_json(task_definition, stdin_text_if(task_definition == "-")))
-    policy = load_json(policy_path, what="policy") if policy_path else None
+    path = options.task_definition
+    document = task_definition_input(load_json(path, stdin_text_if(path == "-")))
+    policy = load_json(options.policy_path, what="policy") if options.policy_path else None
     findings, sources = verify_ecs(document, spec, policy)
-    if image:
+    if options.image:
         from deeptempo_deploy.platforms.runner import DockerRunner
 
         with DockerRunner("verify-ecs") as runner:  # only to read the image's configuration
-            volumes = (runner.ensure_image(image).get("Config") or {}).get("Volumes") or {}
-        findings += image_volume_findings(document, image, set(volumes))
-    return Verdict(f"verify ecs {task_definition}", findings, sources)
+            volumes = (runner.ensure_image(options.image).get("Config") or {}).get("Volumes") or {}
+        findings += image_volume_findings(document, options.image, set(volumes))
+    return Verdict(f"verify ecs {path}", findings, sources)
 
 
-def local(task_definition: str, mapping: str | None, from_aws: bool, region: str | None, profile: str | None,
-          endpoint_url: str | None, image: str | None, timeout: float) -> tuple[str, Any]:
+def local(options: LocalOptions) -> LocalRun:
     from deeptempo_deploy.platforms.ecs.load import task_definition_input
-    from deeptempo_deploy.platforms.ecs.local import AwsResolver, MappingResolver, run_local_ecs
+    from deeptempo_deploy.platforms.ecs.local import AwsResolver, MappingResolver, Resolver, run_local_ecs
     from deeptempo_deploy.platforms.ecs.verify import load_json
     from deeptempo_entrypoint.errors import ConfigError
 
-    if bool(mapping) == bool(from_aws):
+    if bool(options.mapping) == bool(options.from_aws):
         raise ConfigError("local ecs: give exactly one of --secrets FILE and --from-aws")
-    document = task_definition_input(load_json(task_definition))
-    resolver = MappingResolver(mapping) if mapping else AwsResolver(region, profile, endpoint_url)
-    return f"local ecs {task_definition}", run_local_ecs(document, resolver, image, timeout)
+    document = task_definition_input(load_json(options.task_definition))
+    resolver: Resolver = (MappingResolver(options.mapping) if options.mapping
+                          else AwsResolver(options.region, options.profile, options.endpoint_url))
+    return LocalRun(f"local ecs {options.task_definition}", run_local_ecs(document, resolver, options.image, options.timeout))
 
 
-RENDER_PARAMS: tuple[Any, ...] = (
+RENDER_PARAMS: tuple[click.Parameter, ...] = (
     click.Option(["--account"], default="111122223333", show_default=True, help="The AWS account id."),
     click.Option(["--region"], default="us-east-1", show_default=True, help="The AWS region."),
     click.Option(["--image"], default=None, help="The image (default: the account's ECR repository deeptempo-ai-soc:0.1.0)."),
@@ -76,7 +141,7 @@ RENDER_PARAMS: tuple[Any, ...] = (
     click.Option(["--no-database"], is_flag=True,
                  help="No database: the task keeps JSON files, so run one task only."),
 )
-LOCAL_PARAMS: tuple[Any, ...] = (
+LOCAL_PARAMS: tuple[click.Parameter, ...] = (
     click.Argument(["task_definition"], type=click.Path(dir_okay=False)),
     click.Option(["--secrets", "mapping"], type=click.Path(dir_okay=False), default=None,
                  help="A JSON file mapping each valueFrom (or secret name) to its value."),
@@ -89,17 +154,17 @@ LOCAL_PARAMS: tuple[Any, ...] = (
                  help="Seconds the task's healthCheck may take to pass."),
 )
 
-PLATFORM = Platform(
-    "ecs", "AWS ECS/Fargate",
-    render=Verb("ecs/task-definition.json and ecs/execution-role-policy.json.", render, RENDER_PARAMS),
-    verify=Verb("TASK_DEFINITION: register-task-definition input or describe-task-definition output (JSON; - for stdin).",
-                verify, (
-                    click.Argument(["task_definition"]),
-                    click.Option(["--policy", "policy_path"], type=click.Path(dir_okay=False), default=None,
-                                 help="The execution role's policy: it must cover every valueFrom and nothing more."),
-                    click.Option(["--image"], default=None,
-                                 help="A local image the task runs: its declared VOLUMEs must cover the writable mounts."),
-                )),
-    local=Verb("Run TASK_DEFINITION's DeepTempo container as ECS would, with its secrets; exit 0 once healthy.", local,
-               LOCAL_PARAMS),
+PLATFORM: Platform[TaskDefinition] = Platform(
+    "ecs", "AWS ECS/Fargate", load, judge,
+    render=Render("ecs/task-definition.json and ecs/execution-role-policy.json.", RenderOptions, render, RENDER_PARAMS),
+    verify=Verify("TASK_DEFINITION: register-task-definition input or describe-task-definition output (JSON; - for stdin).",
+                  VerifyOptions, verify, (
+                      click.Argument(["task_definition"]),
+                      click.Option(["--policy", "policy_path"], type=click.Path(dir_okay=False), default=None,
+                                   help="The execution role's policy: it must cover every valueFrom and nothing more."),
+                      click.Option(["--image"], default=None,
+                                   help="A local image the task runs: its declared VOLUMEs must cover the writable mounts."),
+                  )),
+    local=Local("Run TASK_DEFINITION's DeepTempo container as ECS would, with its secrets; exit 0 once healthy.",
+                LocalOptions, local, LOCAL_PARAMS),
 )

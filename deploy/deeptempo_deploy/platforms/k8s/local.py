@@ -371,13 +371,9 @@ def run_pod(documents: list[Document], stand_in: str | None, warnings: list[str]
     """The first pod template's DeepTempo container, run as a kubelet would, until its readiness probe
     passes, after the database pods beside it (if any) are ready: for a Kustomize overlay and a Helm chart
     alike."""
-    templates = [template for template in pod_templates(documents) if template.container is not None]
-    apps = [template for template in templates if template.role == APP]
-    if not apps:
-        raise ConfigError(f"{what}: renders no workload with a DeepTempo container")
-    pod = PodRun(apps[0], documents, stand_in)
-    databases = [PodRun(template, documents, stand_in) for template in templates if template.role == DATABASE]
-    path, port, exec_probe = readiness_probes(pod, databases, what)
+    pod, databases = pods_to_run(documents, stand_in, what)
+    path, port = pod.readiness()
+    exec_probe = pod.exec_readiness()  # run as the container's health check, which then decides alone
     try:
         with DockerRunner("local-k8s") as runner:  # SIGTERM unwinds like Ctrl-C from here on: the finally runs
             network = runner.network() if databases else None
@@ -411,17 +407,21 @@ def run_pod(documents: list[Document], stand_in: str | None, warnings: list[str]
             database.remove_volumes()
 
 
-def readiness_probes(pod: PodRun, databases: list[PodRun], what: str) -> tuple[str | None, int | None, dict[str, object] | None]:
-    """The app's httpGet readiness (path, port) and its exec probe, if any (run as the container's health
-    check, which then decides alone); a ConfigError when the app or a database pod has none to run."""
+def pods_to_run(documents: list[Document], stand_in: str | None, what: str) -> tuple[PodRun, list[PodRun]]:
+    """The DeepTempo pod and the database pods beside it, each with the readiness probe a run waits for."""
+    templates = [template for template in pod_templates(documents) if template.container is not None]
+    apps = [template for template in templates if template.role == APP]
+    if not apps:
+        raise ConfigError(f"{what}: renders no workload with a DeepTempo container")
+    pod = PodRun(apps[0], documents, stand_in)
+    databases = [PodRun(template, documents, stand_in) for template in templates if template.role == DATABASE]
     path, port = pod.readiness()
-    exec_probe = pod.exec_readiness()
-    if exec_probe is None and (not path or not port):
+    if pod.exec_readiness() is None and (not path or not port):
         raise ConfigError(f"{what}: container {pod.container.get('name')} has no httpGet or exec readinessProbe")
     for database in databases:
         if database.exec_readiness() is None:
             raise ConfigError(f"{what}: {database.template.kind} {database.template.name} has no exec readinessProbe")
-    return path, port, exec_probe
+    return pod, databases
 
 
 def service_names(documents: Sequence[Document], template: PodTemplate) -> tuple[str, ...]:

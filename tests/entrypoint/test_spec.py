@@ -1,9 +1,10 @@
 import pytest
 
 from deeptempo_entrypoint.errors import SpecError
-from deeptempo_entrypoint.spec import BUILTIN_MODULE, SOURCE_YAML, builtin_spec, load_spec
+from deeptempo_entrypoint.spec import builtin_spec, load_spec
 from deeptempo_entrypoint.spec.builtin import SPEC
 from deeptempo_entrypoint.spec.compile import compile_spec_file, compile_spec_text, render_builtin_module
+from deeptempo_entrypoint.spec.files import BUILTIN_MODULE, SOURCE_YAML
 
 GUIDE_SECRETS = {"CLAUDE_API_KEY", "ANTHROPIC_API_KEY", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "TIMESKETCH_PASSWORD",
                  "SPLUNK_PASSWORD", "GITHUB_TOKEN", "POSTGRESQL_CONNECTION_STRING"}

@@ -9,7 +9,7 @@ import stat
 
 import pytest
 
-from deeptempo_entrypoint.envfile import update_env_file
+from deeptempo_entrypoint.envfile.writer import update_env_file
 from deeptempo_entrypoint.errors import SpecError
 from deeptempo_entrypoint.resolution import resolve
 from deeptempo_entrypoint.sources.chains import deployment_sources

@@ -8,9 +8,9 @@ from dotenv import dotenv_values
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from deeptempo_entrypoint.envfile import read_env_file, update_env_file
 from deeptempo_entrypoint.envfile import writer as writer_module
-from deeptempo_entrypoint.envfile.writer import encode_value
+from deeptempo_entrypoint.envfile.reader import read_env_file
+from deeptempo_entrypoint.envfile.writer import encode_value, update_env_file
 from deeptempo_entrypoint.errors import EnvFileError
 from tests.helpers import as_nobody, write
 
