@@ -1,6 +1,7 @@
-"""The README's command blocks, by the name each carries (`<!-- block: NAME -->` on the line before its
+"""The READMEs' command blocks, by the name each carries (`<!-- block: NAME -->` on the line before its
 fence), so every test that runs one runs the text a user reads, and tests/test_readme.py can tell that
-every block is run by some test or says why it cannot run here."""
+every block is run by some test or says why it cannot run here. Two READMEs: the kit's (README.md) and
+the chart's (k8s/helm/deeptempo/README.md, its blocks read with chart_block and chart_commands)."""
 
 import os
 import re
@@ -10,6 +11,7 @@ from typing import NamedTuple
 from tests.helpers import PROJECT
 
 README = os.path.join(PROJECT, "README.md")
+CHART_README = os.path.join(PROJECT, "k8s", "helm", "deeptempo", "README.md")
 _BLOCK = re.compile(r"^<!-- block: ([a-z0-9-]+) -->\n```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
@@ -20,29 +22,37 @@ class Block(NamedTuple):
     line: int
 
 
-def blocks() -> dict[str, Block]:
-    text = open(README).read()
+def blocks(path: str = README) -> dict[str, Block]:
+    text = open(path).read()
     found: dict[str, Block] = {}
     for match in _BLOCK.finditer(text):
         name = match.group(1)
-        assert name not in found, f"two README blocks are named {name}"
+        assert name not in found, f"two blocks of {os.path.relpath(path, PROJECT)} are named {name}"
         found[name] = Block(name, match.group(2), match.group(3), text.count("\n", 0, match.start()) + 2)
     return found
 
 
-def fence_count() -> int:
+def fence_count(path: str = README) -> int:
     """Every opening fence of the README (a block without a name would escape the walk)."""
-    return sum(1 for line in open(README) if line.startswith("```")) // 2
+    return sum(1 for line in open(path) if line.startswith("```")) // 2
 
 
-def block(name: str) -> str:
-    return blocks()[name].text
+def block(name: str, path: str = README) -> str:
+    return blocks(path)[name].text
 
 
-def commands(name: str) -> list[str]:
+def commands(name: str, path: str = README) -> list[str]:
     """The block's command lines, their comments dropped."""
-    return [re.sub(r"\s+#\s.*$", "", line).rstrip() for line in block(name).splitlines()
+    return [re.sub(r"\s+#\s.*$", "", line).rstrip() for line in block(name, path).splitlines()
             if line.strip() and not line.lstrip().startswith("#")]
+
+
+def chart_block(name: str) -> str:
+    return block(name, CHART_README)
+
+
+def chart_commands(name: str) -> list[str]:
+    return commands(name, CHART_README)
 
 
 def sudo_shims(directory: str) -> str:

@@ -154,7 +154,7 @@ def test_no_uvicorn_option_after_the_separator_reaches_the_internal_error_path(o
     any shape in the environment too. `--fd` past a C int is the one known exception (above)."""
     from deeptempo_entrypoint.serving import prepare_serve
 
-    if option == "--fd" and value.lstrip("-").isdigit() and len(value.lstrip("-")) < 4300 and abs(int(value)) >= 2 ** 31:
+    if option == "--fd" and value.lstrip("-").isascii() and value.lstrip("-").isdigit() and len(value.lstrip("-")) < 4300 and abs(int(value)) >= 2 ** 31:
         return  # test_serve_names_a_descriptor_past_any_c_int
     environ = {"CLAUDE_API_KEY": CANARY_CLAUDE, "DEEPTEMPO_SECRETS_DIR": "/nonexistent-secrets", "HOME": "/nonexistent-home",
                setting: setting_value}

@@ -194,18 +194,31 @@ def report_verdict(verdict: Verdict, as_json: bool, spec: Spec | None = None) ->
 
 
 def report_local(title: str, result: Any, as_json: bool) -> None:
+    """The run's end: ready or not, then each test hook's; exit 0 only when ready and every hook passed."""
     if as_json:
         emit_json({"ready": result.ready, "reason": result.reason, "seconds": round(result.seconds, 2),
-                   "log_tail": result.log_tail, "warnings": result.warnings})
-        sys.exit(EXIT_OK if result.ready else EXIT_FAILURE)
+                   "log_tail": result.log_tail, "warnings": result.warnings,
+                   "tests": [{"name": test.name, "passed": test.passed, "exit_code": test.exit_code,
+                              "seconds": round(test.seconds, 2), "log_tail": test.log_tail} for test in result.tests]})
+        sys.exit(EXIT_OK if result.succeeded else EXIT_FAILURE)
     for warning in result.warnings:
         emit(f"{PROG}: {title}: warning: {warning}", err=True)
     if result.ready:
         emit(f"{PROG}: {title}: {result.reason} after {result.seconds:.1f} s")
     else:
-        tail = "\n".join("    " + line for line in result.log_tail.splitlines()) or "    (no output)"
-        emit(f"{PROG}: {title}: NOT ready: {result.reason}\n  last log lines:\n{tail}", err=True)
-    sys.exit(EXIT_OK if result.ready else EXIT_FAILURE)
+        emit(f"{PROG}: {title}: NOT ready: {result.reason}\n  last log lines:\n{_indented(result.log_tail)}", err=True)
+    for test in result.tests:
+        if test.passed:
+            emit(f"{PROG}: {title}: test {test.name}: passed after {test.seconds:.1f} s")
+        else:
+            ending = "did not end in time" if test.exit_code is None else f"exited with code {test.exit_code}"
+            emit(f"{PROG}: {title}: test {test.name}: FAILED: {ending}\n  last log lines:\n{_indented(test.log_tail)}",
+                 err=True)
+    sys.exit(EXIT_OK if result.succeeded else EXIT_FAILURE)
+
+
+def _indented(log_tail: str) -> str:
+    return "\n".join("    " + line for line in log_tail.splitlines()) or "    (no output)"
 
 
 def main(argv: list[str] | None = None) -> None:
