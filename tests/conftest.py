@@ -4,6 +4,7 @@ rule that a skipped test is a failed one. Shared helpers live in tests/helpers.p
 import os
 import subprocess
 import tempfile
+from collections import Counter
 
 import pytest
 
@@ -29,6 +30,36 @@ def pytest_runtest_makereport(item, call):
     if os.environ.get("CI", "").lower() in ("1", "true", "yes") and report.skipped:
         report.outcome = "failed"
         report.longrepr = f"skipped in CI, which counts as a failure: {report.longrepr}"
+
+
+def suite_of(nodeid: str) -> str:
+    """The suite a test belongs to: its folder under tests/ (tests/container, tests/platforms, ...)."""
+    parts = nodeid.split("::")[0].split("/")
+    return "/".join(parts[:2]) if len(parts) > 2 else "tests (top level)"
+
+
+class SuiteTimes:
+    """Each suite's time, printed at the end for CI's record (`.ci/run` prints each suite's time): every
+    phase counts, set-up included, since a suite's image builds are its own."""
+
+    def __init__(self) -> None:
+        self.seconds: Counter[str] = Counter()
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        self.seconds[suite_of(report.nodeid)] += report.duration
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        if not self.seconds:
+            return
+        terminalreporter.section("time per suite")
+        for suite, total in sorted(self.seconds.items(), key=lambda item: -item[1]):
+            terminalreporter.write_line(f"{total:8.1f} s  {suite}")
+        terminalreporter.write_line(f"{sum(self.seconds.values()):8.1f} s  in all")
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(SuiteTimes(), "deeptempo-suite-times")
 
 
 @pytest.fixture(autouse=True)

@@ -64,3 +64,52 @@ def test_a_unix_socket_given_after_the_double_dash_is_followed(tmp_path):
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+@pytest.fixture
+def answering():
+    """A server on 127.0.0.1 that answers every GET with 200 and the JSON body set on it."""
+    import http.server
+    import json
+    import threading
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        body = b"{}"
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(self.body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+
+    def answer(document):
+        Handler.body = json.dumps(document).encode()
+        return f"http://127.0.0.1:{server.server_address[1]}/api/health"
+
+    yield answer
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.mark.parametrize("document, code", [
+    ({"status": "healthy", "storage": {"backend": "postgresql", "database_available": True}}, 0),
+    ({"status": "healthy", "storage": {"backend": "json", "database_available": False}}, 1),  # the silent fall back
+    ({"status": "healthy", "storage": {"backend": "unknown", "error": "x"}}, 1),  # the backend's own error answer
+    ({"status": "healthy", "app": "built-in"}, 0),  # reports no storage: not judged on it
+])
+def test_a_required_storage_is_judged_on_what_the_health_reports(answering, document, code):
+    url = answering(document)
+    assert probe(url, env={"DEEPTEMPO_REQUIRE_STORAGE": "postgresql"}).returncode == code
+    assert probe(url).returncode == 0  # without the requirement, any 200
+
+
+def test_a_required_storage_must_be_a_name(answering):
+    refused = probe(answering({}), env={"DEEPTEMPO_REQUIRE_STORAGE": "postgres ql"})
+    assert refused.returncode == 2 and "not a storage name" in refused.stderr

@@ -40,6 +40,7 @@ RUN_BY = {
     "compose-backup": "tests/container/test_database.py",
     "k8s-database-overlay": "tests/test_readme.py",
     "systemd-local-database": "tests/container/test_systemd.py",
+    "ci-recipe": "tests/container/test_testing.py",
 }
 # The words each of these blocks says about itself.
 NOT_HERE = {

@@ -23,7 +23,7 @@ from deeptempo_entrypoint.errors import ConfigError, UnavailableError
 from deeptempo_entrypoint.formats import safe_to_echo
 
 DATABASE_WAIT_VARIABLE = "DEEPTEMPO_DATABASE_WAIT"
-DEFAULT_WAIT_SECONDS = 90.0  # a first start with a fresh database initialising beside it took 36 s
+DEFAULT_WAIT_SECONDS = 60.0  # a first start with a fresh database initialising beside it took 36 s
 CONNECT_SECONDS = 3  # one login attempt
 RETRY_SECONDS = 1.0
 # What the server says when it refuses a login (libpq's messages), and the setting to fix.

@@ -86,15 +86,26 @@ class Deployment:
         return stdout.strip()
 
 
-@pytest.fixture
-def deployment(image, postgres_image, shared_tmp):
-    made = Deployment(shared_tmp, image, postgres_image)
+def deployed(image, postgres_image, directory):
+    made = Deployment(directory, image, postgres_image)
     made.make_password_file()
     try:
         yield made
     finally:
         subprocess.run(["docker", "compose", "--env-file", made.env_file, *[arg for name in FILES for arg in ("-f", name)],
                         "down", "-v", "--remove-orphans"], cwd=made.directory, capture_output=True)
+
+
+@pytest.fixture
+def deployment(image, postgres_image, shared_tmp):
+    """The variant with the kit's image (the built-in app): the files, the network, the password's life."""
+    yield from deployed(image, postgres_image, shared_tmp)
+
+
+@pytest.fixture
+def backend_deployment(backend_image, postgres_image, shared_tmp):
+    """The variant with the real backend's image (examples/deeptempo-backend): what it stores."""
+    yield from deployed(backend_image, postgres_image, shared_tmp)
 
 
 def leaked(secret, **texts):
@@ -165,6 +176,33 @@ def test_the_database_variant_turns_healthy_and_its_database_answers_the_backend
                                   deployment.directory, "secrets")}, capture_output=True, text=True)
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert not [f for f in json.loads(verified.stdout)["findings"] if f["rule"].startswith(("database", "exception"))]
+
+
+def post_case(deployment, title):
+    request = urllib.request.Request(f"http://127.0.0.1:{deployment.port}/api/cases/", method="POST",
+                                     data=json.dumps({"title": title, "description": "stored by the database variant",
+                                                      "finding_ids": [], "priority": "low"}).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return response.status
+
+
+def test_the_real_backend_keeps_its_cases_in_the_compose_database(backend_deployment):
+    """The backend, as the README's Compose variant runs it: healthy only on PostgreSQL storage (the
+    probe's DEEPTEMPO_REQUIRE_STORAGE), a case saved through its API is a row in the database, and a new
+    backend container lists it."""
+    deployment = backend_deployment
+    with deployment.compose:
+        health = json.loads(deployment.get("/api/health")[1])
+        assert health["storage"] == {"backend": "postgresql", "database_available": True}
+        assert post_case(deployment, "kept in PostgreSQL") == 200
+        assert deployment.psql("SELECT count(*) FROM cases WHERE title = 'kept in PostgreSQL'") == "1"
+        deployment.shell('docker compose -f docker-compose.yml -f docker-compose.database.yml up -d --wait '
+                         '--force-recreate --no-deps deeptempo')
+        listed = json.loads(deployment.get("/api/cases/?force_refresh=true")[1])["cases"]
+        assert [case["title"] for case in listed] == ["kept in PostgreSQL"]
+        logs = "".join(deployment.compose.get_logs())
+        assert "Errno 13" not in logs and leaked(deployment.password, logs=logs) == []
 
 
 def test_backup_and_restore_round_trip_as_the_readme_says(deployment):
@@ -304,6 +342,19 @@ def test_local_k8s_runs_the_statefulset_beside_the_backends_pod(image, database_
     overlay, env_file = database_overlay
     result = subprocess.run([*DEPLOY, "local", "k8s", str(overlay), "--env-file", str(env_file), "--image", image, "--json",
                              "--timeout", "60"], capture_output=True, text=True, timeout=300)
+    report = json.loads(result.stdout)
+    assert result.returncode == 0 and report["ready"] is True, result.stdout + result.stderr
+    assert "beside StatefulSet deeptempo-postgresql (ready)" in report["reason"]
+    assert leaked(CANARY_DATABASE, output=result.stdout + result.stderr) == leaked(CANARY_CLAUDE, output=result.stdout) == []
+    assert leftovers() == []
+
+
+def test_local_k8s_turns_the_real_backend_ready_on_the_statefulsets_postgresql(backend_image, database_overlay):
+    """Its readiness probe requires PostgreSQL storage (components/postgresql): ready means the backend
+    stores in the StatefulSet's database, not in JSON files."""
+    overlay, env_file = database_overlay
+    result = subprocess.run([*DEPLOY, "local", "k8s", str(overlay), "--env-file", str(env_file), "--image", backend_image,
+                             "--json", "--timeout", "120"], capture_output=True, text=True, timeout=600)
     report = json.loads(result.stdout)
     assert result.returncode == 0 and report["ready"] is True, result.stdout + result.stderr
     assert "beside StatefulSet deeptempo-postgresql (ready)" in report["reason"]

@@ -261,8 +261,8 @@ MUTATIONS: dict[str, tuple[str, dict[str, Callable[[Any], None]]]] = {
     "literal-in-a-probe": ("no-literal-secret", {
         "compose": _compose(lambda s: s["healthcheck"].update(test=["CMD", "deeptempo-probe", "http://127.0.0.1:6987/api/health",
                                                                     f"Bearer {PASTED}"])),
-        "k8s": _k8s(lambda p, c: c["readinessProbe"]["httpGet"].update(httpHeaders=[{"name": "Authorization",
-                                                                                     "value": f"Bearer {PASTED}"}])),
+        "k8s": _k8s(lambda p, c: c["livenessProbe"]["httpGet"].update(httpHeaders=[{"name": "Authorization",
+                                                                                    "value": f"Bearer {PASTED}"}])),
         "ecs": _ecs(lambda t, c: c["healthCheck"].update(command=[*c["healthCheck"]["command"], f"Bearer {PASTED}"])),
     }),
     "required-unreachable": ("secret-reachable", {
@@ -280,7 +280,7 @@ MUTATIONS: dict[str, tuple[str, dict[str, Callable[[Any], None]]]] = {
     }),
     "wrong-health-probe": ("health-probe", {
         "compose": _compose(lambda s: s["healthcheck"].update(test=["CMD", "curl", "-f", "http://127.0.0.1:6987/"])),
-        "k8s": _k8s(lambda p, c: c["readinessProbe"]["httpGet"].update(path="/")),
+        "k8s": _k8s(lambda p, c: c["livenessProbe"]["httpGet"].update(path="/")),
         "ecs": _ecs(lambda t, c: c["healthCheck"].update(command=["CMD", "curl", "-f", "http://127.0.0.1:8080/api/health"])),
     }),
     "writable-root": ("read-only-root", {

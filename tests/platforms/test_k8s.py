@@ -113,7 +113,7 @@ def _drop_privilege_escalation_setting(documents):
 
 
 def _probe_elsewhere(documents):
-    _container(documents)["readinessProbe"]["httpGet"]["path"] = "/"
+    _container(documents)["livenessProbe"]["httpGet"]["path"] = "/"
 
 
 def _no_limits(documents):

@@ -36,6 +36,8 @@ def test_a_secret_in_the_environment_without_a_rollout_trigger_is_named(tmp_path
     env_from = {"envFrom": [{"secretRef": {"name": "deeptempo-secrets"}}]}
     (warning,) = rotation_warnings(tmp_path, SECRET, deployment(env_from))
     assert "CLAUDE_API_KEY" in warning and "checksum/secret" in warning and "components/secret-files" in warning
+    # Each secret is told with its rotation policy and the reason the spec gives for it.
+    assert "CLAUDE_API_KEY (rotation follow: the backend reads it through get_secret" in warning
     assert rotation_warnings(tmp_path, SECRET, deployment(env_from, {"checksum/secret": "abc"})) == []
     assert rotation_warnings(tmp_path, SECRET, deployment(env_from, {"reloader.stakater.com/auto": "true"})) == []
     generated = {**SECRET, "metadata": {"name": "deeptempo-secrets-7h2m4c9k6t"}}

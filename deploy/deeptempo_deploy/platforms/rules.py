@@ -236,6 +236,15 @@ def resources(workload: Workload, spec: Spec) -> Iterator[Finding]:
         yield finding(workload, "resources", f"sets no {', '.join(missing)}")
 
 
+def policy_of(name: str, spec: Spec) -> str:
+    """A secret with what a change of it needs (the spec's rotation policy) and why, as verify tells it."""
+    entry = spec.entry_for(name)
+    if entry is None or entry.rotation is None:
+        return name
+    why = f": {entry.rotation_why}" if entry.rotation_why else ""
+    return f"{name} (rotation {entry.rotation}{why})"
+
+
 def rotation(workload: Workload, spec: Spec) -> Iterator[Finding]:
     """Warnings only: a rotated secret that would not reach the running service."""
     stale: dict[str, list[str]] = {}
@@ -246,7 +255,8 @@ def rotation(workload: Workload, spec: Spec) -> Iterator[Finding]:
         yield finding(workload, "rotation", f"{', '.join(paths)}: {why}", level=WARNING)
     by_environment = sorted(workload.environment_secrets)
     if workload.rollout_trigger == "" and by_environment:
-        yield finding(workload, "rotation", f"{', '.join(by_environment)} reach the environment, which a running container "
+        yield finding(workload, "rotation", f"{', '.join(policy_of(name, spec) for name in by_environment)} reach the "
+                      "environment, which a running container "
                       "never sees change, and nothing rolls the pods when the Secret changes: generate it (a "
                       "secretGenerator's name hash), annotate the pod template (checksum/secret, a Reloader annotation), "
                       "or mount it as files (components/secret-files), which are followed without a restart",

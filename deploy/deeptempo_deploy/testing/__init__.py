@@ -78,6 +78,10 @@ class DeepTempoContainer(DockerContainer):
         self.started = False
         self.ports[str(port)] = ("127.0.0.1",)  # type: ignore[assignment]  # published on the loopback only
 
+    def __repr__(self) -> str:
+        """The image and how secrets are delivered; never the environment (it may hold them)."""
+        return f"DeepTempoContainer({self.image!r}, delivery={self.delivery!r}, secrets={sorted(self.secrets)})"
+
     def with_secret(self, name: str, value: str) -> Self:
         self.secrets[name] = value
         self.redactor.remember(value)

@@ -177,12 +177,14 @@ SPEC = {'version': 1,
                              'it refuses the login).',
               'rule': 'optional',
               'pattern': '[0-9]{1,4}',
-              'default': '90'},
+              'default': '60'},
              {'name': 'DEEPTEMPO_REQUIRE_STORAGE',
               'kind': 'setting',
               'service': 'Storage',
-              'description': 'The storage the health probe (deeptempo-probe) requires /api/health to report: '
-                             'postgresql turns a silent fall back to JSON files unhealthy.',
+              'description': 'The storage the health probe (deeptempo-probe) requires of an /api/health that '
+                             'reports one (the backend always does): postgresql turns a silent fall back to '
+                             'JSON files unhealthy; an app reporting no storage (the built-in app) is not '
+                             'judged on it.',
               'rule': 'optional',
               'choices': ['postgresql', 'json']},
              {'name': 'POSTGRES_SSL_MODE',

@@ -105,7 +105,10 @@ def database_environment(options: EcsOptions) -> dict[str, str]:
         return {}
     return {DATA_BACKEND_VARIABLE: DATABASE_STORAGE, DATABASE_HOST_VARIABLE: options.database_host,
             "POSTGRES_PORT": "5432", "POSTGRES_DB": options.database_name, "POSTGRES_USER": options.database_user,
-            "POSTGRES_SSL_MODE": "require"}  # TLS to RDS: every RDS PostgreSQL instance serves it
+            "POSTGRES_SSL_MODE": "require",  # TLS to RDS: every RDS PostgreSQL instance serves it
+            # The health check requires the backend to report PostgreSQL storage: a fall back to JSON files
+            # (a database restart it lost) makes the task unhealthy, and ECS replaces it.
+            "DEEPTEMPO_REQUIRE_STORAGE": "postgresql"}
 
 
 def value_from(options: EcsOptions, entry_name: str) -> str:

@@ -319,16 +319,20 @@ class PodRun:
             healthcheck=self.exec_readiness() or {"test": ["NONE"]}, network=network, aliases=aliases,
             extra={"group_add": [str(self.fs_group)]} if self.fs_group is not None else {})
 
+    def readiness_command(self) -> list[str]:
+        """The exec readinessProbe's command ([] for none)."""
+        return [str(part) for part in ((self.container.get("readinessProbe") or {}).get("exec") or {}).get("command") or []]
+
     def exec_readiness(self) -> dict[str, object] | None:
         """The exec readinessProbe as Docker's health check, probed every second (the startup budget's
         failures allowed first, as a startupProbe would)."""
-        command = ((self.container.get("readinessProbe") or {}).get("exec") or {}).get("command")
+        command = self.readiness_command()
         if not command:
             return None
         startup = self.container.get("startupProbe") or {}
         budget = int(startup.get("periodSeconds", 10)) * int(startup.get("failureThreshold", 3)) if startup else 0
         timeout = int((self.container.get("readinessProbe") or {}).get("timeoutSeconds", 1))
-        return {"test": ["CMD", *map(str, command)], "interval": 1_000_000_000, "timeout": timeout * 1_000_000_000,
+        return {"test": ["CMD", *command], "interval": 1_000_000_000, "timeout": timeout * 1_000_000_000,
                 "retries": 3, "start_period": budget * 1_000_000_000}
 
     def readiness(self) -> tuple[str | None, int | None]:
@@ -382,6 +386,7 @@ def run_pod(documents: list[Document], stand_in: str | None, warnings: list[str]
     Kustomize overlay and a Helm chart alike."""
     pod, databases, tests = pod_runs(documents, stand_in, what)
     path, port = pod.readiness()
+    exec_probe = pod.exec_readiness()  # run as the container's health check, which then decides alone
     try:
         with DockerRunner("local-k8s") as runner:  # SIGTERM unwinds like Ctrl-C from here on: the finally runs
             network = runner.network() if databases or tests else None
@@ -396,7 +401,10 @@ def run_pod(documents: list[Document], stand_in: str | None, warnings: list[str]
                                        log_tail=exc.log_tail, warnings=warnings)
                 ready.append(f"{database.template.kind} {database.template.name}")
             try:
-                pods.start_ready(pod, image, path, port)
+                if exec_probe is None:
+                    pods.start_ready(pod, image, path, port)
+                else:
+                    pods.start_ready(pod, image)
             except NotHealthy as exc:
                 return LocalResult(False, exc.reason, log_tail=exc.log_tail, warnings=warnings)
             beside = f", beside {', '.join(ready)} (ready)" if ready else ""
@@ -404,8 +412,9 @@ def run_pod(documents: list[Document], stand_in: str | None, warnings: list[str]
             # The hooks' image: the one run instead of the service's when they run the service's image.
             results = [run_test_hook(runner, test, image if test.container.get("image") == pod.container.get("image") else None,
                                      network, timeout) for test in tests]
-            return LocalResult(True, f"ready: GET {path} on port {port} -> 200{beside}", seconds, warnings=warnings,
-                               tests=results)
+            passed = (f"GET {path} on port {port} -> 200" if exec_probe is None
+                      else f"its exec readinessProbe ({' '.join(pod.readiness_command())}) passed")
+            return LocalResult(True, f"ready: {passed}{beside}", seconds, warnings=warnings, tests=results)
     finally:
         for run in (pod, *databases, *tests):
             run.remove_volumes()
@@ -420,8 +429,8 @@ def pod_runs(documents: list[Document], stand_in: str | None, what: str) -> tupl
         raise ConfigError(f"{what}: renders no workload with a DeepTempo container")
     pod = PodRun(apps[0], documents, stand_in)
     path, port = pod.readiness()
-    if not path or not port:
-        raise ConfigError(f"{what}: container {pod.container.get('name')} has no httpGet readinessProbe")
+    if pod.exec_readiness() is None and (not path or not port):
+        raise ConfigError(f"{what}: container {pod.container.get('name')} has no httpGet or exec readinessProbe")
     databases = [PodRun(template, documents, stand_in) for template in templates if template.role == DATABASE]
     for database in databases:
         if database.exec_readiness() is None:
