@@ -77,7 +77,7 @@ def test_an_env_file_without_the_claude_key_fails_naming_it(image, tree, tmp_pat
 def local_helm(image, *settings, timeout=30):
     result = subprocess.run([*DEPLOY, "local", "helm", os.path.join(PROJECT, "k8s", "helm", "deeptempo"), *settings,
                              "--image", image, "--json", "--timeout", str(timeout)], capture_output=True, text=True,
-                            timeout=180)
+                            timeout=timeout + 150)
     assert "Traceback" not in result.stderr
     return result.returncode, json.loads(result.stdout), result.stdout + result.stderr
 
@@ -121,11 +121,12 @@ def test_the_chart_readmes_local_test_line_runs_as_written(image, tmp_path):
     assert CANARY_CLAUDE not in result.stdout + result.stderr and leftovers() == []
 
 
-def test_the_test_hook_fails_when_the_backend_does_not_report_the_storage_it_requires(image):
-    """settings.DEEPTEMPO_REQUIRE_STORAGE=postgresql: the hook's probe wants the health to report PostgreSQL
-    storage, which the kit's built-in app (no database) does not: ready, yet the run fails on the test."""
-    code, report, output = local_helm(image, "--set", f"secrets.CLAUDE_API_KEY={CANARY_CLAUDE}",
-                                      "--set", "settings.DEEPTEMPO_REQUIRE_STORAGE=postgresql")
+def test_the_test_hook_fails_when_the_backend_fell_back_to_json_files(backend_image):
+    """settings.DEEPTEMPO_REQUIRE_STORAGE=postgresql and no database: the real backend falls back to JSON
+    files and reports it; its HTTP readiness probe passes (ready), the hook's probe, requiring PostgreSQL
+    storage, fails, and so does the run."""
+    code, report, output = local_helm(backend_image, "--set", f"secrets.CLAUDE_API_KEY={CANARY_CLAUDE}",
+                                      "--set", "settings.DEEPTEMPO_REQUIRE_STORAGE=postgresql", timeout=120)
     assert code == 1 and report["ready"] is True, output
     assert [(test["passed"], test["exit_code"]) for test in report["tests"]] == [(False, 1)], output
     assert CANARY_CLAUDE not in output and leftovers() == []

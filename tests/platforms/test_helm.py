@@ -381,10 +381,19 @@ def test_the_test_hook_asks_the_services_health_path_with_the_images_probe():
     assert policy["metadata"]["annotations"]["helm.sh/hook"] == "test" and policy["spec"]["ingress"] == []
 
 
-def test_the_test_hook_requires_the_storage_the_settings_name():
-    documents = helm_template(CHART, (), (KEY, "settings.DEEPTEMPO_REQUIRE_STORAGE=postgresql"))
-    (hook,) = [d for d in documents if d["kind"] == "Pod"]
-    assert hook["spec"]["containers"][0]["env"] == [{"name": "DEEPTEMPO_REQUIRE_STORAGE", "value": "postgresql"}]
+def hook_env(*settings):
+    (hook,) = [d for d in helm_template(CHART, (), (KEY, *settings)) if d["kind"] == "Pod"]
+    return hook["spec"]["containers"][0].get("env")
+
+
+def test_the_test_hook_requires_the_storage_the_backends_readiness_requires():
+    """PostgreSQL with a database (in the release or external) or when settings name it; nothing otherwise
+    (the kit's built-in app reports no storage)."""
+    required = [{"name": "DEEPTEMPO_REQUIRE_STORAGE", "value": "postgresql"}]
+    assert hook_env() is None
+    assert hook_env("settings.DEEPTEMPO_REQUIRE_STORAGE=postgresql") == required
+    assert hook_env(DATABASE_PASSWORD, "postgresql.enabled=true") == required
+    assert hook_env(DATABASE_PASSWORD, "externalDatabase.host=db.example.com") == required
 
 
 def test_the_test_hook_is_judged_as_a_test_with_its_exceptions_each_needed():
