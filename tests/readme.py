@@ -1,8 +1,9 @@
-"""The READMEs' command blocks, by the name each carries (`<!-- block: NAME -->` on the line before its
-fence), so every test that runs one runs the text a user reads, and tests/test_readme.py can tell that
-every block is run by some test or says why it cannot run here. Two READMEs: the kit's (README.md) and
-the chart's (k8s/helm/deeptempo/README.md, its blocks read with chart_block and chart_commands)."""
+"""The command blocks of README.md, of the documentation (docs/**/*.md) and of the Helm chart's README, by the name each carries
+(`<!-- block: NAME -->` on the line before its fence; a name is unique across all of them), so every
+test that runs one runs the text a user reads, and tests/test_readme.py can tell that every block is
+run by some test or says why it cannot run here."""
 
+import glob
 import os
 import re
 import stat
@@ -11,6 +12,7 @@ from typing import NamedTuple
 from tests.helpers import PROJECT
 
 README = os.path.join(PROJECT, "README.md")
+DOCS = os.path.join(PROJECT, "docs")
 CHART_README = os.path.join(PROJECT, "k8s", "helm", "deeptempo", "README.md")
 _BLOCK = re.compile(r"^<!-- block: ([a-z0-9-]+) -->\n```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
@@ -20,39 +22,45 @@ class Block(NamedTuple):
     language: str
     text: str
     line: int
+    file: str  # relative to the project
 
 
-def blocks(path: str = README) -> dict[str, Block]:
-    text = open(path).read()
+def documents() -> list[str]:
+    """README.md, every page of the documentation and the chart's README, in a stable order."""
+    return [README, *sorted(glob.glob(os.path.join(DOCS, "**", "*.md"), recursive=True)), CHART_README]
+
+
+def blocks() -> dict[str, Block]:
     found: dict[str, Block] = {}
-    for match in _BLOCK.finditer(text):
-        name = match.group(1)
-        assert name not in found, f"two blocks of {os.path.relpath(path, PROJECT)} are named {name}"
-        found[name] = Block(name, match.group(2), match.group(3), text.count("\n", 0, match.start()) + 2)
+    for path in documents():
+        text = open(path).read()
+        relative = os.path.relpath(path, PROJECT)
+        for match in _BLOCK.finditer(text):
+            name, line = match.group(1), text.count("\n", 0, match.start()) + 2
+            assert name not in found, (f"two blocks are named {name}: {found[name].file}:{found[name].line} "
+                                        f"and {relative}:{line}")
+            found[name] = Block(name, match.group(2), match.group(3), line, relative)
     return found
 
 
-def fence_count(path: str = README) -> int:
-    """Every opening fence of the README (a block without a name would escape the walk)."""
-    return sum(1 for line in open(path) if line.startswith("```")) // 2
+def fence_counts() -> dict[str, int]:
+    """Every opening fence of each document (a block without a name would escape the walk)."""
+    return {os.path.relpath(path, PROJECT): sum(1 for line in open(path) if line.startswith("```")) // 2
+            for path in documents()}
 
 
-def block(name: str, path: str = README) -> str:
-    return blocks(path)[name].text
+def fence_count() -> int:
+    return sum(fence_counts().values())
 
 
-def commands(name: str, path: str = README) -> list[str]:
+def block(name: str) -> str:
+    return blocks()[name].text
+
+
+def commands(name: str) -> list[str]:
     """The block's command lines, their comments dropped."""
-    return [re.sub(r"\s+#\s.*$", "", line).rstrip() for line in block(name, path).splitlines()
+    return [re.sub(r"\s+#\s.*$", "", line).rstrip() for line in block(name).splitlines()
             if line.strip() and not line.lstrip().startswith("#")]
-
-
-def chart_block(name: str) -> str:
-    return block(name, CHART_README)
-
-
-def chart_commands(name: str) -> list[str]:
-    return commands(name, CHART_README)
 
 
 def sudo_shims(directory: str) -> str:

@@ -1,9 +1,9 @@
 """Judges platform engineers already run, on what the kit ships and renders, each run as a user runs it:
 in the repository root, reading the kit's documented exceptions from its own configuration file there
 (compose-lint's .compose-lint.yml, dclint's .dclintrc, checkov's .checkov.yaml, hadolint's .hadolint.yaml),
-with no exception on its command line. README.md's exception table is tested against those files; each
+with no exception on its command line. docs/security.md's exception table is tested against those files; each
 judge still catches a copy broken one way (a judge that silently stopped working fails). parliament and
-cloudsplaining read no configuration file: their README exceptions are applied here."""
+cloudsplaining read no configuration file: the exceptions of that table are applied here."""
 
 import json
 import os
@@ -38,10 +38,10 @@ def in_root(*command, **options):
 
 
 def readme_exceptions(judge):
-    """The rule ids README.md's "Independent judges" table excepts for `judge`."""
-    text = open(os.path.join(PROJECT, "README.md")).read()
+    """The rule ids the "Independent judges" table of docs/security.md excepts for `judge`."""
+    text = open(os.path.join(PROJECT, "docs", "security.md")).read()
     section = text[text.index("## Independent judges"):]
-    section = section[: section.index("\n## ", 1)]
+    section = section[: section.index("\n## ", 1)] if "\n## " in section[1:] else section
     return {rule for line in section.splitlines() if line.startswith(f"| {judge} ")
             for rule in re.findall(r"`([A-Za-z0-9:_-]+)`", line.split("|")[2])}
 

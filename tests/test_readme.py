@@ -1,6 +1,7 @@
-"""The README works as written. Every fenced block carries a name; each is run by a test, as a user would
-type it (the test named here holds a `block("NAME")` or `commands("NAME")` call), or says in the block
-itself why it cannot run on a machine of this kind. The blocks that need no engine run here."""
+"""The README and the documentation (docs/**/*.md) work as written. Every fenced block carries a name; each
+is run by a test, as a user would type it (the test named here holds a `block("NAME")` or `commands("NAME")`
+call), or says in the block itself why it cannot run on a machine of this kind. The blocks that need no
+engine run here."""
 
 import json
 import os
@@ -15,7 +16,7 @@ import pytest
 
 from tests.aws_standin import BIN
 from tests.helpers import CANARY_CLAUDE, CANARY_DATABASE, DEPLOY, ENTRYPOINT, PROJECT, free_port, wait_for_url, write
-from tests.readme import CHART_README, README, block, blocks, chart_block, chart_commands, commands, fence_count
+from tests.readme import block, blocks, commands, fence_counts
 
 RUN_BY = {
     "two-commands": "tests/test_readme.py",
@@ -41,6 +42,12 @@ RUN_BY = {
     "k8s-database-overlay": "tests/test_readme.py",
     "systemd-local-database": "tests/container/test_systemd.py",
     "ci-recipe": "tests/container/test_testing.py",
+    # The chart's README (k8s/helm/deeptempo/README.md)
+    "chart-verify": "tests/test_readme.py",
+    "chart-scheduling": "tests/test_readme.py",
+    "chart-umbrella": "tests/test_readme.py",
+    "chart-umbrella-values": "tests/test_readme.py",
+    "chart-local-test": "tests/container/test_local_k8s.py",
 }
 # The words each of these blocks says about itself.
 NOT_HERE = {
@@ -53,18 +60,6 @@ NOT_HERE = {
     "cloudnativepg": "needs a cluster with the CloudNativePG operator",
     "helm-database": "needs a cluster",
     "ecs-rotation": "needs your ECS cluster and service",
-}
-
-
-# The chart's README (k8s/helm/deeptempo/README.md), its blocks read with chart_block / chart_commands.
-CHART_RUN_BY = {
-    "chart-verify": "tests/test_readme.py",
-    "chart-scheduling": "tests/test_readme.py",
-    "chart-umbrella": "tests/test_readme.py",
-    "chart-umbrella-values": "tests/test_readme.py",
-    "chart-local-test": "tests/container/test_local_k8s.py",
-}
-CHART_NOT_HERE = {
     "chart-tldr": "needs a cluster",
     "chart-install": "needs a cluster",
     "chart-uninstall": "needs a cluster",
@@ -73,22 +68,24 @@ CHART_NOT_HERE = {
 }
 
 
-@pytest.mark.parametrize("readme, run_by, not_here", [(README, RUN_BY, NOT_HERE), (CHART_README, CHART_RUN_BY, CHART_NOT_HERE)],
-                         ids=["README.md", "chart README.md"])
-def test_every_block_is_run_by_a_test_or_says_why_not(readme, run_by, not_here):
-    found = blocks(readme)
-    assert len(found) == fence_count(readme), "a README block without a `<!-- block: NAME -->` line"
-    assert set(run_by).isdisjoint(not_here)
-    assert set(found) == set(run_by) | set(not_here), set(found) ^ (set(run_by) | set(not_here))
-    for name, test_file in run_by.items():
+def test_every_block_is_run_by_a_test_or_says_why_not():
+    found = blocks()
+    named = {path: sum(1 for b in found.values() if b.file == path) for path in fence_counts()}
+    unnamed = {path: count - named[path] for path, count in fence_counts().items() if count != named[path]}
+    assert unnamed == {}, f"fenced blocks without a `<!-- block: NAME -->` line, by file: {unnamed}"
+    assert set(RUN_BY).isdisjoint(NOT_HERE)
+    assert set(found) == set(RUN_BY) | set(NOT_HERE), set(found) ^ (set(RUN_BY) | set(NOT_HERE))
+    for name, test_file in RUN_BY.items():
         text = open(os.path.join(PROJECT, test_file)).read()
         assert re.search(rf'(block|commands)\("{name}"\)', text), f"{test_file} does not run the block {name}"
-    for name, reason in not_here.items():
-        assert f"# {reason}" in found[name].text, f"the block {name} does not say it {reason}"
+    for name, reason in NOT_HERE.items():
+        assert f"# {reason}" in found[name].text, f"{found[name].file}:{found[name].line}: the block {name} does not say it {reason}"
 
 
-def test_no_block_name_is_in_both_readmes():
-    assert set(blocks(README)).isdisjoint(blocks(CHART_README))
+def test_the_front_page_holds_the_two_commands():
+    """The README is the front page: the main job and the test command CI runs stay on it."""
+    assert blocks()["two-commands"].file == "README.md"
+    assert len(open(os.path.join(PROJECT, "README.md")).read().splitlines()) <= 150
 
 
 # --- the blocks that need no engine --------------------------------------------------------------
@@ -187,10 +184,10 @@ def helm_lines(text):
 
 @pytest.mark.parametrize("name, lines", [
     ("helm-database", lambda: commands("helm-database")),
-    ("chart-tldr", lambda: chart_commands("chart-tldr")),
-    ("chart-install", lambda: chart_commands("chart-install")),
-    ("chart-database", lambda: chart_commands("chart-database")),
-    ("chart-rotate", lambda: chart_commands("chart-rotate")),
+    ("chart-tldr", lambda: commands("chart-tldr")),
+    ("chart-install", lambda: commands("chart-install")),
+    ("chart-database", lambda: commands("chart-database")),
+    ("chart-rotate", lambda: commands("chart-rotate")),
 ])
 def test_the_helm_install_lines_verify_as_written(name, lines):
     """Each `helm install` (and `helm upgrade`) line's values, through `verify helm`."""
@@ -214,8 +211,8 @@ def test_the_chart_verify_line_runs_with_the_scheduling_values(tmp_path):
     import yaml
 
     chart_copy(tmp_path)
-    write(tmp_path / "my-values.yaml", chart_block("chart-scheduling"), mode=0o644)
-    (line,) = chart_commands("chart-verify")
+    write(tmp_path / "my-values.yaml", block("chart-scheduling"), mode=0o644)
+    (line,) = commands("chart-verify")
     assert line.startswith("deeptempo-deploy verify helm ")
     result = subprocess.run([*DEPLOY, *line.split()[1:], "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -223,7 +220,7 @@ def test_the_chart_verify_line_runs_with_the_scheduling_values(tmp_path):
     assert {(f["rule"], f["level"]) for f in json.loads(result.stdout)["findings"]} == {("secret-reachable", "warning")}
     from deeptempo_deploy.platforms.helm.template import helm_template
 
-    values = yaml.safe_load(chart_block("chart-scheduling"))
+    values = yaml.safe_load(block("chart-scheduling"))
     documents = helm_template(str(tmp_path / "k8s" / "helm" / "deeptempo"), (str(tmp_path / "my-values.yaml"),),
                               ("existingSecret=deeptempo-secrets",))
     (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
@@ -250,8 +247,8 @@ def test_the_umbrella_chart_takes_the_chart_as_a_subchart(tmp_path):
     shutil.copytree(os.path.join(PROJECT, "k8s", "helm", "deeptempo"), tmp_path / "deeptempo")
     umbrella = tmp_path / "soc-platform"
     umbrella.mkdir()
-    write(umbrella / "Chart.yaml", chart_block("chart-umbrella"), mode=0o644)
-    write(umbrella / "values.yaml", chart_block("chart-umbrella-values"), mode=0o644)
+    write(umbrella / "Chart.yaml", block("chart-umbrella"), mode=0o644)
+    write(umbrella / "values.yaml", block("chart-umbrella-values"), mode=0o644)
     updated = subprocess.run([helm, "dependency", "update", str(umbrella)], capture_output=True, text=True, timeout=120)
     assert updated.returncode == 0, updated.stdout + updated.stderr
 

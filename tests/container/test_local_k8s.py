@@ -10,7 +10,7 @@ import time
 import pytest
 
 from tests.helpers import CANARY_CLAUDE, CANARY_DATABASE, CANARY_PASSWORD, DATABASE_HOST, DEPLOY, PROJECT, RUN_FILTER, write
-from tests.readme import chart_commands
+from tests.readme import commands
 
 
 @pytest.fixture(scope="module")
@@ -111,7 +111,7 @@ def test_the_chart_readmes_local_test_line_runs_as_written(image, tmp_path):
     existingSecret; only --image (this run's build) and --json added."""
     shutil.copytree(os.path.join(PROJECT, "k8s", "helm", "deeptempo"), tmp_path / "k8s" / "helm" / "deeptempo")
     write(tmp_path / "secrets.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\n")
-    (line,) = chart_commands("chart-local-test")
+    (line,) = commands("chart-local-test")
     assert line.startswith("deeptempo-deploy local helm ")
     result = subprocess.run([*DEPLOY, *line.split()[1:], "--image", image, "--json", "--timeout", "30"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=180)

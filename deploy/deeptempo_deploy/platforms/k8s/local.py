@@ -385,8 +385,7 @@ def run_pod(documents: list[Document], stand_in: str | None, warnings: list[str]
     passes, after the database pods beside it (if any) are ready, then the test hooks (a chart's): for a
     Kustomize overlay and a Helm chart alike."""
     pod, databases, tests = pod_runs(documents, stand_in, what)
-    path, port = pod.readiness()
-    exec_probe = pod.exec_readiness()  # run as the container's health check, which then decides alone
+    path, port, exec_probe = readiness_probes(pod, databases, what)
     try:
         with DockerRunner("local-k8s") as runner:  # SIGTERM unwinds like Ctrl-C from here on: the finally runs
             network = runner.network() if databases or tests else None
@@ -428,13 +427,8 @@ def pod_runs(documents: list[Document], stand_in: str | None, what: str) -> tupl
     if not apps:
         raise ConfigError(f"{what}: renders no workload with a DeepTempo container")
     pod = PodRun(apps[0], documents, stand_in)
-    path, port = pod.readiness()
-    if pod.exec_readiness() is None and (not path or not port):
-        raise ConfigError(f"{what}: container {pod.container.get('name')} has no httpGet or exec readinessProbe")
     databases = [PodRun(template, documents, stand_in) for template in templates if template.role == DATABASE]
-    for database in databases:
-        if database.exec_readiness() is None:
-            raise ConfigError(f"{what}: {database.template.kind} {database.template.name} has no exec readinessProbe")
+    readiness_probes(pod, databases, what)
     hooks = sorted((template for template in templates if template.role == TEST),
                    key=lambda template: (hook_weight(template), template.name))
     return pod, databases, [PodRun(template, documents, stand_in) for template in hooks]
@@ -560,6 +554,19 @@ def start_forwarders(runner: DockerRunner, image: str, network: str | None, targ
             if running.state()["Status"] not in ("created", "running") or time.monotonic() > deadline:
                 raise NotHealthy(f"the forwarder standing in for Service {name}'s ports did not start", running.log_tail())
             time.sleep(0.1)
+
+
+def readiness_probes(pod: PodRun, databases: list[PodRun], what: str) -> tuple[str | None, int | None, dict[str, object] | None]:
+    """The app's httpGet readiness (path, port) and its exec probe, if any (run as the container's health
+    check, which then decides alone); a ConfigError when the app or a database pod has none to run."""
+    path, port = pod.readiness()
+    exec_probe = pod.exec_readiness()
+    if exec_probe is None and (not path or not port):
+        raise ConfigError(f"{what}: container {pod.container.get('name')} has no httpGet or exec readinessProbe")
+    for database in databases:
+        if database.exec_readiness() is None:
+            raise ConfigError(f"{what}: {database.template.kind} {database.template.name} has no exec readinessProbe")
+    return path, port, exec_probe
 
 
 def service_names(documents: Sequence[Document], template: PodTemplate) -> tuple[str, ...]:
