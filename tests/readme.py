@@ -1,4 +1,4 @@
-"""The command blocks of README.md and of the documentation (docs/**/*.md), by the name each carries
+"""The command blocks of README.md, of the documentation (docs/**/*.md) and of the Helm chart's README, by the name each carries
 (`<!-- block: NAME -->` on the line before its fence; a name is unique across all of them), so every
 test that runs one runs the text a user reads, and tests/test_readme.py can tell that every block is
 run by some test or says why it cannot run here."""
@@ -13,6 +13,7 @@ from tests.helpers import PROJECT
 
 README = os.path.join(PROJECT, "README.md")
 DOCS = os.path.join(PROJECT, "docs")
+CHART_README = os.path.join(PROJECT, "k8s", "helm", "deeptempo", "README.md")
 _BLOCK = re.compile(r"^<!-- block: ([a-z0-9-]+) -->\n```(\w*)\n(.*?)^```$", re.MULTILINE | re.DOTALL)
 
 
@@ -25,8 +26,8 @@ class Block(NamedTuple):
 
 
 def documents() -> list[str]:
-    """README.md and every page of the documentation, in a stable order."""
-    return [README, *sorted(glob.glob(os.path.join(DOCS, "**", "*.md"), recursive=True))]
+    """README.md, every page of the documentation and the chart's README, in a stable order."""
+    return [README, *sorted(glob.glob(os.path.join(DOCS, "**", "*.md"), recursive=True)), CHART_README]
 
 
 def blocks() -> dict[str, Block]:

@@ -215,6 +215,19 @@ def test_checkov_passes_on_what_the_production_overlay_renders(tmp_path):
     assert checkov_failures("-f", str(rendered), "--framework", "kubernetes") == set()
 
 
+def test_checkov_passes_on_what_the_chart_renders(tmp_path):
+    """`checkov -d .` renders the chart with its defaults, and without its test hook; what `helm template`
+    renders with the in-release PostgreSQL and the test hook (its own NetworkPolicy, its probe exceptions
+    as annotations) passes too."""
+    from deeptempo_deploy.platforms.helm.template import helm_template
+
+    documents = helm_template(os.path.join(PROJECT, "k8s", "helm", "deeptempo"), (),
+                              ("existingSecret=deeptempo-secrets", "postgresql.enabled=true"))
+    assert {"StatefulSet", "Pod"} <= {document["kind"] for document in documents}
+    rendered = write(tmp_path / "chart.yaml", yaml.safe_dump_all(documents, sort_keys=False))
+    assert checkov_failures("-f", str(rendered), "--framework", "kubernetes") == set()
+
+
 def test_checkov_still_catches_a_broken_copy(tmp_path):
     document = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x", "namespace": "x"},
                 "spec": {"containers": [{"name": "x", "image": "x:1", "securityContext": {"privileged": True}}]}}

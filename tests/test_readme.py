@@ -12,6 +12,8 @@ import subprocess
 import sys
 import urllib.request
 
+import pytest
+
 from tests.aws_standin import BIN
 from tests.helpers import CANARY_CLAUDE, CANARY_DATABASE, DEPLOY, ENTRYPOINT, PROJECT, free_port, wait_for_url, write
 from tests.readme import block, blocks, commands, fence_counts
@@ -44,6 +46,12 @@ RUN_BY = {
     "backend-smoke-seeded": "tests/container/test_backend.py",
     "install-wheels": "tests/test_distributions.py",
     "cloudrun-local": "tests/container/test_local_cloudrun.py",
+    # The chart's README (k8s/helm/deeptempo/README.md)
+    "chart-verify": "tests/test_readme.py",
+    "chart-scheduling": "tests/test_readme.py",
+    "chart-umbrella": "tests/test_readme.py",
+    "chart-umbrella-values": "tests/test_readme.py",
+    "chart-local-test": "tests/container/test_local_k8s.py",
 }
 # The words each of these blocks says about itself.
 NOT_HERE = {
@@ -58,6 +66,11 @@ NOT_HERE = {
     "ecs-rotation": "needs your ECS cluster and service",
     "cloudrun-deploy": "Not run by the tests: it needs a Google Cloud project and credentials.",
     "cloudrun-verify-deployed": "Not run by the tests: it reads a deployed service.",
+    "chart-tldr": "needs a cluster",
+    "chart-install": "needs a cluster",
+    "chart-uninstall": "needs a cluster",
+    "chart-database": "needs a cluster",
+    "chart-rotate": "needs a cluster",
 }
 
 
@@ -149,22 +162,117 @@ def test_the_cloudnativepg_cluster_fits_the_kits_schema_and_a_broken_one_does_no
     assert [f.rule for f in schema_findings([cluster], ("1.37",))] == ["schema"]
 
 
-def test_the_helm_database_lines_verify_as_written(tmp_path):
-    """Each `helm install` line's values, through `verify helm` (a file a line reads becomes a value)."""
-    for line in commands("helm-database"):
-        words = line.split()
-        assert words[:4] == ["helm", "install", "deeptempo", "k8s/helm/deeptempo"]
-        arguments = []
-        for option, value in zip(words[4::2], words[5::2], strict=False):
-            if option == "--set-file":
-                name = value.split("=")[0]
-                value = f"{name}={CANARY_CLAUDE if name.endswith('CLAUDE_API_KEY') else CANARY_DATABASE}"
-            if option in ("--set", "--set-file"):
-                arguments += ["--set", value]
-        result = subprocess.run([*DEPLOY, "verify", "helm", os.path.join(PROJECT, "k8s", "helm", "deeptempo"), *arguments,
-                                 "--json"], capture_output=True, text=True, timeout=300)
+HELM_FLAGS_WITH_A_VALUE = {"-n", "--namespace", "--set", "--set-file", "-f", "--values", "--timeout", "--version"}
+
+
+def helm_line_settings(line):
+    """A `helm install|upgrade RELEASE CHART ...` line's --set and --set-file values as `verify helm`
+    takes them (a file the line reads becomes a canary of that secret's format)."""
+    words = line.split()
+    assert words[:2] in (["helm", "install"], ["helm", "upgrade"]) and words[2:4] == ["deeptempo", "k8s/helm/deeptempo"], line
+    settings, rest = [], iter(words[4:])
+    for word in rest:
+        if word not in HELM_FLAGS_WITH_A_VALUE:
+            assert word.startswith("--"), (line, word)  # a flag alone: --create-namespace, --wait, --reuse-values
+            continue
+        value = next(rest)
+        if word == "--set-file":
+            name = value.split("=")[0]
+            value = f"{name}={CANARY_CLAUDE if name.endswith('CLAUDE_API_KEY') else CANARY_DATABASE}"
+        if word in ("--set", "--set-file"):
+            settings += ["--set", value]
+    return settings
+
+
+def helm_lines(text):
+    return [line for line in text if line.startswith(("helm install ", "helm upgrade "))]
+
+
+@pytest.mark.parametrize("name, lines", [
+    ("helm-database", lambda: commands("helm-database")),
+    ("chart-tldr", lambda: commands("chart-tldr")),
+    ("chart-install", lambda: commands("chart-install")),
+    ("chart-database", lambda: commands("chart-database")),
+    ("chart-rotate", lambda: commands("chart-rotate")),
+])
+def test_the_helm_install_lines_verify_as_written(name, lines):
+    """Each `helm install` (and `helm upgrade`) line's values, through `verify helm`."""
+    found = helm_lines(lines())
+    assert found, f"the block {name} has no helm install line"
+    for line in found:
+        result = subprocess.run([*DEPLOY, "verify", "helm", os.path.join(PROJECT, "k8s", "helm", "deeptempo"),
+                                 *helm_line_settings(line), "--json"], capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, (line, result.stdout + result.stderr)
-        assert CANARY_DATABASE not in result.stdout + result.stderr
+        assert CANARY_DATABASE not in result.stdout + result.stderr and CANARY_CLAUDE not in result.stdout + result.stderr
+
+
+def chart_copy(directory):
+    """The chart where the chart's README has it, below `directory` (a user's checkout)."""
+    shutil.copytree(os.path.join(PROJECT, "k8s", "helm", "deeptempo"), directory / "k8s" / "helm" / "deeptempo")
+    return directory / "k8s" / "helm" / "deeptempo"
+
+
+def test_the_chart_verify_line_runs_with_the_scheduling_values(tmp_path):
+    """`verify helm` as the chart's README writes it, `my-values.yaml` being its scheduling example."""
+    import yaml
+
+    chart_copy(tmp_path)
+    write(tmp_path / "my-values.yaml", block("chart-scheduling"), mode=0o644)
+    (line,) = commands("chart-verify")
+    assert line.startswith("deeptempo-deploy verify helm ")
+    result = subprocess.run([*DEPLOY, *line.split()[1:], "--json"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    # The one thing said: the Secret is made elsewhere, so its keys are not checked.
+    assert {(f["rule"], f["level"]) for f in json.loads(result.stdout)["findings"]} == {("secret-reachable", "warning")}
+    from deeptempo_deploy.platforms.helm.template import helm_template
+
+    values = yaml.safe_load(block("chart-scheduling"))
+    documents = helm_template(str(tmp_path / "k8s" / "helm" / "deeptempo"), (str(tmp_path / "my-values.yaml"),),
+                              ("existingSecret=deeptempo-secrets",))
+    (deployment,) = [d for d in documents if d["kind"] == "Deployment"]
+    spec = deployment["spec"]["template"]["spec"]
+    assert {key: spec[key] for key in ("nodeSelector", "tolerations", "affinity", "priorityClassName")} == {
+        key: values[key] for key in ("nodeSelector", "tolerations", "affinity", "priorityClassName")}
+    assert deployment["spec"]["template"]["metadata"]["labels"]["team"] == values["podLabels"]["team"]
+
+
+def helm_binary():
+    found = shutil.which("helm") or shutil.which("helm", path=os.path.dirname(sys.executable))
+    if found is None:
+        pytest.skip("helm is not installed (scripts/install-helm installs it)")
+    return found
+
+
+def test_the_umbrella_chart_takes_the_chart_as_a_subchart(tmp_path):
+    """The chart's README's umbrella, as a user lays it out beside the chart: `helm dependency update`
+    (a file:// repository: nothing fetched), then `helm template` with its values: Helm hands the
+    subchart `global` and `enabled`, which the schema takes, and global.* reaches every image."""
+    import yaml
+
+    helm = helm_binary()
+    shutil.copytree(os.path.join(PROJECT, "k8s", "helm", "deeptempo"), tmp_path / "deeptempo")
+    umbrella = tmp_path / "soc-platform"
+    umbrella.mkdir()
+    write(umbrella / "Chart.yaml", block("chart-umbrella"), mode=0o644)
+    write(umbrella / "values.yaml", block("chart-umbrella-values"), mode=0o644)
+    updated = subprocess.run([helm, "dependency", "update", str(umbrella)], capture_output=True, text=True, timeout=120)
+    assert updated.returncode == 0, updated.stdout + updated.stderr
+
+    def template(*arguments):
+        return subprocess.run([helm, "template", "soc", str(umbrella), *arguments], capture_output=True, text=True, timeout=120)
+
+    result = template()
+    assert result.returncode == 0, result.stderr
+    documents = [d for d in yaml.safe_load_all(result.stdout) if d]
+    pods = {d["kind"]: d["spec"]["template"]["spec"] if d["kind"] == "Deployment" else d["spec"] for d in documents
+            if d["kind"] in ("Deployment", "Pod")}
+    for spec in pods.values():
+        assert spec["containers"][0]["image"] == "registry.example.com/deeptempo-ai-soc:0.1.0"
+        assert spec["imagePullSecrets"] == [{"name": "registry-credentials"}]
+    # The condition turns the subchart off; a misspelt value under it still fails the install.
+    assert "kind: Deployment" not in template("--set", "deeptempo.enabled=false").stdout
+    misspelt = template("--set", "deeptempo.replicacount=3")
+    assert misspelt.returncode != 0 and "Additional property replicacount is not allowed" in misspelt.stderr
 
 
 def test_the_backends_secrets_module_is_the_kits(tmp_path):

@@ -22,7 +22,7 @@ from deeptempo_entrypoint.spec.model import Spec
 
 if TYPE_CHECKING:
     from deeptempo_deploy.platforms.platform import Verdict
-    from deeptempo_deploy.platforms.runner import LocalResult
+    from deeptempo_deploy.platforms.runner import HookResult, LocalResult
     from deeptempo_deploy.smoke import CheckResult
 
 PROG = "deeptempo-deploy"
@@ -58,26 +58,45 @@ def report_verdict(verdict: "Verdict", output: str, spec: Spec | None = None) ->
 
 
 def local_findings(result: "LocalResult") -> list[Finding]:
-    """A local run's warnings, and its failure to turn ready, as findings of the one report shape."""
+    """A local run's warnings, its failure to turn ready and each failed test hook, as findings of the one
+    report shape."""
     findings = [Finding(None, WARNING, warning, "input") for warning in result.warnings]
-    return findings if result.ready else [Finding(None, ERROR, result.reason, "ready"), *findings]
+    failed = [Finding(None, ERROR, f"test {test.name}: {hook_ending(test)}", "test-hook")
+              for test in result.tests if not test.passed]
+    return (failed if result.ready else [Finding(None, ERROR, result.reason, "ready"), *failed]) + findings
+
+
+def hook_ending(test: "HookResult") -> str:
+    return "did not end in time" if test.exit_code is None else f"exited with code {test.exit_code}"
 
 
 def report_local(title: str, result: "LocalResult", output: str) -> NoReturn:
-    """A local run's report; exit 0 when the container turned ready, 1 otherwise."""
+    """A local run's report, then each test hook's (a chart's `helm test` pods, run once it was ready);
+    exit 0 only when the container turned ready and every hook passed, 1 otherwise."""
     if output == "json":
-        emit_json(report_document(title, result.ready, local_findings(result), result={
+        emit_json(report_document(title, result.succeeded, local_findings(result), result={
             "ready": result.ready, "reason": result.reason, "seconds": round(result.seconds, 2),
-            "log_tail": result.log_tail}))
-        sys.exit(EXIT_OK if result.ready else EXIT_FAILURE)
+            "log_tail": result.log_tail,
+            "tests": [{"name": test.name, "passed": test.passed, "exit_code": test.exit_code,
+                       "seconds": round(test.seconds, 2), "log_tail": test.log_tail} for test in result.tests]}))
+        sys.exit(EXIT_OK if result.succeeded else EXIT_FAILURE)
     for warning in result.warnings:  # about the input: a diagnostic
         emit(f"{PROG}: {title}: warning: {warning}", err=True)
     if result.ready:
         emit(f"{PROG}: {title}: {result.reason} after {result.seconds:.1f} s")
     else:
-        tail = "\n".join("    " + line for line in result.log_tail.splitlines()) or "    (no output)"
-        emit(f"{PROG}: {title}: NOT ready: {result.reason}\n  last log lines:\n{tail}")
-    sys.exit(EXIT_OK if result.ready else EXIT_FAILURE)
+        emit(f"{PROG}: {title}: NOT ready: {result.reason}\n  last log lines:\n{indented(result.log_tail)}")
+    for test in result.tests:
+        if test.passed:
+            emit(f"{PROG}: {title}: test {test.name}: passed after {test.seconds:.1f} s")
+        else:
+            emit(f"{PROG}: {title}: test {test.name}: FAILED: {hook_ending(test)}\n  last log lines:\n"
+                 f"{indented(test.log_tail)}")
+    sys.exit(EXIT_OK if result.succeeded else EXIT_FAILURE)
+
+
+def indented(log_tail: str) -> str:
+    return "\n".join("    " + line for line in log_tail.splitlines()) or "    (no output)"
 
 
 def report_smoke(image: str, results: Sequence["CheckResult"], output: str, spec: Spec | None = None) -> NoReturn:

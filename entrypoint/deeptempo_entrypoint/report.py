@@ -24,7 +24,7 @@ def format_findings(findings: Sequence[Finding], *, title: str, program: str = "
 # The one JSON shape of every report (`check`, `verify`, `local`, `smoke`, with `-o json`): the command,
 # whether it passed, its findings (Finding.as_dict: secret, level, message, rule, where), then the
 # command's own fields under fixed keys: `sources` (check, verify: how each secret arrives), `result`
-# (local: ready, reason, seconds, log_tail), `image` and `checks` (smoke). Keys a command does not use are
+# (local: ready, reason, seconds, log_tail, tests), `image` and `checks` (smoke). Keys a command does not use are
 # absent. REPORT_SCHEMA states it (tests validate every command's document against it; the docs print it).
 _WHERE = {"type": "object", "additionalProperties": False,
           "properties": {"file": {"type": "string"}, "object": {"type": "string"}, "container": {"type": "string"},
@@ -48,8 +48,15 @@ REPORT_SCHEMA: dict[str, object] = {
         "result": {"type": "object", "additionalProperties": False,
                    "required": ["ready", "reason", "seconds", "log_tail"],
                    "properties": {"ready": {"type": "boolean"}, "reason": {"type": "string"},
-                                  "seconds": {"type": "number"}, "log_tail": {"type": "string"}},
-                   "description": "local: whether the container turned ready, why not, how long it took."},
+                                  "seconds": {"type": "number"}, "log_tail": {"type": "string"},
+                                  "tests": {"type": "array", "items": {
+                                      "type": "object", "additionalProperties": False,
+                                      "required": ["name", "passed", "exit_code", "seconds", "log_tail"],
+                                      "properties": {"name": {"type": "string"}, "passed": {"type": "boolean"},
+                                                     "exit_code": {"type": ["integer", "null"]},
+                                                     "seconds": {"type": "number"}, "log_tail": {"type": "string"}}}}},
+                   "description": "local: whether the container turned ready, why not, how long it took, and "
+                                  "each test hook run once it was ready (a chart's helm test pods)."},
         "image": {"type": "string", "description": "smoke: the image checked."},
         "checks": {"type": "array", "description": "smoke: one entry per check.",
                    "items": {"type": "object", "required": ["name", "ok", "detail", "skipped"],

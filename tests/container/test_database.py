@@ -387,15 +387,34 @@ def test_under_local_k8s_the_backend_reaches_the_database_by_its_service_name(im
         app.remove_volumes()
 
 
-def test_local_helm_runs_the_charts_postgresql_beside_the_backend(image, postgres_image):
+def local_helm_with_postgresql(image, postgres_image, timeout):
     name, tag = postgres_image.rsplit(":", 1)
-    result = subprocess.run([*DEPLOY, "local", "helm", os.path.join(PROJECT, "k8s", "helm", "deeptempo"),
-                             "--set", "postgresql.enabled=true", "--set", f"postgresql.image.repository={name}",
-                             "--set", f"postgresql.image.tag={tag}", "--set", f"secrets.CLAUDE_API_KEY={CANARY_CLAUDE}",
-                             "--set", f"secrets.POSTGRES_PASSWORD={CANARY_DATABASE}", "--image", image, "--json",
-                             "--timeout", "60"], capture_output=True, text=True, timeout=300)
+    return subprocess.run([*DEPLOY, "local", "helm", os.path.join(PROJECT, "k8s", "helm", "deeptempo"),
+                           "--set", "postgresql.enabled=true", "--set", f"postgresql.image.repository={name}",
+                           "--set", f"postgresql.image.tag={tag}", "--set", f"secrets.CLAUDE_API_KEY={CANARY_CLAUDE}",
+                           "--set", f"secrets.POSTGRES_PASSWORD={CANARY_DATABASE}", "--image", image, "--json",
+                           "--timeout", str(timeout)], capture_output=True, text=True, timeout=timeout + 240)
+
+
+def test_local_helm_runs_the_charts_postgresql_beside_the_backend(image, postgres_image):
+    result = local_helm_with_postgresql(image, postgres_image, 60)
     report = json.loads(result.stdout)
     assert result.returncode == 0 and report["result"]["ready"] is True, result.stdout + result.stderr
     assert "beside StatefulSet deeptempo-postgresql (ready)" in report["result"]["reason"]
+    # The chart's test hook too.
+    assert [test["passed"] for test in report["result"]["tests"]] == [True]
     assert leaked(CANARY_DATABASE, output=result.stdout + result.stderr) == []
+    assert leftovers() == []
+
+
+def test_the_charts_test_hook_passes_on_the_real_backend_storing_in_the_releases_postgresql(backend_image, postgres_image):
+    """The real backend with the chart's PostgreSQL: ready by its exec probe (PostgreSQL storage required),
+    then the test hook, requiring the same storage of the Service's health, passes."""
+    result = local_helm_with_postgresql(backend_image, postgres_image, 150)
+    report = json.loads(result.stdout)["result"]
+    assert result.returncode == 0 and report["ready"] is True, result.stdout + result.stderr
+    assert "its exec readinessProbe (deeptempo-probe" in report["reason"]
+    assert [(test["passed"], test["exit_code"]) for test in report["tests"]] == [(True, 0)], result.stdout
+    assert leaked(CANARY_DATABASE, output=result.stdout + result.stderr) == []
+    assert leaked(CANARY_CLAUDE, output=result.stdout + result.stderr) == []
     assert leftovers() == []

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from tests.helpers import CANARY_CLAUDE, CANARY_DATABASE, CANARY_PASSWORD, DATABASE_HOST, DEPLOY, PROJECT, RUN_FILTER, write
+from tests.readme import commands
 
 
 @pytest.fixture(scope="module")
@@ -73,16 +74,71 @@ def test_an_env_file_without_the_claude_key_fails_naming_it(image, tree, tmp_pat
     assert leftovers() == []
 
 
+def local_helm(image, *settings, timeout=30):
+    result = subprocess.run([*DEPLOY, "local", "helm", os.path.join(PROJECT, "k8s", "helm", "deeptempo"), *settings,
+                             "--image", image, "--json", "--timeout", str(timeout)], capture_output=True, text=True,
+                            timeout=timeout + 150)
+    assert "Traceback" not in result.stderr
+    return result.returncode, json.loads(result.stdout)["result"], result.stdout + result.stderr  # the local run's result
+
+
 @pytest.mark.parametrize("route", [
     ["--set", f"secrets.CLAUDE_API_KEY={CANARY_CLAUDE}"],  # the chart's Secret, as files (its default)
     ["--set", f"secrets.CLAUDE_API_KEY={CANARY_CLAUDE}", "--set", "usePasswordFiles=false"],
 ])
-def test_the_helm_charts_pod_turns_ready(image, route):
-    result = subprocess.run([*DEPLOY, "local", "helm", os.path.join(PROJECT, "k8s", "helm", "deeptempo"), *route,
-                             "--image", image, "--json", "--timeout", "30"], capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and json.loads(result.stdout)["result"]["ready"] is True, result.stdout + result.stderr
-    assert CANARY_CLAUDE not in result.stdout + result.stderr
+def test_the_helm_charts_pod_turns_ready_and_its_test_hook_passes(image, route):
+    """`helm test`'s pod, run by `local helm` once the backend is ready: the image's deeptempo-probe asks
+    the Service's name (the backend's alias on the run's network) for the health path."""
+    code, report, output = local_helm(image, *route)
+    assert code == 0 and report["ready"] is True, output
+    (test,) = report["tests"]
+    assert test["name"] == "Pod deeptempo-test-connection" and test["passed"] is True and test["exit_code"] == 0, output
+    assert CANARY_CLAUDE not in output
     assert leftovers() == []
+
+
+def test_a_service_port_other_than_the_pods_is_forwarded_as_kube_proxy_would(image):
+    """service.port=80: in a cluster kube-proxy forwards the Service's port 80 to the pod's 6987; here a
+    forwarder answers to the Service's name on port 80, and the hook's GET of http://deeptempo:80 passes."""
+    code, report, output = local_helm(image, "--set", f"secrets.CLAUDE_API_KEY={CANARY_CLAUDE}", "--set", "service.port=80")
+    assert code == 0 and report["ready"] is True, output
+    assert [(test["passed"], test["exit_code"]) for test in report["tests"]] == [(True, 0)], output
+    assert CANARY_CLAUDE not in output and leftovers() == []
+
+
+def test_the_chart_readmes_local_test_line_runs_as_written(image, tmp_path):
+    """The chart README's `local helm` line in a user's checkout, its secrets.env standing in for the
+    existingSecret; only --image (this run's build) and --json added."""
+    shutil.copytree(os.path.join(PROJECT, "k8s", "helm", "deeptempo"), tmp_path / "k8s" / "helm" / "deeptempo")
+    write(tmp_path / "secrets.env", f"CLAUDE_API_KEY={CANARY_CLAUDE}\n")
+    (line,) = commands("chart-local-test")
+    assert line.startswith("deeptempo-deploy local helm ")
+    result = subprocess.run([*DEPLOY, *line.split()[1:], "--image", image, "--json", "--timeout", "30"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=180)
+    report = json.loads(result.stdout)["result"]
+    assert result.returncode == 0 and report["ready"] is True, result.stdout + result.stderr
+    assert [(test["name"], test["passed"]) for test in report["tests"]] == [("Pod deeptempo-test-connection", True)]
+    assert CANARY_CLAUDE not in result.stdout + result.stderr and leftovers() == []
+
+
+def test_the_test_hook_fails_when_the_backend_fell_back_to_json_files(backend_image):
+    """settings.DEEPTEMPO_REQUIRE_STORAGE=postgresql and no database: the real backend falls back to JSON
+    files and reports it; its HTTP readiness probe passes (ready), the hook's probe, requiring PostgreSQL
+    storage, fails, and so does the run."""
+    code, report, output = local_helm(backend_image, "--set", f"secrets.CLAUDE_API_KEY={CANARY_CLAUDE}",
+                                      "--set", "settings.DEEPTEMPO_REQUIRE_STORAGE=postgresql", timeout=120)
+    assert code == 1 and report["ready"] is True, output
+    assert [(test["passed"], test["exit_code"]) for test in report["tests"]] == [(False, 1)], output
+    assert CANARY_CLAUDE not in output and leftovers() == []
+
+
+def test_the_text_report_names_the_test_hook(image):
+    result = subprocess.run([*DEPLOY, "local", "helm", os.path.join(PROJECT, "k8s", "helm", "deeptempo"), "--set",
+                             f"secrets.CLAUDE_API_KEY={CANARY_CLAUDE}", "--image", image, "--timeout", "30"],
+                            capture_output=True, text=True, timeout=180)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "test Pod deeptempo-test-connection: passed after" in result.stdout
+    assert CANARY_CLAUDE not in result.stdout + result.stderr and leftovers() == []
 
 
 def test_a_secret_volume_swapped_100_times_under_load_is_served_each_time(image, tree, tmp_path, runner):

@@ -19,9 +19,11 @@ SECRET_FILES = "secret-files"  # a Kubernetes Secret volume, Compose secrets
 HOST_PATH = "host-path"  # a directory or file of the host (Compose bind, hostPath, ECS host.sourcePath, BindPaths)
 OTHER = "other"
 
-# What a workload is to the deployment: the DeepTempo service, or the PostgreSQL it stores its data in.
+# What a workload is to the deployment: the DeepTempo service, the PostgreSQL it stores its data in, or a
+# test that asks the service once and exits (a Helm chart's `helm test` hook).
 APP = "app"
 DATABASE = "database"
+TEST = "test"
 
 
 @dataclass(frozen=True)

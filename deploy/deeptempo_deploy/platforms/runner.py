@@ -35,14 +35,35 @@ FAST_HEALTHCHECK = {"interval": 500_000_000, "timeout": 2_000_000_000, "retries"
 
 
 @dataclass
+class HookResult:
+    """How one test hook (a chart's `helm test` pod) ended, run beside the ready service."""
+
+    name: str  # "Pod deeptempo-test-connection"
+    exit_code: int | None  # None: it had not ended within the time it was given
+    seconds: float = 0.0
+    log_tail: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return self.exit_code == 0
+
+
+@dataclass
 class LocalResult:
-    """How a `local` run ended: ready or not, why, and the container's last log lines."""
+    """How a `local` run ended: ready or not, why, the container's last log lines, and the test hooks run
+    once it was ready (a chart's)."""
 
     ready: bool
     reason: str
     seconds: float = 0.0
     log_tail: str = ""
     warnings: list[str] = field(default_factory=list)  # about the input (a misspelt key), never a value
+    tests: list[HookResult] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        """Ready, and every test hook passed: what the exit code says."""
+        return self.ready and all(test.passed for test in self.tests)
 
 
 class NotHealthy(Exception):

@@ -43,6 +43,31 @@ PORT = {"type": "integer", "minimum": 1, "maximum": 65535}
 NAME = {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_$-]{0,62}$"}  # a PostgreSQL role or database name
 KEY = {"type": "string", "pattern": "^[-._a-zA-Z0-9]+$"}  # a Secret's key
 SIZE = _object({"sizeLimit": {"type": "string", "pattern": "^[0-9]+(Ki|Mi|Gi)?$"}})
+STRING_MAP = {"type": "object", "additionalProperties": STRING}  # labels, annotations, a nodeSelector
+# Registry Secrets as Bitnami's charts take them: a name, or {name: NAME}.
+PULL_SECRETS = {"type": "array", "items": {"oneOf": [STRING, _object({"name": STRING}, required=["name"])]}}
+IMAGE = _object({"registry": STRING, "repository": STRING, "tag": STRING,
+                 "digest": {"type": "string", "pattern": "^$|^sha256:[a-f0-9]{64}$"},
+                 "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}, "pullSecrets": PULL_SECRETS},
+                required=["repository", "tag"])
+# A pod's scheduling, Kubernetes' own fields: the keys typed here (a misspelt one refused), what is inside
+# an affinity left to Kubernetes' schema, which `verify helm` applies to the rendered pods.
+TOLERATIONS = {"type": "array", "items": _object({
+    "key": STRING, "operator": {"enum": ["Exists", "Equal"]}, "value": STRING,
+    "effect": {"enum": ["", "NoSchedule", "PreferNoSchedule", "NoExecute"]}, "tolerationSeconds": {"type": "integer"}})}
+AFFINITY = _object({"nodeAffinity": {"type": "object"}, "podAffinity": {"type": "object"},
+                    "podAntiAffinity": {"type": "object"}})
+PRIORITY_CLASS = {"type": "string", "pattern": "^$|^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$"}  # a DNS subdomain
+RESOURCES = {"type": "object"}
+# What an umbrella chart gives every subchart: `global` (Bitnami's keys typed; any other subchart's
+# global accepted, since every subchart of the umbrella receives the same), and `enabled`, the key a
+# dependency's `condition:` names by convention (`condition: deeptempo.enabled`). Helm validates a
+# subchart's values with both in them; every other top-level key stays refused, so a misspelt value
+# fails the install instead of being ignored.
+GLOBAL = {"type": "object", "additionalProperties": True, "properties": {
+    "imageRegistry": STRING, "imagePullSecrets": PULL_SECRETS, "defaultStorageClass": STRING,
+    "storageClass": {"type": "string", "description": "Bitnami's older name for defaultStorageClass"}}}
+UMBRELLA_CONDITION = {"type": "boolean", "description": "An umbrella chart's `condition: deeptempo.enabled`; unused by this chart"}
 
 
 def values_schema(spec: Spec) -> dict[str, Any]:
@@ -53,9 +78,10 @@ def values_schema(spec: Spec) -> dict[str, Any]:
         "title": "deeptempo chart values",
         "$comment": GENERATED,
         **_object({
+            "global": GLOBAL,
+            "enabled": UMBRELLA_CONDITION,
             "replicaCount": {"type": "integer", "minimum": 1},
-            "image": _object({"repository": STRING, "tag": STRING,
-                              "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}}, required=["repository", "tag"]),
+            "image": IMAGE,
             "nameOverride": STRING,
             "fullnameOverride": STRING,
             "existingSecret": STRING,
@@ -65,15 +91,21 @@ def values_schema(spec: Spec) -> dict[str, Any]:
                 "secretStoreRef": _object({"name": STRING, "kind": {"enum": ["SecretStore", "ClusterSecretStore"]}})}),
             "usePasswordFiles": {"type": "boolean"},
             "settings": _object(settings, description="Settings of the spec, as environment variables"),
-            "extraEnvVars": {"type": "array", "items": {"type": "object", "required": ["name"],
-                                                        "properties": {"name": {"type": "string",
-                                                                                "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}}}},
+            # Kubernetes' EnvVar: a name and a string value, or a valueFrom (Kubernetes' schema judges inside it).
+            "extraEnvVars": {"type": "array", "items": _object({
+                "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}, "value": STRING,
+                "valueFrom": {"type": "object"}}, required=["name"])},
             "extraEnvVarsSecret": STRING,
-            "podAnnotations": {"type": "object", "additionalProperties": STRING},
+            "podAnnotations": STRING_MAP,
+            "podLabels": STRING_MAP,
             "podSecurityContext": {"type": "object"},
             "containerSecurityContext": {"type": "object"},
-            "resources": {"type": "object"},
+            "resources": RESOURCES,
             "volumes": _object({"tmp": SIZE, "state": SIZE, "data": SIZE}),
+            "nodeSelector": STRING_MAP,
+            "tolerations": TOLERATIONS,
+            "affinity": AFFINITY,
+            "priorityClassName": PRIORITY_CLASS,
             "service": _object({"type": {"enum": ["ClusterIP", "NodePort", "LoadBalancer"]},
                                 "port": {"type": "integer", "minimum": 1, "maximum": 65535}}),
             "topologySpread": {"type": "boolean"},
@@ -87,8 +119,7 @@ def values_schema(spec: Spec) -> dict[str, Any]:
                 "existingSecretPasswordKey": KEY}),
             "postgresql": _object({
                 "enabled": {"type": "boolean", "description": "PostgreSQL as a StatefulSet of this release"},
-                "image": _object({"repository": STRING, "tag": STRING,
-                                  "pullPolicy": {"enum": ["Always", "IfNotPresent", "Never"]}}, required=["repository", "tag"]),
+                "image": IMAGE,
                 "auth": _object({"username": NAME, "database": NAME, "existingSecret": STRING,
                                  "secretKeys": _object({"userPasswordKey": KEY})}),
                 "primary": _object({
@@ -96,7 +127,9 @@ def values_schema(spec: Spec) -> dict[str, Any]:
                                             "accessModes": {"type": "array", "minItems": 1, "items": {
                                                 "enum": ["ReadWriteOnce", "ReadWriteOncePod", "ReadWriteMany"]}},
                                             "size": {"type": "string", "pattern": "^[0-9]+(Ki|Mi|Gi|Ti)?$"}}),
-                    "resources": {"type": "object"}}),
+                    "resources": RESOURCES, "podAnnotations": STRING_MAP, "podLabels": STRING_MAP,
+                    "nodeSelector": STRING_MAP, "tolerations": TOLERATIONS, "affinity": AFFINITY,
+                    "priorityClassName": PRIORITY_CLASS}),
             }),
             "autoscaling": _object({"enabled": {"type": "boolean"}, "minReplicas": {"type": "integer", "minimum": 1},
                                     "maxReplicas": {"type": "integer", "minimum": 1},

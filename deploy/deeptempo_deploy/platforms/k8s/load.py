@@ -15,6 +15,7 @@ from deeptempo_deploy.platforms.model import (
     HOST_PATH,
     OTHER,
     SECRET_FILES,
+    TEST,
     TMPFS,
     VOLUME,
     CarriedValue,
@@ -50,6 +51,9 @@ PROBES = ("readinessProbe", "livenessProbe")
 ROLE_LABEL = "app.kubernetes.io/component"
 # The rules its database needs excepted, one `RULE: why` a line, on the workload (platforms/judging.py).
 EXCEPTIONS_ANNOTATION = "deeptempo.io/verify-exceptions"
+# Helm's hook annotation; a pod whose hooks include a test is run by `helm test`, not as the service.
+HOOK_ANNOTATION = "helm.sh/hook"
+TEST_HOOKS = {"test", "test-success"}  # test-success: Helm 2's name, still honoured by Helm 3
 REPLICATED = {"Deployment", "StatefulSet", "ReplicaSet"}  # spec.replicas, default 1
 # Autoscalers and where they keep the workload they scale and their ceiling (KEDA's defaults to 100).
 AUTOSCALERS = {"HorizontalPodAutoscaler": "maxReplicas", "ScaledObject": "maxReplicaCount"}
@@ -86,9 +90,18 @@ class PodTemplate:
 
     @property
     def role(self) -> str:
-        """The database beside the service (labelled component: database, or a PostgreSQL image), else the service."""
+        """A Helm test hook; the database beside the service (labelled component: database, or a PostgreSQL
+        image); else the service."""
+        if self.is_test_hook:
+            return TEST
         image = (self.container or {}).get("image")
         return DATABASE if self.labels.get(ROLE_LABEL) == DATABASE or database_image(image) else APP
+
+    @property
+    def is_test_hook(self) -> bool:
+        """A pod `helm test` runs (helm.sh/hook: test): it asks the service and exits; it is not the service."""
+        hooks = str(((self.document.get("metadata") or {}).get("annotations") or {}).get(HOOK_ANNOTATION) or "")
+        return self.kind == "Pod" and bool({hook.strip() for hook in hooks.split(",")} & TEST_HOOKS)
 
     def exceptions(self) -> dict[str, str]:
         text = ((self.document.get("metadata") or {}).get("annotations") or {}).get(EXCEPTIONS_ANNOTATION) or ""

@@ -15,7 +15,13 @@ readiness probe. What a kubelet does that matters here:
 - the database beside the service (a workload labelled app.kubernetes.io/component: database, such
   as components/postgresql's StatefulSet) runs first, on a network of the run's own where it answers
   to the names of the Services that select it; the service's pod starts once its readiness probe
-  passes (its exec probe as the container's health check), as the backend connects once, at start."""
+  passes (its exec probe as the container's health check), as the backend connects once, at start.
+- a Service whose port differs from the pod's it forwards to (`service.port=80` to the pod's 6987): a
+  small TCP forwarder (Python, in the service's image) answers to the Service's name on its port and
+  forwards to the pod's, as kube-proxy would; a headless Service's name reaches the pod itself.
+- a chart's test hooks (pods annotated helm.sh/hook: test) run as `helm test` runs them once the
+  service is ready: one after another by their hook weight, on the same network, where the Services'
+  names reach the service's pod; each passes when its container exits 0."""
 
 
 from __future__ import annotations
@@ -31,8 +37,15 @@ from typing import TYPE_CHECKING
 
 from deeptempo_deploy.platforms.k8s.load import Document, PodTemplate, container_port, pod_templates
 from deeptempo_deploy.platforms.k8s.manifests import example_stand_ins, generator_env_files, kustomize, rendered_copy
-from deeptempo_deploy.platforms.model import APP, DATABASE
-from deeptempo_deploy.platforms.runner import ContainerSpec, DockerRunner, LocalResult, NotHealthy, writable_tmpfs
+from deeptempo_deploy.platforms.model import APP, DATABASE, TEST
+from deeptempo_deploy.platforms.runner import (
+    ContainerSpec,
+    DockerRunner,
+    HookResult,
+    LocalResult,
+    NotHealthy,
+    writable_tmpfs,
+)
 from deeptempo_deploy.platforms.spec_view import remember_secret_values
 from deeptempo_entrypoint.errors import ConfigError
 
@@ -369,59 +382,191 @@ def run_local_k8s(overlay: str, env_file: str, image: str | None = None, timeout
 def run_pod(documents: list[Document], stand_in: str | None, warnings: list[str], image: str | None, timeout: float,
             what: str) -> LocalResult:
     """The first pod template's DeepTempo container, run as a kubelet would, until its readiness probe
-    passes, after the database pods beside it (if any) are ready: for a Kustomize overlay and a Helm chart
-    alike."""
-    pod, databases = pods_to_run(documents, stand_in, what)
-    path, port = pod.readiness()
-    exec_probe = pod.exec_readiness()  # run as the container's health check, which then decides alone
+    passes, after the database pods beside it (if any) are ready, then the test hooks (a chart's): for a
+    Kustomize overlay and a Helm chart alike."""
+    pod, databases, tests = pod_runs(documents, stand_in, what)
+    path, port, exec_probe = readiness_probes(pod, databases, what)
     try:
         with DockerRunner("local-k8s") as runner:  # SIGTERM unwinds like Ctrl-C from here on: the finally runs
-            network = runner.network() if databases else None
+            network = runner.network() if databases or tests else None
+            # The forwarders' image: the service's, which has Python (a database's image need not).
+            pods = PodStarter(runner, documents, network, image or str(pod.container.get("image")), timeout)
             started, ready = time.monotonic(), []
             for database in databases:
-                spec = database.container_spec(None, network, service_names(documents, database.template), publish=False)
-                runner.ensure_image(spec.image)
                 try:
-                    runner.start(spec).wait_healthy(timeout, None)
+                    pods.start_ready(database)
                 except NotHealthy as exc:
                     return LocalResult(False, f"{database.template.kind} {database.template.name}: {exc.reason}",
                                        log_tail=exc.log_tail, warnings=warnings)
                 ready.append(f"{database.template.kind} {database.template.name}")
-            spec = pod.container_spec(image, network, service_names(documents, pod.template))
-            runner.ensure_image(spec.image)
-            running = runner.start(spec)
             try:
-                if exec_probe is None and port is not None:
-                    running.wait_healthy(timeout, path, port)
+                if exec_probe is None:
+                    pods.start_ready(pod, image, path, port)
                 else:
-                    running.wait_healthy(timeout, None)
+                    pods.start_ready(pod, image)
             except NotHealthy as exc:
                 return LocalResult(False, exc.reason, log_tail=exc.log_tail, warnings=warnings)
+            beside = f", beside {', '.join(ready)} (ready)" if ready else ""
+            seconds = time.monotonic() - started
+            # The hooks' image: the one run instead of the service's when they run the service's image.
+            results = [run_test_hook(runner, test, image if test.container.get("image") == pod.container.get("image") else None,
+                                     network, timeout) for test in tests]
             passed = (f"GET {path} on port {port} -> 200" if exec_probe is None
                       else f"its exec readinessProbe ({' '.join(pod.readiness_command())}) passed")
-            beside = f", beside {', '.join(ready)} (ready)" if ready else ""
-            return LocalResult(True, f"ready: {passed}{beside}", time.monotonic() - started, warnings=warnings)
+            return LocalResult(True, f"ready: {passed}{beside}", seconds, warnings=warnings, tests=results)
     finally:
-        pod.remove_volumes()
-        for database in databases:
-            database.remove_volumes()
+        for run in (pod, *databases, *tests):
+            run.remove_volumes()
 
 
-def pods_to_run(documents: list[Document], stand_in: str | None, what: str) -> tuple[PodRun, list[PodRun]]:
-    """The DeepTempo pod and the database pods beside it, each with the readiness probe a run waits for."""
+def pod_runs(documents: list[Document], stand_in: str | None, what: str) -> tuple[PodRun, list[PodRun], list[PodRun]]:
+    """(the service's pod, the databases' beside it, the test hooks in Helm's order), each with the probe
+    the local run waits for."""
     templates = [template for template in pod_templates(documents) if template.container is not None]
     apps = [template for template in templates if template.role == APP]
     if not apps:
         raise ConfigError(f"{what}: renders no workload with a DeepTempo container")
     pod = PodRun(apps[0], documents, stand_in)
     databases = [PodRun(template, documents, stand_in) for template in templates if template.role == DATABASE]
+    readiness_probes(pod, databases, what)
+    hooks = sorted((template for template in templates if template.role == TEST),
+                   key=lambda template: (hook_weight(template), template.name))
+    return pod, databases, [PodRun(template, documents, stand_in) for template in hooks]
+
+
+class PodStarter:
+    """Starts pods on the run's network as the cluster would reach them: each answers to its Services'
+    names, or a forwarder does for a Service that maps its port to another of the pod's."""
+
+    def __init__(self, runner: DockerRunner, documents: Sequence[Document], network: str | None, forwarder_image: str,
+                 timeout: float) -> None:
+        self.runner, self.documents, self.network = runner, documents, network
+        self.forwarder_image, self.timeout = forwarder_image, timeout
+
+    def start_ready(self, run: PodRun, image: str | None = None, path: str | None = None, port: int | None = None) -> None:
+        """The pod's container, once ready: its HTTP readiness probe on `path` and `port` passes (published
+        on 127.0.0.1), or without a path its health check (an exec probe) does. Raises NotHealthy."""
+        forwarded = forwarded_services(self.documents, run) if self.network else {}
+        spec = run.container_spec(image, self.network, own_names(self.documents, run, forwarded), publish=path is not None)
+        self.runner.ensure_image(spec.image)
+        running = self.runner.start(spec)
+        if path is not None and port is not None:
+            running.wait_healthy(self.timeout, path, port)
+        else:
+            running.wait_healthy(self.timeout, None)
+        start_forwarders(self.runner, self.forwarder_image, self.network, running.name, forwarded, self.timeout)
+
+
+HOOK_WEIGHT_ANNOTATION = "helm.sh/hook-weight"
+
+
+def hook_weight(template: PodTemplate) -> int:
+    """A hook's weight, as Helm orders hooks by it (then by name); 0 when unset or not a number."""
+    text = str(((template.document.get("metadata") or {}).get("annotations") or {}).get(HOOK_WEIGHT_ANNOTATION, "0"))
+    return int(text) if re.fullmatch(r"[+-]?[0-9]{1,9}", text.strip()) else 0
+
+
+def run_test_hook(runner: DockerRunner, test: PodRun, image: str | None, network: str | None, timeout: float) -> HookResult:
+    """One test hook's container, run to its end as `helm test` waits for the pod: it passes on exit 0."""
+    name = f"{test.template.kind} {test.template.name}"
+    spec = test.container_spec(image, network, publish=False)
+    runner.ensure_image(spec.image)
+    started = time.monotonic()
+    running = runner.start(spec)
+    exit_code = running.wait_exit(timeout)
+    return HookResult(name, exit_code, time.monotonic() - started, running.log_tail())
+
+
+# A Service's port forwarded to the pod's, as kube-proxy does: asyncio, the standard library only, in
+# the service's image (its Python). Arguments: PORT:HOST:TARGET_PORT each; "listening" once all are bound.
+FORWARDER = """
+import asyncio, sys
+
+async def pipe(reader, writer):
+    try:
+        while data := await reader.read(65536):
+            writer.write(data)
+            await writer.drain()
+    except OSError:
+        pass
+    finally:
+        writer.close()
+
+def forward_to(host, port):
+    async def handle(reader, writer):
+        try:
+            upstream_reader, upstream_writer = await asyncio.open_connection(host, port)
+        except OSError:
+            writer.close()
+            return
+        await asyncio.gather(pipe(reader, upstream_writer), pipe(upstream_reader, writer))
+    return handle
+
+async def main():
+    servers = []
+    for mapping in sys.argv[1:]:
+        port, host, target = mapping.split(":")
+        servers.append(await asyncio.start_server(forward_to(host, int(target)), "0.0.0.0", int(port)))
+    print("listening", flush=True)
+    await asyncio.gather(*(server.serve_forever() for server in servers))
+
+asyncio.run(main())
+"""
+Forwards = dict[str, list[tuple[int, int]]]  # Service name -> [(its port, the pod's port)]
+
+
+def forwarded_services(documents: Sequence[Document], run: PodRun) -> Forwards:
+    """The Services that select the pod through a cluster IP and map a port to another of the pod's: each
+    needs a forwarder to stand in for kube-proxy. A headless Service (clusterIP: None) has none: its name
+    resolves to the pod itself, on the pod's own ports."""
+    found: Forwards = {}
+    for document in documents:
+        spec = document.get("spec") or {}
+        selector = spec.get("selector") or {}
+        if (document.get("kind") != "Service" or not selector or spec.get("clusterIP") == "None"
+                or any(run.template.labels.get(key) != value for key, value in selector.items())):
+            continue
+        mappings = [(int(item["port"]), target) for item in spec.get("ports") or [] if isinstance(item.get("port"), int)
+                    and isinstance(target := container_port(run.container, item.get("targetPort", item["port"])), int)]
+        if any(port != target for port, target in mappings):
+            found[str((document.get("metadata") or {}).get("name"))] = mappings
+    return found
+
+
+def own_names(documents: Sequence[Document], run: PodRun, forwarded: Forwards) -> tuple[str, ...]:
+    """The names the pod's container answers to itself: its Services' but those a forwarder answers to."""
+    return tuple(name for name in service_names(documents, run.template) if name not in forwarded)
+
+
+def start_forwarders(runner: DockerRunner, image: str, network: str | None, target: str, forwarded: Forwards,
+                     timeout: float) -> None:
+    """One forwarder a Service, answering to its name, each of its ports forwarded to the pod's container
+    (`target`, its container name on the run's network); returns once each listens. Unprivileged: a
+    non-root user, a read-only root, no capability (Docker lets a container's user bind a low port)."""
+    for name, mappings in forwarded.items():
+        spec = ContainerSpec(image=image, entrypoint=["python3", "-c", FORWARDER],
+                             command=[f"{port}:{target}:{target_port}" for port, target_port in mappings],
+                             user="65534:65534", read_only=True, cap_drop=["ALL"], security_opt=["no-new-privileges"],
+                             publish=(), healthcheck={"test": ["NONE"]}, network=network, aliases=(name,))
+        running = runner.start(spec)
+        deadline = time.monotonic() + timeout
+        while "listening" not in running.logs():
+            if running.state()["Status"] not in ("created", "running") or time.monotonic() > deadline:
+                raise NotHealthy(f"the forwarder standing in for Service {name}'s ports did not start", running.log_tail())
+            time.sleep(0.1)
+
+
+def readiness_probes(pod: PodRun, databases: list[PodRun], what: str) -> tuple[str | None, int | None, dict[str, object] | None]:
+    """The app's httpGet readiness (path, port) and its exec probe, if any (run as the container's health
+    check, which then decides alone); a ConfigError when the app or a database pod has none to run."""
     path, port = pod.readiness()
-    if pod.exec_readiness() is None and (not path or not port):
+    exec_probe = pod.exec_readiness()
+    if exec_probe is None and (not path or not port):
         raise ConfigError(f"{what}: container {pod.container.get('name')} has no httpGet or exec readinessProbe")
     for database in databases:
         if database.exec_readiness() is None:
             raise ConfigError(f"{what}: {database.template.kind} {database.template.name} has no exec readinessProbe")
-    return pod, databases
+    return path, port, exec_probe
 
 
 def service_names(documents: Sequence[Document], template: PodTemplate) -> tuple[str, ...]:

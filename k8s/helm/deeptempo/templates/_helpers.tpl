@@ -84,3 +84,54 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 {{- define "deeptempo.databaseSecretApart" -}}
 {{- if and (include "deeptempo.database" .) (ne (include "deeptempo.databaseSecret" .) (include "deeptempo.secretName" .)) -}}true{{- end -}}
 {{- end -}}
+
+{{/* An image's reference, Bitnami's way: global.imageRegistry over the image's own registry (none: the
+     node's default), then the repository, then @digest when set, else :tag.
+     Called with (dict "image" .Values.image "global" .Values.global). */}}
+{{- define "deeptempo.imageReference" -}}
+{{- $registry := (.global | default dict).imageRegistry | default .image.registry -}}
+{{- $repository := ternary (printf "%s/%s" $registry .image.repository) .image.repository (ne ($registry | toString) "") -}}
+{{- if .image.digest -}}
+{{- printf "%s@%s" $repository .image.digest -}}
+{{- else -}}
+{{- printf "%s:%s" $repository (.image.tag | toString) -}}
+{{- end -}}
+{{- end -}}
+
+{{/* The pod's imagePullSecrets: global.imagePullSecrets and the image's pullSecrets, each a name or
+     {name: ...} as Bitnami's charts take them, once each; nothing when there are none.
+     Called with (dict "image" .Values.image "global" .Values.global). */}}
+{{- define "deeptempo.imagePullSecrets" -}}
+{{- $names := list -}}
+{{- range concat ((.global | default dict).imagePullSecrets | default list) (.image.pullSecrets | default list) -}}
+{{- if kindIs "map" . -}}{{- $names = append $names .name -}}{{- else -}}{{- $names = append $names . -}}{{- end -}}
+{{- end -}}
+{{- if $names -}}
+imagePullSecrets:
+{{- range $names | uniq }}
+  - name: {{ . | quote }}
+{{- end }}
+{{- end -}}
+{{- end -}}
+
+{{/* A pod's labels: the chart's, with the user's podLabels beside them; the chart's win a clash, since
+     the Service, the PodDisruptionBudget and the NetworkPolicy select the pods by them.
+     Called with (dict "labels" (include "...labels" .) "podLabels" .Values.podLabels). */}}
+{{- define "deeptempo.podLabels" -}}
+{{- toYaml (merge (fromYaml .labels) (.podLabels | default dict)) -}}
+{{- end -}}
+
+{{/* The test hook's labels: the release's, under a name of its own, so that neither the Service nor the
+     PodDisruptionBudget nor the NetworkPolicies of the backend and PostgreSQL select it. */}}
+{{- define "deeptempo.test.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "deeptempo.name" . }}-test
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end -}}
+
+{{- define "deeptempo.test.labels" -}}
+{{ include "deeptempo.test.selectorLabels" . }}
+app.kubernetes.io/component: test
+app.kubernetes.io/part-of: deeptempo-ai-soc
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
+{{- end -}}
