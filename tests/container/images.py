@@ -45,7 +45,7 @@ def record_build(name, seconds, tag):
     if not path:
         return
     size = int(subprocess.run(["docker", "image", "inspect", "-f", "{{.Size}}", tag], capture_output=True, text=True).stdout or 0)
-    recorded = json.load(open(path)) if os.path.exists(path) else {}
+    recorded = json.loads(open(path).read() or "{}") if os.path.exists(path) else {}  # .ci/run's mktemp: empty
     recorded[name] = {"seconds": seconds, "bytes": size}
     with open(path, "w") as stream:
         json.dump(recorded, stream)

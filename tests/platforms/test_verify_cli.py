@@ -94,6 +94,8 @@ def test_the_text_report_names_each_rule_and_where(tmp_path):
 def test_help_lists_every_platform_and_its_verbs():
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
-    for line in ("compose  Docker Compose v2: render, verify", "k8s      Kubernetes with Kustomize: render, verify, local",
-                 "ecs      AWS ECS/Fargate: render, verify, local", "systemd  systemd units on a plain server: render, verify"):
+    # One line per registered platform, its name in a column as wide as the longest name.
+    for line in ("compose   Docker Compose v2: render, verify", "k8s       Kubernetes with Kustomize: render, verify, local",
+                 "ecs       AWS ECS/Fargate: render, verify, local", "systemd   systemd units on a plain server: render, verify",
+                 "cloudrun  Google Cloud Run: render, verify, local"):
         assert line in result.output
