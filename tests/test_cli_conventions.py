@@ -249,10 +249,12 @@ def test_the_readmes_build_line_tags_what_compose_helm_and_the_overlay_run():
     values = yaml.safe_load(open(os.path.join(CHART, "values.yaml")))["image"]
     overlay = yaml.safe_load(open(os.path.join(PROJECT, "k8s", "overlays", "production", "kustomization.yaml")))
     tag = next(image for image in overlay["images"] if image["name"] == "deeptempo-ai-soc")
+    dev = yaml.safe_load(open(os.path.join(PROJECT, "k8s", "overlays", "dev", "kustomization.yaml")))
+    dev_tag = next(image for image in dev["images"] if image["name"] == "deeptempo-ai-soc")
     kit_image = re.search(r"ARG KIT_IMAGE=(\S+)",
                           open(os.path.join(PROJECT, "examples", "deeptempo-backend", "Dockerfile")).read()).group(1)
     expected = {compose, f"{values['repository']}:{values['tag']}",
-                f"{tag.get('newName', 'deeptempo-ai-soc')}:{tag['newTag']}", kit_image}
+                f"{tag.get('newName', 'deeptempo-ai-soc')}:{tag['newTag']}", f"deeptempo-ai-soc:{dev_tag['newTag']}", kit_image}
     assert built == expected == {"deeptempo-ai-soc:0.1.0"}
 
 
