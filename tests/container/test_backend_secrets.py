@@ -160,6 +160,7 @@ def test_a_rotated_database_password_with_its_connections_cut_keeps_every_reques
         client.start()
         time.sleep(2)
         psql(database, f"ALTER USER {database.username} PASSWORD '{new_password}'")
+        changed_at = psql(database, "SELECT now()")  # the database's clock: connections older than this are the old ones
         path = os.path.join(soc.secrets_dir, "POSTGRES_PASSWORD")
         with open(path + ".new", "w") as stream:
             stream.write(new_password)
@@ -169,9 +170,10 @@ def test_a_rotated_database_password_with_its_connections_cut_keeps_every_reques
         while "restarted the app for POSTGRES_PASSWORD" not in soc.logs():
             assert time.monotonic() - swapped < START, soc.logs()[-3000:]
             time.sleep(1)
-        # The old instance's connections were authenticated before the change; cut every one left.
+        # The connections that existed when the password changed (the old instance's, authenticated with the
+        # old password): cut every one left. The new instance's, opened since, are not the rotation's to cut.
         psql(database, f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{database.username}' "
-                       "AND pid <> pg_backend_pid()")
+                       f"AND pid <> pg_backend_pid() AND backend_start < '{changed_at}'")
         time.sleep(5)
         client.stop.set()
         client.join(timeout=120)
